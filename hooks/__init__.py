@@ -1,0 +1,1 @@
+"""Cookiecutter hooks, importable so tests can call their functions directly."""

@@ -1,0 +1,72 @@
+"""The studykit template's sessions: `nox -l` lists them."""
+
+import shutil
+from pathlib import Path
+
+import nox
+
+nox.options.default_venv_backend = "uv|virtualenv"
+nox.options.reuse_existing_virtualenvs = True
+nox.options.sessions = ["tests", "lint"]
+
+ROOT = Path(__file__).parent
+STUDY = ROOT / "{{cookiecutter.project_slug}}"
+LOCK = STUDY / "requirements.lock"
+DEMO = ROOT / "demo-study"
+
+
+def install(session: nox.Session, *groups: str) -> None:
+    """The study's locked dependencies plus the template's dependency groups."""
+    session.install("-r", str(LOCK))
+    for group in groups:
+        session.install("--group", group)
+
+
+@nox.session
+def tests(session: nox.Session) -> None:
+    """Run the template's tests: hooks, bakes, and the studykit package."""
+    install(session, "test")
+    session.run("pytest", *session.posargs)
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    """Lint hooks, tests, noxfiles and the studykit package with ruff."""
+    session.install("ruff")
+    session.run("ruff", "check", ".", *session.posargs)
+
+
+@nox.session
+def demo(session: nox.Session) -> None:
+    """Bake the example study into demo-study/ and run what it offers there."""
+    install(session, "test")
+    if DEMO.exists():
+        shutil.rmtree(DEMO)
+    session.run(
+        "cookiecutter", str(ROOT), "--no-input", "--output-dir", str(ROOT),
+        "project_slug=demo-study",
+    )
+    session.install("--no-deps", "-e", str(DEMO))
+    session.chdir(DEMO)
+    session.run("studykit", "info")
+    session.run("studykit", "validate", success_codes=[0, 1])
+    session.run("pytest", "-q", "tests")
+    session.log(f"The example study is in {DEMO}. Try: cd demo-study && studykit --help")
+
+
+@nox.session(default=False)
+def fragments(session: nox.Session) -> None:
+    """Regenerate the template's datapackage fragments and example files from studykit."""
+    install(session)
+    session.run("python", "-m", "tests.regenerate", *session.posargs, env={"PYTHONPATH": str(STUDY / "src")})
+
+
+@nox.session(default=False)
+def lock(session: nox.Session) -> None:
+    """Re-create the study's requirements.lock from its pyproject.toml (bakes one to read it)."""
+    session.install("uv", "cookiecutter")
+    tmp = Path(session.create_tmp())
+    session.run("cookiecutter", str(ROOT), "--no-input", "--overwrite-if-exists", "--output-dir", str(tmp),
+                "project_slug=lock-study", "include_example_data=no")
+    session.run("uv", "pip", "compile", str(tmp / "lock-study" / "pyproject.toml"), "-o", str(LOCK),
+                "--quiet", "--python-version", "3.11", "--no-header", "--no-annotate")

@@ -1,0 +1,157 @@
+"""Findings as data: the rule registry, the ``Finding`` record and the ``Report``.
+
+Every check yields ``Finding``s made from a registered ``Rule`` (stable code, layer,
+title, fix). A finding locates the problem (file, spreadsheet row, column) and
+carries the offending cell only, never a whole row of participant data.
+Writers turn a report into JSON (stable keys, documented in docs/validation.md)
+or into a grouped rich table; they return text or renderables and never print.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from dataclasses import asdict, dataclass, field
+from typing import Literal
+
+Severity = Literal["error", "warning", "info"]
+Layer = Literal["structure", "measures", "governance", "disclosure", "integrity"]
+LAYERS: tuple[Layer, ...] = ("structure", "measures", "governance", "disclosure", "integrity")
+MAX_VALUE = 40
+REPORT_FORMAT = "studykit-validation-report/1"
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A check with a stable code. ``requires`` names layers that must pass first."""
+
+    code: str
+    layer: Layer
+    title: str
+    severity: Severity
+    explanation: str
+    fix: str
+    requires: tuple[Layer, ...] = ()
+
+    def finding(
+        self,
+        message: str,
+        *,
+        file: str,
+        row: int | None = None,
+        column: str | None = None,
+        value: object = None,
+        fix: str | None = None,
+        severity: Severity | None = None,
+    ) -> Finding:
+        return Finding(
+            code=self.code,
+            layer=self.layer,
+            severity=severity or self.severity,
+            file=file,
+            row=row,
+            column=column,
+            value=clip(value),
+            rule=self.title,
+            message=message,
+            fix=fix or self.fix,
+        )
+
+
+RULES: dict[str, Rule] = {}
+
+
+def register(*rules: Rule) -> None:
+    """Add rules to the registry; codes are unique and never reused."""
+    for rule in rules:
+        if rule.code in RULES and RULES[rule.code] != rule:
+            msg = f"rule code {rule.code} registered twice"
+            raise ValueError(msg)
+        RULES[rule.code] = rule
+
+
+def clip(value: object) -> str | None:
+    """The offending value as short text: enough to find it, never a whole row."""
+    if value is None:
+        return None
+    text = str(value)
+    return text if len(text) <= MAX_VALUE else text[: MAX_VALUE - 1] + "…"
+
+
+@dataclass(frozen=True)
+class Finding:
+    code: str
+    layer: Layer
+    severity: Severity
+    file: str
+    row: int | None
+    column: str | None
+    value: str | None
+    rule: str
+    message: str
+    fix: str
+
+    def sort_key(self) -> tuple:
+        return (self.file, self.row or 0, self.column or "", self.code)
+
+
+@dataclass
+class Report:
+    """Everything one validation found, with what it checked and what it skipped."""
+
+    findings: list[Finding] = field(default_factory=list)
+    checked: list[str] = field(default_factory=list)
+    skipped: dict[str, str] = field(default_factory=dict)
+
+    def extend(self, findings: Iterable[Finding]) -> None:
+        self.findings.extend(findings)
+
+    @property
+    def errors(self) -> list[Finding]:
+        return [f for f in self.findings if f.severity == "error"]
+
+    @property
+    def warnings(self) -> list[Finding]:
+        return [f for f in self.findings if f.severity == "warning"]
+
+    @property
+    def valid(self) -> bool:
+        return not self.errors
+
+    def failed_layers(self) -> set[str]:
+        return {f.layer for f in self.errors}
+
+    def by_file(self) -> dict[str, list[Finding]]:
+        groups: dict[str, list[Finding]] = {}
+        for finding in sorted(self.findings, key=Finding.sort_key):
+            groups.setdefault(finding.file, []).append(finding)
+        return groups
+
+    def flatten(self, keys: Iterable[str] = ("code", "file", "row", "column")) -> list[list]:
+        """One list per finding with the chosen attributes: one-line test assertions."""
+        keys = list(keys)
+        return [[getattr(f, k) for k in keys] for f in sorted(self.findings, key=Finding.sort_key)]
+
+    def codes(self) -> Counter[str]:
+        return Counter(f.code for f in self.findings)
+
+    def __iter__(self) -> Iterator[Finding]:
+        return iter(self.findings)
+
+    def to_dict(self) -> dict:
+        return {
+            "format": REPORT_FORMAT,
+            "valid": self.valid,
+            "counts": {
+                "error": len(self.errors),
+                "warning": len(self.warnings),
+                "info": len(self.findings) - len(self.errors) - len(self.warnings),
+            },
+            "checked": list(self.checked),
+            "skipped": dict(self.skipped),
+            "findings": [asdict(f) for f in sorted(self.findings, key=Finding.sort_key)],
+        }
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2, ensure_ascii=False) + "\n"

@@ -1,0 +1,57 @@
+"""The one exception tree. Imports nothing else from studykit.
+
+An exception means a run could not happen (missing file, broken config); problems
+found *in* the data are findings, not exceptions. Every error says what is wrong,
+where, and how to fix it, and keeps the offending value.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class StudykitError(Exception):
+    """Base class: a sentence for the user, plus where and how to fix it."""
+
+    def __init__(
+        self, message: str, *, path: Path | str | None = None, key: str | None = None, fix: str | None = None
+    ) -> None:
+        self.message = message
+        self.path = Path(path) if path is not None else None
+        self.key = key
+        self.fix = fix
+        super().__init__(self.sentence())
+
+    def sentence(self) -> str:
+        where = ""
+        if self.path is not None:
+            where = f"{self.path.as_posix()}"
+            if self.key:
+                where += f", {self.key}"
+            where += ": "
+        tail = f" {self.fix}" if self.fix else ""
+        return f"{where}{self.message}.{tail}".replace("..", ".")
+
+
+class StudyConfigError(StudykitError):
+    """study.yml is missing or does not describe a valid study."""
+
+
+class InstrumentDefinitionError(StudykitError):
+    """An instrument definition (library or study) is invalid."""
+
+
+class DataReadError(StudykitError):
+    """A data file could not be read at all (missing, unreadable, not CSV)."""
+
+
+class RegisterError(StudykitError):
+    """A governance register is malformed, or an edit would break it."""
+
+
+class QualitativeDataError(StudykitError):
+    """A transcript, codebook or exchange file could not be read."""
+
+
+class MissingToolError(StudykitError):
+    """An optional tool or package is needed for this command."""

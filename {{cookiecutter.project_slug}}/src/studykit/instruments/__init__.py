@@ -1,0 +1,60 @@
+"""Instrument definitions: the shipped library and a study's own.
+
+``load_instruments(study)`` returns the instruments ``study.yml`` names, each
+found first in the study's ``instruments/`` folder, then in the library.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+
+from studykit.errors import InstrumentDefinitionError
+from studykit.instruments.model import Instrument, Item, Norm, Response, Score, load_definition
+from studykit.study import Study
+
+LIBRARY = Path(__file__).parent / "library"
+
+__all__ = [
+    "LIBRARY",
+    "Instrument",
+    "Item",
+    "Norm",
+    "Response",
+    "Score",
+    "library_ids",
+    "load_definition",
+    "load_instrument",
+    "load_instruments",
+    "load_library_instrument",
+]
+
+
+def library_ids() -> list[str]:
+    """Ids of the instruments shipped with studykit."""
+    return sorted(p.stem for p in LIBRARY.glob("*.yml"))
+
+
+@cache
+def load_library_instrument(instrument_id: str) -> Instrument:
+    return load_definition(LIBRARY / f"{instrument_id}.yml", source="library")
+
+
+def load_instrument(study: Study, instrument_id: str) -> Instrument:
+    """One instrument: the study's own definition if it has one, else the library's."""
+    own = study.instruments_dir / f"{instrument_id}.yml"
+    if own.is_file():
+        return load_definition(own, source="study")
+    if (LIBRARY / f"{instrument_id}.yml").is_file():
+        return load_library_instrument(instrument_id)
+    raise InstrumentDefinitionError(
+        f"names instrument {instrument_id!r}, which is neither in instruments/ nor in the library",
+        path=study.study_file,
+        key="instruments",
+        fix=f"Add instruments/{instrument_id}.yml, or use one of: {', '.join(library_ids())}.",
+    )
+
+
+def load_instruments(study: Study) -> list[Instrument]:
+    """Every instrument study.yml names, in its order."""
+    return [load_instrument(study, i) for i in study.instruments]

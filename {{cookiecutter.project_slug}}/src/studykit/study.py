@@ -1,0 +1,255 @@
+"""study.yml -> a typed ``Study``: the design every other step reads.
+
+``load_study`` is the one loader. It reads the file, validates it with pydantic
+models (unknown keys are errors), and turns any problem into a ``StudyConfigError``
+that names the file, the key and what is expected: never a pydantic dump.
+The ``Study`` also knows where each file of the study lives, so paths are
+written once, here.
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+import re
+from pathlib import Path
+from typing import Annotated, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from studykit.errors import StudyConfigError
+
+STUDY_FILE = "study.yml"
+Strand = Literal["interviews", "focus groups", "event notes"]
+ArchiveTarget = Literal["UK Data Service", "Zenodo", "OSF", "institutional"]
+AccessTier = Literal["open", "safeguarded", "controlled", "internal"]
+Identifier = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Window(_Model):
+    """Days before and after a wave's target date within which collection counts for that wave."""
+
+    before: int = Field(14, ge=0)
+    after: int = Field(60, ge=0)
+
+
+class Wave(_Model):
+    id: Annotated[str, Field(pattern=r"^[A-Za-z][A-Za-z0-9_-]*$")]
+    label: str
+    offset_months: int = Field(ge=0)
+    window_days: Window = Window()
+
+    def target_date(self, enrolled_on: dt.date) -> dt.date:
+        """Enrolment date plus the wave's offset in calendar months."""
+        month_index = enrolled_on.month - 1 + self.offset_months
+        year, month = enrolled_on.year + month_index // 12, month_index % 12 + 1
+        day = min(enrolled_on.day, calendar.monthrange(year, month)[1])
+        return dt.date(year, month, day)
+
+    def window(self, enrolled_on: dt.date) -> tuple[dt.date, dt.date]:
+        """First and last date (inclusive) on which this wave may be collected."""
+        target = self.target_date(enrolled_on)
+        return (
+            target - dt.timedelta(days=self.window_days.before),
+            target + dt.timedelta(days=self.window_days.after),
+        )
+
+
+class Licences(_Model):
+    data: str
+    code: str
+
+
+class Strands(_Model):
+    quantitative: bool = True
+    qualitative: list[Strand] = []
+
+
+class Archive(_Model):
+    target: ArchiveTarget
+    access: AccessTier = "safeguarded"
+
+
+class Withdrawal(_Model):
+    """What happens to data collected before a withdrawal (see docs/governance.md)."""
+
+    policy: Literal["retain_collected", "delete_unanalysed", "delete_all"] = "retain_collected"
+    removal_window_days: int = Field(14, ge=0)
+
+
+class Governance(_Model):
+    withdrawal: Withdrawal = Withdrawal()
+    ethics_expiry_warning_days: int = Field(60, ge=0)
+    identity_key: Path | None = None
+
+
+class Study(_Model):
+    title: Annotated[str, Field(min_length=1)]
+    slug: Annotated[str, Field(pattern=r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")]
+    version: str = "0.1.0"
+    synthetic: bool = False
+    description: str = ""
+    principal_investigator: str
+    institution: str
+    contact_email: Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$")]
+    licences: Licences
+    waves: Annotated[list[Wave], Field(min_length=1)]
+    instruments: list[Identifier] = []
+    strands: Strands = Strands()
+    archive: Archive
+    governance: Governance = Governance()
+    root: Path = Field(Path(), exclude=True)
+
+    @field_validator("waves")
+    @classmethod
+    def _distinct_waves(cls, waves: list[Wave]) -> list[Wave]:
+        ids = [w.id for w in waves]
+        if len(set(ids)) != len(ids):
+            msg = f"wave ids must be distinct, got {ids}"
+            raise ValueError(msg)
+        offsets = [w.offset_months for w in waves]
+        if offsets != sorted(set(offsets)):
+            msg = f"wave offsets must increase, got {offsets}"
+            raise ValueError(msg)
+        return waves
+
+    @model_validator(mode="after")
+    def _distinct_instruments(self) -> Study:
+        if len(set(self.instruments)) != len(self.instruments):
+            msg = f"instruments are listed twice: {self.instruments}"
+            raise ValueError(msg)
+        return self
+
+    def wave(self, wave_id: str) -> Wave | None:
+        return next((w for w in self.waves if w.id == wave_id), None)
+
+    @property
+    def wave_ids(self) -> list[str]:
+        return [w.id for w in self.waves]
+
+    # Where things live: the layout of DESIGN.md section 2, written once.
+    def path(self, relative: str | Path) -> Path:
+        return self.root / relative
+
+    @property
+    def study_file(self) -> Path:
+        return self.root / STUDY_FILE
+
+    @property
+    def datapackage_path(self) -> Path:
+        return self.root / "datapackage.json"
+
+    @property
+    def instruments_dir(self) -> Path:
+        return self.root / "instruments"
+
+    @property
+    def participants_path(self) -> Path:
+        return self.root / "data" / "participants.csv"
+
+    @property
+    def employment_path(self) -> Path:
+        return self.root / "data" / "employment.csv"
+
+    def measures_path(self, instrument_id: str) -> Path:
+        return self.root / "data" / "measures" / f"{instrument_id}.csv"
+
+    @property
+    def qualitative_dir(self) -> Path:
+        return self.root / "data" / "qualitative"
+
+    @property
+    def transcripts_dir(self) -> Path:
+        return self.qualitative_dir / "transcripts"
+
+    @property
+    def codebook_path(self) -> Path:
+        return self.qualitative_dir / "codebook.csv"
+
+    @property
+    def segments_path(self) -> Path:
+        return self.qualitative_dir / "segments.csv"
+
+    @property
+    def themes_path(self) -> Path:
+        return self.qualitative_dir / "themes.yml"
+
+    @property
+    def governance_dir(self) -> Path:
+        return self.root / "governance"
+
+    @property
+    def consent_path(self) -> Path:
+        return self.governance_dir / "consent.csv"
+
+    @property
+    def withdrawals_path(self) -> Path:
+        return self.governance_dir / "withdrawals.csv"
+
+    @property
+    def ethics_path(self) -> Path:
+        return self.governance_dir / "ethics.yml"
+
+    @property
+    def audit_log_path(self) -> Path:
+        return self.governance_dir / "audit.log"
+
+    @property
+    def manifest_path(self) -> Path:
+        """Checksums of raw files as last accepted (integrity layer)."""
+        return self.root / "data" / "MANIFEST.sha256"
+
+
+def _location(loc: tuple[int | str, ...]) -> str:
+    key = ""
+    for part in loc:
+        key += f"[{part}]" if isinstance(part, int) else (f".{part}" if key else str(part))
+    return key or "(top level)"
+
+
+def _sentence(error: dict) -> str:
+    kind, got = error["type"], error.get("input")
+    if kind == "extra_forbidden":
+        return "is not a key studykit knows; check its spelling or remove it"
+    if kind == "missing":
+        return "is missing; add it"
+    message = re.sub(r"^Value error, ", "", error["msg"])
+    return f"{message[0].lower()}{message[1:]} (got {got!r})"
+
+
+def parse_study(data: object, path: Path) -> Study:
+    """Validate parsed YAML into a Study, or raise one StudyConfigError listing every problem."""
+    if not isinstance(data, dict):
+        raise StudyConfigError("is not a mapping of keys to values", path=path, fix="See docs/study-yml.md.")
+    try:
+        return Study.model_validate({**data, "root": path.parent})
+    except ValidationError as exc:
+        problems = [f"{_location(e['loc'])} {_sentence(e)}" for e in exc.errors()]
+        raise StudyConfigError(
+            "; ".join(problems), path=path, key=_location(exc.errors()[0]["loc"]), fix="See docs/study-yml.md."
+        ) from exc
+
+
+def load_study(study_dir: Path | str = ".") -> Study:
+    """Read and validate ``study.yml`` in ``study_dir``."""
+    path = Path(study_dir) / STUDY_FILE
+    if not path.is_file():
+        raise StudyConfigError(
+            "not found",
+            path=path,
+            fix="Run studykit inside a study folder, or pass --study-dir PATH to one that holds study.yml.",
+        )
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else None
+        raise StudyConfigError(
+            f"is not valid YAML ({getattr(exc, 'problem', exc)})", path=path, key=where, fix="Fix the syntax there."
+        ) from exc
+    return parse_study(data, path)
