@@ -1,0 +1,122 @@
+"""The cookiecutter hooks as plain functions: answers in, sentences or files out."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from hooks import post_gen_project as post
+from hooks import pre_gen_project as pre
+
+TEMPLATE = Path(__file__).resolve().parents[1]
+LIBRARY = json.loads((TEMPLATE / "cookiecutter.json").read_text())["__instrument_library"].split()
+GOOD = {
+    "study_title": "Peer Workforce Wellbeing Study",
+    "project_slug": "peer-workforce-wellbeing-study",
+    "contact_email": "team@example.org",
+    "waves": "after training:0, 4 months:4, 12 months:12",
+    "instruments": "wemwbs, cbi",
+    "qualitative": "interviews, focus groups, event notes",
+    "include_example_data": "yes",
+}
+
+
+def test_good_answers_pass():
+    assert pre.collect_errors(GOOD, LIBRARY) == []
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "says"),
+    [
+        ("study_title", "   ", "study_title is empty"),
+        ("project_slug", "Peer Study", "project_slug 'Peer Study' is not a valid folder name"),
+        ("project_slug", "-peer", "not a valid folder name"),
+        ("contact_email", "team-at-example.org", "contact_email 'team-at-example.org' is not an email"),
+        ("waves", "baseline, 4 months:4", "waves entry 'baseline' is not 'label:months"),
+        ("waves", "baseline:0, baseline:4", "repeat a label"),
+        ("waves", "baseline:4, later:0", "increasing, distinct months"),
+        ("instruments", "wemwbs, sf36", "'sf36' is not in the library"),
+        ("instruments", "wemwbs, wemwbs", "names an instrument twice"),
+        ("qualitative", "interviews, diaries", "'diaries' is not a strand"),
+    ],
+)
+def test_bad_answer_is_one_sentence_naming_it(key, value, says):
+    answers = {**GOOD, key: value, "include_example_data": "no"}
+    errors = pre.collect_errors(answers, LIBRARY)
+    assert len(errors) == 1
+    assert says in errors[0]
+    assert errors[0].rstrip().endswith((".", ")")), "each rejection is a full sentence"
+
+
+def test_example_data_needs_the_example_design():
+    errors = pre.collect_errors({**GOOD, "waves": "baseline:0, 6 months:6"}, LIBRARY)
+    assert len(errors) == 1
+    assert "answer 'no'" in errors[0]
+    assert pre.collect_errors({**GOOD, "waves": "baseline:0, 6 months:6", "include_example_data": "no"},
+                              LIBRARY) == []
+
+
+def test_none_is_accepted_for_instruments_and_strands():
+    answers = {**GOOD, "instruments": "none", "qualitative": "none", "include_example_data": "no"}
+    assert pre.collect_errors(answers, LIBRARY) == []
+
+
+def test_parse_waves_reads_labels_and_offsets():
+    waves, errors = pre.parse_waves("after training:0, 4 months:4,12 months : 12")
+    assert errors == []
+    assert waves == [("after training", 0), ("4 months", 4), ("12 months", 12)]
+
+
+def test_example_study_instruments_follow_the_chosen_ones():
+    assert post.study_instruments(["wemwbs", "cbi"], include_example=True) == ["wemwbs", "cbi", "mjs", "team"]
+    assert post.study_instruments(["phq9"], include_example=False) == ["phq9"]
+
+
+def test_remove_unchosen_measures_deletes_only_those(tmp_path):
+    measures = tmp_path / "data" / "measures"
+    measures.mkdir(parents=True)
+    for name in ("wemwbs", "cbi", "phq9"):
+        (measures / f"{name}.csv").write_text("participant_id\n")
+    (measures / "README.md").write_text("x")
+    removed = post.remove_unchosen_measures(tmp_path, ["cbi"])
+    assert sorted(p.name for p in removed) == ["phq9.csv", "wemwbs.csv"]
+    assert sorted(p.name for p in measures.iterdir()) == ["README.md", "cbi.csv"]
+
+
+def test_prune_qualitative_keeps_chosen_kinds(tmp_path):
+    transcripts = tmp_path / "data" / "qualitative" / "transcripts"
+    transcripts.mkdir(parents=True)
+    for name, kind in (("P001-T1", "interview"), ("FG01", "focus group"), ("EV01", "event notes")):
+        (transcripts / f"{name}.md").write_text(f"---\nid: {name}\nkind: {kind}\n---\ntext\n")
+    post.prune_qualitative(tmp_path, ["interviews", "event notes"])
+    assert sorted(p.stem for p in transcripts.iterdir()) == ["EV01", "P001-T1"]
+    post.prune_qualitative(tmp_path, [])
+    assert not (tmp_path / "data" / "qualitative").exists()
+
+
+def test_post_gen_is_idempotent(tmp_path):
+    (tmp_path / "data" / "measures").mkdir(parents=True)
+    (tmp_path / "data" / "measures" / "cbi.csv").write_text("participant_id\n")
+    post.main(tmp_path, "cbi", "none", include_example=False)
+    first = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*"))
+    post.main(tmp_path, "cbi", "none", include_example=False)
+    assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*")) == first
+
+
+def test_assemble_datapackage_orders_resources(tmp_path):
+    bake = tmp_path / ".bake"
+    (bake / "resources").mkdir(parents=True)
+    (bake / "package.json").write_text('{"name": "s"}')
+    for name in ("participants", "employment", "measures-cbi"):
+        (bake / "resources" / f"{name}.json").write_text(json.dumps({"name": name}))
+    names = post.resource_names(["cbi"], [])
+    path = post.assemble_datapackage(tmp_path, names)
+    assert [r["name"] for r in json.loads(path.read_text())["resources"]] == names
+
+
+def test_example_defaults_match_cookiecutter_json():
+    defaults = json.loads((TEMPLATE / "cookiecutter.json").read_text())
+    assert defaults["waves"] == pre.EXAMPLE_WAVES
+    assert pre.split_list(defaults["instruments"]) == list(pre.EXAMPLE_INSTRUMENTS)

@@ -1,0 +1,139 @@
+"""Read a study's CSV files robustly: as text first, then cast cell by cell.
+
+Reading every column as text and casting with ``strict=False`` means one bad
+cell never aborts a read or hides the errors around it (domain measurement:
+pandera and typed polars reads lose errors after a single unparseable cell).
+Each present-but-uncastable cell comes back as a ``CastFailure``.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+
+from studykit.errors import DataReadError
+
+TRUE = ("true", "True", "TRUE", "1")
+FALSE = ("false", "False", "FALSE", "0")
+DTYPES: dict[str, pl.DataType] = {
+    "string": pl.String(),
+    "integer": pl.Int64(),
+    "number": pl.Float64(),
+    "boolean": pl.Boolean(),
+    "date": pl.Date(),
+}
+
+
+@dataclass(frozen=True)
+class TextTable:
+    """A CSV read as text: every column ``pl.String``, blank cells null."""
+
+    path: Path
+    frame: pl.DataFrame
+    encoding: str
+    header: list[str]
+
+
+@dataclass(frozen=True)
+class CastFailure:
+    row_index: int
+    column: str
+    value: str
+
+    @property
+    def row(self) -> int:
+        """The row as a spreadsheet shows it (header is row 1)."""
+        return self.row_index + 2
+
+
+def _decode(raw: bytes) -> tuple[str, str]:
+    if raw.startswith(b"\xef\xbb\xbf"):
+        return raw[3:].decode("utf-8"), "utf-8-sig"
+    try:
+        return raw.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError:
+        return raw.decode("latin-1"), "latin-1"
+
+
+def read_text_table(path: Path, *, file_label: str | None = None) -> TextTable:
+    """Read a CSV with every column as text. Raises ``DataReadError`` if it cannot be read at all."""
+    label = file_label or path
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError as exc:
+        raise DataReadError("is missing", path=label, fix="Create it (with its header row) or fix the path.") from exc
+    except OSError as exc:
+        raise DataReadError(f"cannot be read ({exc.strerror})", path=label) from exc
+    text, encoding = _decode(raw)
+    if not text.strip():
+        raise DataReadError("is empty: it has no header row", path=label, fix="Add the header row.")
+    if encoding == "utf-8":
+        source: bytes = raw
+    else:
+        source = text.encode("utf-8")
+    try:
+        frame = pl.read_csv(
+            io.BytesIO(source),
+            infer_schema=False,
+            null_values=[""],
+            truncate_ragged_lines=False,
+        )
+    except (pl.exceptions.ComputeError, pl.exceptions.NoDataError) as exc:
+        first = str(exc).strip().splitlines()[0]
+        raise DataReadError(
+            f"is not a readable CSV file ({first})",
+            path=label,
+            fix="Open it in a spreadsheet and save it again as CSV (UTF-8).",
+        ) from exc
+    frame = frame.with_columns(pl.col(c).str.strip_chars().replace("", None) for c in frame.columns)
+    return TextTable(path=path, frame=frame, encoding=encoding, header=list(frame.columns))
+
+
+def _cast_expr(column: str, kind: str) -> pl.Expr:
+    col = pl.col(column)
+    if kind == "boolean":
+        return (
+            pl.when(col.is_in(TRUE)).then(True).when(col.is_in(FALSE)).then(False).otherwise(None).alias(column)
+        )
+    if kind == "date":
+        return col.str.strptime(pl.Date, "%Y-%m-%d", strict=False).alias(column)
+    if kind == "integer":
+        return col.cast(pl.Int64, strict=False).alias(column)
+    if kind not in DTYPES:
+        msg = f"unknown column type {kind!r}"
+        raise ValueError(msg)
+    return col.cast(DTYPES[kind], strict=False).alias(column)
+
+
+def cast(frame: pl.DataFrame, types: dict[str, str]) -> tuple[pl.DataFrame, list[CastFailure]]:
+    """Cast the named text columns to Table Schema types; report every cell that would not cast."""
+    present = {c: t for c, t in types.items() if c in frame.columns and t != "string"}
+    if not present:
+        return frame, []
+    typed = frame.with_columns(_cast_expr(c, t) for c, t in present.items())
+    failures: list[CastFailure] = []
+    for column in present:
+        bad = (
+            frame.select(pl.col(column).alias("value"))
+            .with_row_index("row_index")
+            .filter(pl.col("value").is_not_null() & typed.get_column(column).is_null())
+        )
+        failures.extend(CastFailure(int(i), column, str(v)) for i, v in bad.iter_rows())
+    return typed, failures
+
+
+def read_typed(path: Path, types: dict[str, str]) -> pl.DataFrame:
+    """Read and cast a CSV for use after validation; the first bad cell is an error."""
+    table = read_text_table(path)
+    typed, failures = cast(table.frame, types)
+    if failures:
+        first = failures[0]
+        raise DataReadError(
+            f"row {first.row}, column {first.column}: {first.value!r} is not a valid {types[first.column]}",
+            path=path,
+            fix="Run `studykit validate` to see every problem, then fix the data.",
+        )
+    return typed
