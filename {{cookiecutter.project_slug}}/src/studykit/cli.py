@@ -46,7 +46,7 @@ def _run(action: Callable[[], int | None], *, debug: bool = False) -> None:
     except StudykitError as exc:
         if debug:
             err.print_exception()
-        err.print(f"[bold red]Could not run:[/] {exc.sentence()}", highlight=False)
+        err.print(f"[bold red]Could not run:[/] {exc.sentence()}", highlight=False, soft_wrap=True)
         raise typer.Exit(2) from exc
     except KeyboardInterrupt:
         err.print("Interrupted.")
@@ -86,6 +86,19 @@ def info(study_dir: StudyDir = Path(), fmt: Format = "text", debug: Debug = Fals
             out.print(study_summary(study))
 
     _run(body, debug=debug)
+
+
+# --- qual commands (qualitative strand) ---
+# One shared sub-app for every `studykit qual ...` command. `import` and `export`
+# (REFI-QDA / Taguette exchange) live in the block below; `import-docx` and
+# `pseudonymise` are added to this same `qual_app` by their own block.
+qual_app = typer.Typer(
+    name="qual",
+    help="Qualitative strand: transcripts, coding, REFI-QDA and Taguette exchange.",
+    no_args_is_help=True,
+)
+app.add_typer(qual_app, name="qual")
+# --- end qual sub-app ---
 
 
 def main() -> None:
