@@ -85,7 +85,8 @@ def check_qualitative(text: str) -> list[str]:
     if chosen == ["none"]:
         return []
     return [
-        f"qualitative: {name!r} is not a strand; type any of {', '.join(STRANDS)} (comma-separated), or 'none'."
+        f"qualitative: {name!r} is not a strand; "
+        f"type any of {', '.join(STRANDS)} (comma-separated), or 'none'."
         for name in chosen or [""]
         if name not in STRANDS
     ]
@@ -95,7 +96,7 @@ def check_example(include: str, waves: str, instruments: str) -> list[str]:
     """The example data fit one design; refuse to mix them with another."""
     if include != "yes":
         return []
-    same_waves = [w for w in parse_waves(waves)[0]] == parse_waves(EXAMPLE_WAVES)[0]
+    same_waves = parse_waves(waves)[0] == parse_waves(EXAMPLE_WAVES)[0]
     has_instruments = set(EXAMPLE_INSTRUMENTS) <= set(split_list(instruments))
     if same_waves and has_instruments:
         return []
@@ -122,9 +123,9 @@ def collect_errors(answers: dict[str, str], library: list[str]) -> list[str]:
 def main(answers: dict[str, str], library: list[str]) -> int:
     errors = collect_errors(answers, library)
     for error in errors:
-        print(f"ERROR: {error}", file=sys.stderr)  # noqa: T201
+        print(f"ERROR: {error}", file=sys.stderr)
     if errors:
-        print("Nothing was written. Run cookiecutter again with corrected answers.", file=sys.stderr)  # noqa: T201
+        print("Nothing was written. Run cookiecutter again with corrected answers.", file=sys.stderr)
     return 1 if errors else 0
 
 

@@ -39,9 +39,14 @@ MATRIX = {
 }
 
 
+CACHES = {"__pycache__", ".ruff_cache", ".pytest_cache", ".hypothesis", ".nox"}
+TEXT = {".md", ".yml", ".json", ".toml", ".py", ".csv", ".txt", ".cfg", ".gitignore", ".lock"}
+
+
 def text_files(study: Path) -> list[Path]:
-    return [p for p in study.rglob("*") if p.is_file() and p.suffix in {".md", ".yml", ".json", ".toml", ".py",
-                                                                           ".csv", ".txt", ".cfg", ""}]
+    """Text files a bake produced (development caches in a local checkout are ignored)."""
+    return [p for p in study.rglob("*")
+            if p.is_file() and (p.suffix or p.name) in TEXT and not CACHES & set(p.parts)]
 
 
 @pytest.mark.parametrize("name", list(MATRIX))

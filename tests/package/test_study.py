@@ -10,12 +10,11 @@ from pathlib import Path
 
 import pytest
 import yaml
-from typer.testing import CliRunner
-
 from studykit import load_study
 from studykit.cli import app
 from studykit.errors import StudyConfigError
 from studykit.study import Wave
+from typer.testing import CliRunner
 
 PACKAGE_SRC = Path(__file__).resolve().parents[2] / "{{cookiecutter.project_slug}}" / "src"
 DESIGN = {

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from rich.console import Group
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+from rich.console import Console, Group
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.text import Text
 
@@ -34,14 +38,24 @@ def study_summary(study: Study) -> Group:
     return Group(head, Text(), facts, Text(), waves)
 
 
-def report_table(report: Report) -> Group:
-    """Findings grouped by file, each with row, column, value, code, message and fix."""
+MAX_ROWS_PER_FILE = 200
+
+
+def report_table(report: Report, *, max_rows: int = MAX_ROWS_PER_FILE) -> Group:
+    """Findings grouped by file: row, column, value, code, problem and what to do.
+
+    Long groups are cut at ``max_rows`` with a note; the JSON report always holds every finding.
+    """
     parts: list = []
     for file, findings in report.by_file().items():
-        table = Table(title=file, title_justify="left", show_lines=False, expand=False)
-        for column in ("row", "column", "value", "code", "problem", "what to do"):
-            table.add_column(column, overflow="fold")
-        for f in findings:
+        errors = sum(f.severity == "error" for f in findings)
+        warnings = sum(f.severity == "warning" for f in findings)
+        title = Text.assemble((file, "bold"), f"  {errors} error(s), {warnings} warning(s)")
+        table = Table(title=title, title_justify="left", show_lines=False, expand=False)
+        for column, width in (("row", None), ("column", 16), ("value", 16), ("code", None), ("problem", 48),
+                              ("what to do", 40)):
+            table.add_column(column, overflow="fold", max_width=width)
+        for f in findings[:max_rows]:
             table.add_row(
                 "" if f.row is None else str(f.row),
                 f.column or "",
@@ -51,10 +65,56 @@ def report_table(report: Report) -> Group:
                 f.fix,
             )
         parts.append(table)
+        if len(findings) > max_rows:
+            parts.append(Text(f"… and {len(findings) - max_rows} more in {file}: see --format json.", style="dim"))
+        parts.append(Text())
+    for what, why in report.skipped.items():
+        parts.append(Text(f"Skipped {what}: {why}", style="yellow"))
     counts = f"{len(report.errors)} error(s), {len(report.warnings)} warning(s)"
-    verdict = Text(f"Invalid: {counts}." if not report.valid else f"Valid: {counts}.",
-                   style="bold red" if not report.valid else "bold green")
-    for layer, why in report.skipped.items():
-        parts.append(Text(f"Skipped {layer}: {why}", style="yellow"))
+    checked = ", ".join(report.checked)
+    verdict = (
+        Text(f"Valid: {counts}. Checked: {checked}.", style="bold green")
+        if report.valid
+        else Text(f"Invalid: {counts}. Checked: {checked}.", style="bold red")
+    )
     parts.append(verdict)
     return Group(*parts)
+
+
+def validation_summary(report: Report, code: int, *, written_to: object = None) -> Text:
+    """One sentence per outcome for stderr: what was found, what could not run, where the JSON went."""
+    from studykit.checks import UNCHECKABLE
+
+    lines = Text()
+    for f in report.findings:
+        if f.code in UNCHECKABLE:
+            lines.append("Could not run: ", style="bold red")
+            lines.append(f"{f.file}: {f.message}. {f.fix}\n")
+    if code == 0:
+        lines.append(f"Validation passed with {len(report.warnings)} warning(s).", style="green")
+    elif code == 1:
+        lines.append(f"Validation found {len(report.errors)} error(s): fix them and run `studykit validate` again.",
+                     style="red")
+    else:
+        lines.append("Validation could not check everything (exit code 2): see the lines above.", style="red")
+    if written_to is not None:
+        lines.append(f"\nJSON report written to {written_to}.")
+    return lines
+
+
+@contextmanager
+def validation_progress(console: Console) -> Iterator[Callable[[str, float, float], None] | None]:
+    """A progress display on ``console`` (stderr) while validating; nothing when it is not a terminal."""
+    if not console.is_terminal:
+        yield None
+        return
+    with Progress(
+        SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(),
+        console=console, transient=True,
+    ) as bar:
+        task = bar.add_task("validating", total=1)
+
+        def update(description: str, completed: float, total: float) -> None:
+            bar.update(task, description=description, completed=completed, total=total)
+
+        yield update

@@ -46,7 +46,25 @@ class DataReadError(StudykitError):
 
 
 class RegisterError(StudykitError):
-    """A governance register is malformed, or an edit would break it."""
+    """A governance register is malformed, or an edit would break it.
+
+    ``row`` (spreadsheet row, header = 1) and ``field`` (column or YAML key) locate
+    the problem; they also make up the ``key`` shown in the sentence.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        path: Path | str | None = None,
+        row: int | None = None,
+        field: str | None = None,
+        fix: str | None = None,
+    ) -> None:
+        self.row = row
+        self.field = field
+        where = ", ".join(part for part in (f"row {row}" if row else "", field or "") if part)
+        super().__init__(message, path=path, key=where or None, fix=fix)
 
 
 class QualitativeDataError(StudykitError):
@@ -55,3 +73,7 @@ class QualitativeDataError(StudykitError):
 
 class MissingToolError(StudykitError):
     """An optional tool or package is needed for this command."""
+
+
+class ExistingDataError(StudykitError):
+    """Writing would overwrite or mix with data already in the study."""

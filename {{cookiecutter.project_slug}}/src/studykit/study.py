@@ -80,6 +80,8 @@ class Withdrawal(_Model):
 
     policy: Literal["retain_collected", "delete_unanalysed", "delete_all"] = "retain_collected"
     removal_window_days: int = Field(14, ge=0)
+    # delete_unanalysed: data collected on or before this date count as analysed and are kept.
+    analysed_on: dt.date | None = None
 
 
 class Governance(_Model):
@@ -180,6 +182,16 @@ class Study(_Model):
         return self.qualitative_dir / "themes.yml"
 
     @property
+    def refi_ids_path(self) -> Path:
+        """REFI-QDA GUIDs of imported codes, transcripts and segments, so exports keep them."""
+        return self.qualitative_dir / "refi-ids.csv"
+
+    @property
+    def refi_cases_path(self) -> Path:
+        """Case variables of an imported REFI-QDA project (written only when it had any)."""
+        return self.qualitative_dir / "refi-cases.csv"
+
+    @property
     def governance_dir(self) -> Path:
         return self.root / "governance"
 
@@ -201,8 +213,11 @@ class Study(_Model):
 
     @property
     def manifest_path(self) -> Path:
-        """Checksums of raw files as last accepted (integrity layer)."""
-        return self.root / "data" / "MANIFEST.sha256"
+        """Checksums of the data files as last accepted (integrity layer).
+
+        Kept outside data/ because validation never writes there.
+        """
+        return self.governance_dir / "manifest.sha256"
 
 
 def _location(loc: tuple[int | str, ...]) -> str:
@@ -225,22 +240,23 @@ def _sentence(error: dict) -> str:
 def parse_study(data: object, path: Path) -> Study:
     """Validate parsed YAML into a Study, or raise one StudyConfigError listing every problem."""
     if not isinstance(data, dict):
-        raise StudyConfigError("is not a mapping of keys to values", path=path, fix="See docs/study-yml.md.")
+        msg = "is not a mapping of keys to values"
+        raise StudyConfigError(msg, path=path, fix="See docs/study-yml.md.")
     try:
         return Study.model_validate({**data, "root": path.parent})
     except ValidationError as exc:
-        problems = [f"{_location(e['loc'])} {_sentence(e)}" for e in exc.errors()]
-        raise StudyConfigError(
-            "; ".join(problems), path=path, key=_location(exc.errors()[0]["loc"]), fix="See docs/study-yml.md."
-        ) from exc
+        msg = "; ".join(f"{_location(e['loc'])} {_sentence(e)}" for e in exc.errors())
+        key = _location(exc.errors()[0]["loc"])
+        raise StudyConfigError(msg, path=path, key=key, fix="See docs/study-yml.md.") from exc
 
 
 def load_study(study_dir: Path | str = ".") -> Study:
     """Read and validate ``study.yml`` in ``study_dir``."""
     path = Path(study_dir) / STUDY_FILE
     if not path.is_file():
+        msg = "not found"
         raise StudyConfigError(
-            "not found",
+            msg,
             path=path,
             fix="Run studykit inside a study folder, or pass --study-dir PATH to one that holds study.yml.",
         )
@@ -249,7 +265,6 @@ def load_study(study_dir: Path | str = ".") -> Study:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else None
-        raise StudyConfigError(
-            f"is not valid YAML ({getattr(exc, 'problem', exc)})", path=path, key=where, fix="Fix the syntax there."
-        ) from exc
+        msg = f"is not valid YAML ({getattr(exc, 'problem', exc)})"
+        raise StudyConfigError(msg, path=path, key=where, fix="Fix the syntax there.") from exc
     return parse_study(data, path)

@@ -64,12 +64,15 @@ def read_text_table(path: Path, *, file_label: str | None = None) -> TextTable:
     try:
         raw = path.read_bytes()
     except FileNotFoundError as exc:
-        raise DataReadError("is missing", path=label, fix="Create it (with its header row) or fix the path.") from exc
+        msg = "is missing"
+        raise DataReadError(msg, path=label, fix="Create it (with its header row) or fix the path.") from exc
     except OSError as exc:
-        raise DataReadError(f"cannot be read ({exc.strerror})", path=label) from exc
+        msg = f"cannot be read ({exc.strerror})"
+        raise DataReadError(msg, path=label) from exc
     text, encoding = _decode(raw)
     if not text.strip():
-        raise DataReadError("is empty: it has no header row", path=label, fix="Add the header row.")
+        msg = "is empty: it has no header row"
+        raise DataReadError(msg, path=label, fix="Add the header row.")
     if encoding == "utf-8":
         source: bytes = raw
     else:
@@ -83,8 +86,9 @@ def read_text_table(path: Path, *, file_label: str | None = None) -> TextTable:
         )
     except (pl.exceptions.ComputeError, pl.exceptions.NoDataError) as exc:
         first = str(exc).strip().splitlines()[0]
+        msg = f"is not a readable CSV file ({first})"
         raise DataReadError(
-            f"is not a readable CSV file ({first})",
+            msg,
             path=label,
             fix="Open it in a spreadsheet and save it again as CSV (UTF-8).",
         ) from exc
@@ -131,8 +135,9 @@ def read_typed(path: Path, types: dict[str, str]) -> pl.DataFrame:
     typed, failures = cast(table.frame, types)
     if failures:
         first = failures[0]
+        msg = f"row {first.row}, column {first.column}: {first.value!r} is not a valid {types[first.column]}"
         raise DataReadError(
-            f"row {first.row}, column {first.column}: {first.value!r} is not a valid {types[first.column]}",
+            msg,
             path=path,
             fix="Run `studykit validate` to see every problem, then fix the data.",
         )

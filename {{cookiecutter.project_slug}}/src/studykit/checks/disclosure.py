@@ -1,13 +1,363 @@
-"""Direct identifiers and small cells (codes DIS###). Being written."""
+"""Disclosure layer: identifiers left in text and disclosive small cells (codes DIS###).
+
+Two halves, as the UK Data Service's QAMyData health check and its qualitative
+anonymisation guidance suggest:
+
+- **Text:** every transcript (front matter and body) and the free-text columns of the
+  study's tables are scanned for e-mails, phone numbers, UK postcodes, NHS numbers,
+  dates of birth, URLs with names and names from the identity key
+  (``studykit.qual.identifiers``). Findings give the line and a masked form only.
+  These are candidates: a person decides, then runs ``studykit qual pseudonymise``.
+- **Tables (QAMyData's questionnaire checks):** duplicate participant ids, odd
+  characters in values and column names, variables with more than 25% missing
+  values, categories with one observation in demographic columns, and rare
+  combinations of group, site, gender and age band.
+"""
 
 from __future__ import annotations
 
+import re
+from collections import Counter
 from collections.abc import Iterator
+from pathlib import Path
 
-from studykit.checks.findings import Finding
+from studykit.checks.findings import Finding, Rule, register
+from studykit.errors import DataReadError, QualitativeDataError
+from studykit.qual.identifiers import IdentifierMatch, find_identifiers, read_identity_key, resolve_key_path
+from studykit.qual.transcripts import transcript_paths
 from studykit.study import Study
+from studykit.tables import TextTable, read_text_table
+
+_DECIDE = (
+    "Check the text: if it identifies someone, replace it with a pseudonym or a vaguer description "
+    "(studykit qual pseudonymise writes a copy and an anonymisation log); if not, leave it."
+)
+
+IDENTIFIER_RULES: dict[str, Rule] = {
+    "email": Rule(
+        "DIS001", "disclosure", "E-mail address in text", "error",
+        "An e-mail address is a direct identifier.", _DECIDE,
+    ),
+    "phone": Rule(
+        "DIS002", "disclosure", "Phone number in text", "warning",
+        "A phone number (UK or international) is a direct identifier; other numbers can look alike, "
+        "so this is a warning.", _DECIDE,
+    ),
+    "postcode": Rule(
+        "DIS003", "disclosure", "UK postcode in text", "warning",
+        "A full postcode can point to a handful of households; the UK Data Service advises reducing it to "
+        "the postal district.", _DECIDE,
+    ),
+    "nhs_number": Rule(
+        "DIS004", "disclosure", "NHS number in text", "error",
+        "A 10-digit number that passes the NHS number mod-11 check.", _DECIDE,
+    ),
+    "date_of_birth": Rule(
+        "DIS005", "disclosure", "Date of birth in text", "error",
+        "A full date next to 'date of birth', 'DOB' or 'born'; the UK Data Service advises keeping the "
+        "year only.",
+        _DECIDE,
+    ),
+    "url": Rule(
+        "DIS006", "disclosure", "URL with a name in text", "warning",
+        "A link to a personal profile (social media, personal page) or one containing a name from the "
+        "identity key.",
+        _DECIDE,
+    ),
+    "name": Rule(
+        "DIS007", "disclosure", "Name from the identity key in text", "error",
+        "A participant's real name (from the identity key outside the repository) appears in the text. "
+        "A full name is an error; a first name or surname alone is a warning, as it may be an ordinary word.",
+        _DECIDE,
+    ),
+}
+KEY_MISSING = Rule(
+    "DIS010", "disclosure", "Identity key not available", "warning",
+    "study.yml names an identity key (governance.identity_key) but it cannot be read, so transcripts were "
+    "not searched for participants' names.",
+    "Mount or restore the identity key at that path, or correct governance.identity_key in study.yml.",
+)
+KEY_INSIDE_STUDY = Rule(
+    "DIS011", "disclosure", "Identity key inside the study folder", "error",
+    "The identity key links real names to participant ids; it must never be in the repository or a deposit.",
+    "Move it outside the study folder (e.g. to secure storage) and update governance.identity_key.",
+)
+DUPLICATE_ID = Rule(
+    "DIS020", "disclosure", "Duplicate participant id", "error",
+    "QAMyData 'duplicate_values': an id that should identify one case appears on several rows.",
+    "Keep one row per participant; correct or merge the duplicate.",
+)
+ODD_CHARACTERS = Rule(
+    "DIS021", "disclosure", "Odd characters", "warning",
+    "QAMyData 'string_value_odd_characters' / 'variable_odd_characters': control characters, the Unicode "
+    "replacement character (a sign of encoding damage), doubled or surrounding spaces in a value, or a "
+    "column name that is not lower-case letters, digits and underscores.",
+    "Correct the value (or re-export the file as UTF-8).",
+)
+MISSING_THRESHOLD = Rule(
+    "DIS022", "disclosure", "Many missing values", "warning",
+    "QAMyData 'system_missing_value_threshold': more than 25% of a column's values are blank.",
+    "Check whether the data were lost in export or whether the variable is worth depositing.",
+)
+SMALL_CELL = Rule(
+    "DIS023", "disclosure", "Small cell", "warning",
+    "QAMyData 'unique_values': a category of a demographic column has at most one participant, who could "
+    "be recognised by it.",
+    "Merge rare categories (e.g. into 'other'), band ages, or recode sites before depositing.",
+)
+RARE_COMBINATION = Rule(
+    "DIS024", "disclosure", "Rare combination of characteristics", "warning",
+    "Only one participant has this combination of group, site, gender and age band, so they could be "
+    "recognised from it.",
+    "Coarsen one of the characteristics (merge sites, wider age bands) in deposited data.",
+)
+
+register(
+    *IDENTIFIER_RULES.values(), KEY_MISSING, KEY_INSIDE_STUDY, DUPLICATE_ID, ODD_CHARACTERS,
+    MISSING_THRESHOLD, SMALL_CELL, RARE_COMBINATION,
+)  # fmt: skip
+
+MISSING_LIMIT = 0.25
+SMALL_CELL_MAX = 1
+DEMOGRAPHICS = ("group", "site", "gender", "age_band")
+AGE_BANDS = ((16, 24), (25, 34), (35, 44), (45, 54), (55, 64), (65, 200))
+# Free-text columns scanned for identifiers (ids, dates and numbers are not free text).
+FREE_TEXT = {
+    "participants": ("role", "site", "gender"),
+    "employment": ("role",),
+    "codebook": ("name", "definition"),
+    "segments": ("memo",),
+}
+ODD = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffd]|  |^\s|\s$")
+COLUMN_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+def _label(study: Study, path: Path) -> str:
+    try:
+        return path.relative_to(study.root).as_posix()
+    except ValueError:
+        return path.as_posix()
+
+
+def identity_names(study: Study) -> tuple[list[str], list[Finding]]:
+    """Names from the identity key, and findings about the key itself (never an exception)."""
+    configured = study.governance.identity_key
+    if configured is None:
+        return [], []
+    path = resolve_key_path(configured, study.root)
+    where = f"{study.study_file.name}"
+    findings: list[Finding] = []
+    if path.resolve().is_relative_to(study.root.resolve()):
+        findings.append(
+            KEY_INSIDE_STUDY.finding(
+                "governance.identity_key points inside the study folder",
+                file=where,
+                column="governance.identity_key",
+            )
+        )
+    try:
+        key = read_identity_key(path)
+    except QualitativeDataError as exc:
+        findings.append(
+            KEY_MISSING.finding(
+                f"{exc.message}: names were not searched", file=where, column="governance.identity_key"
+            )
+        )
+        return [], findings
+    return sorted(set(key.values())), findings
+
+
+def _identifier_finding(match: IdentifierMatch, *, file: str, row: int, column: str | None) -> Finding:
+    rule = IDENTIFIER_RULES[match.kind]
+    where = f"line {row}" if column is None else f"row {row}, column {column}"
+    return rule.finding(
+        f"possible {match.label} ({where}): {match.masked}",
+        file=file,
+        row=row,
+        column=column,
+        value=match.masked,
+        severity="warning" if not match.certain else None,
+    )
+
+
+def transcript_findings(study: Study, names: list[str]) -> Iterator[Finding]:
+    """Identifiers in each transcript file (front matter included), by file line."""
+    for path in transcript_paths(study):
+        try:
+            with path.open(encoding="utf-8", newline="") as handle:
+                text = handle.read()
+        except (OSError, UnicodeDecodeError):
+            continue  # the structure layer (QUAL001) reports unreadable transcripts
+        file = _label(study, path)
+        for match in find_identifiers(text, names=names):
+            yield _identifier_finding(match, file=file, row=match.line, column=None)
+
+
+def _table(path: Path) -> TextTable | None:
+    if not path.is_file():
+        return None
+    try:
+        return read_text_table(path)
+    except DataReadError:
+        return None  # the structure layer reports unreadable tables
+
+
+def free_text_findings(
+    study: Study, tables: dict[str, TextTable | None], names: list[str]
+) -> Iterator[Finding]:
+    """Identifiers in the free-text columns of the tables (role, memo, definition ...)."""
+    for kind, columns in FREE_TEXT.items():
+        table = tables.get(kind)
+        if table is None:
+            continue
+        file = _label(study, table.path)
+        for column in columns:
+            if column not in table.header:
+                continue
+            for index, value in enumerate(table.frame[column].to_list()):
+                if value:
+                    for match in find_identifiers(value, names=names):
+                        yield _identifier_finding(match, file=file, row=index + 2, column=column)
+
+
+def theme_findings(study: Study, names: list[str]) -> Iterator[Finding]:
+    path = study.themes_path
+    if not path.is_file():
+        return
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return
+    for match in find_identifiers(text, names=names):
+        yield _identifier_finding(match, file=_label(study, path), row=match.line, column=None)
+
+
+def duplicate_ids(study: Study, table: TextTable) -> Iterator[Finding]:
+    if "participant_id" not in table.header:
+        return
+    first: dict[str, int] = {}
+    for index, value in enumerate(table.frame["participant_id"].to_list()):
+        if value is None:
+            continue
+        if value in first:
+            yield DUPLICATE_ID.finding(
+                f"participant_id {value!r} also on row {first[value]}",
+                file=_label(study, table.path), row=index + 2, column="participant_id", value=value,
+            )  # fmt: skip
+        else:
+            first[value] = index + 2
+
+
+def odd_characters(study: Study, table: TextTable) -> Iterator[Finding]:
+    file = _label(study, table.path)
+    for column in table.header:
+        if not COLUMN_NAME.match(column):
+            yield ODD_CHARACTERS.finding(
+                f"column name {column!r} is not lower-case letters, digits and underscores",
+                file=file, row=1, column=column, value=column,
+            )  # fmt: skip
+        for index, value in enumerate(table.frame[column].to_list()):
+            if value and ODD.search(value):
+                what = _odd_kind(value)
+                yield ODD_CHARACTERS.finding(
+                    f"value has {what}", file=file, row=index + 2, column=column, value=repr(value)
+                )
+
+
+def _odd_kind(value: str) -> str:
+    if "\ufffd" in value:
+        return "a replacement character (encoding damage)"
+    if re.search(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]", value):
+        return "a control character"
+    if "  " in value:
+        return "a doubled space"
+    return "leading or trailing spaces"
+
+
+def missing_values(study: Study, table: TextTable) -> Iterator[Finding]:
+    rows = table.frame.height
+    if rows == 0:
+        return
+    for column in table.header:
+        blank = table.frame[column].null_count()
+        share = blank / rows
+        if share > MISSING_LIMIT:
+            yield MISSING_THRESHOLD.finding(
+                f"{blank} of {rows} values ({share:.0%}) are blank, above the {MISSING_LIMIT:.0%} threshold",
+                file=_label(study, table.path), column=column, value=f"{share:.0%}",
+            )  # fmt: skip
+
+
+def age_band(age: str | None) -> str | None:
+    """The age band used for disclosure checks (16-24, 25-34, ..., 65+), or None if not a whole number."""
+    try:
+        years = int(age) if age is not None else None
+    except ValueError:
+        return None
+    if years is None:
+        return None
+    for low, high in AGE_BANDS:
+        if low <= years <= high:
+            return f"{low}+" if high >= 200 else f"{low}-{high}"
+    return None
+
+
+def demographic_findings(study: Study, table: TextTable) -> Iterator[Finding]:
+    """Small cells per demographic column, then rare combinations across them."""
+    file = _label(study, table.path)
+    values: dict[str, list[str | None]] = {}
+    for column in DEMOGRAPHICS:
+        if column == "age_band":
+            if "age" in table.header:
+                values[column] = [age_band(a) for a in table.frame["age"].to_list()]
+        elif column in table.header:
+            values[column] = [v.strip() if v else None for v in table.frame[column].to_list()]
+    for column, column_values in values.items():
+        counts = Counter(v for v in column_values if v is not None)
+        shown = "age" if column == "age_band" else column
+        for index, value in enumerate(column_values):
+            if value is not None and counts[value] <= SMALL_CELL_MAX:
+                yield SMALL_CELL.finding(
+                    f"only {counts[value]} participant has {column.replace('_', ' ')} {value!r}",
+                    file=file, row=index + 2, column=shown, value=value,
+                )  # fmt: skip
+    if len(values) < 2:
+        return
+    columns = list(values)
+    combos = [tuple(values[c][i] for c in columns) for i in range(table.frame.height)]
+    counts = Counter(c for c in combos if None not in c)
+    for index, combo in enumerate(combos):
+        if None not in combo and counts[combo] <= SMALL_CELL_MAX:
+            yield RARE_COMBINATION.finding(
+                f"the only participant with this {' / '.join(c.replace('_', ' ') for c in columns)}",
+                file=file, row=index + 2, column=", ".join(columns), value=" / ".join(str(v) for v in combo),
+            )  # fmt: skip
 
 
 def check(study: Study) -> Iterator[Finding]:
     """Yield findings for identifiers left in text and disclosive small cells."""
-    yield from ()
+    names, key_findings = identity_names(study)
+    yield from key_findings
+    yield from transcript_findings(study, names)
+
+    tables: dict[str, TextTable | None] = {
+        "participants": _table(study.participants_path),
+        "employment": _table(study.employment_path),
+        "codebook": _table(study.codebook_path),
+        "segments": _table(study.segments_path),
+    }
+    yield from free_text_findings(study, tables, names)
+    yield from theme_findings(study, names)
+
+    participants = tables["participants"]
+    if participants is not None:
+        yield from duplicate_ids(study, participants)
+        yield from demographic_findings(study, participants)
+    for table in (participants, tables["employment"]):
+        if table is not None:
+            yield from odd_characters(study, table)
+            yield from missing_values(study, table)
+    for instrument in study.instruments:
+        table = _table(study.measures_path(instrument))
+        if table is not None:  # item columns hold numbers: only the missing-value threshold applies
+            yield from missing_values(study, table)

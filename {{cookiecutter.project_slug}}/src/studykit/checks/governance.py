@@ -1,13 +1,334 @@
-"""Governance layer: consent, withdrawals and ethics against the data (codes GOV###). Being written."""
+"""Governance layer: consent, withdrawals and ethics approvals against the data (codes GOV###).
+
+Every dated piece of participant data (a measure row, an employment row, a
+transcript) must have been collected while its participant's consent to
+participate was in force, before any withdrawal, and inside an ethics approval
+period; every consent event must use a form version ethics had approved on that
+day. Data of a "remove all data" withdrawal still in ``data/`` are a warning that
+the erasure procedure is due (docs/governance.md explains why not an error).
+Unreadable cells are skipped here: the structure layer reports them.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
 
-from studykit.checks.findings import Finding
+from studykit.checks.findings import Finding, Rule, register
+from studykit.errors import RegisterError, StudykitError
+from studykit.governance.consent_filter import ConsentFilter
+from studykit.governance.registers import Approval, Registers, load_registers
 from studykit.study import Study
+from studykit.tables import cast, read_text_table
+
+DOC = "See docs/governance.md."
+
+MALFORMED = Rule(
+    "GOV001", "governance", "Register malformed", "error",
+    "A governance register (consent.csv, withdrawals.csv, ethics.yml) does not follow its schema, so no "
+    "consent rule can be checked.",
+    "Correct the register at the row and field named; studykit consent add/withdraw keep it valid.",
+)
+NO_CONSENT = Rule(
+    "GOV002", "governance", "Collected without consent in force", "error",
+    "Data were collected on a date when the participant's consent to participate was not in force: no "
+    "consent event on or before that date, or the latest one does not include participate.",
+    "Check the collection date and the consent register; data collected without consent must not be used "
+    "(record the consent if it was given and missed, with its real date).",
+)
+AFTER_WITHDRAWAL = Rule(
+    "GOV003", "governance", "Collected after withdrawal", "error",
+    "Data are dated on or after the participant's withdrawal; nothing may be collected after a withdrawal.",
+    "Check the date; if the data really were collected after the withdrawal, remove them and tell the "
+    "data protection officer.",
+)
+FORM_NOT_APPROVED = Rule(
+    "GOV004", "governance", "Consent form version not approved", "error",
+    "A consent event uses a form version that no ethics approval or amendment covered on the consent date.",
+    "Correct the form version, or record the approval (or amendment) covering it in governance/ethics.yml.",
+)
+OUTSIDE_APPROVAL = Rule(
+    "GOV005", "governance", "Collected outside an approval period", "error",
+    "Data are dated outside every ethics approval period (before approval or after expiry).",
+    "Check the date; record an extension as an amendment with a new expires_on in governance/ethics.yml.",
+)
+APPROVAL_EXPIRING = Rule(
+    "GOV006", "governance", "Ethics approval expiring", "warning",
+    "An ethics approval ends within governance.ethics_expiry_warning_days of today, or every approval has "
+    "ended.",
+    "Apply for an extension in time and record it as an amendment with the new expires_on.",
+)
+ERASURE_DUE = Rule(
+    "GOV007", "governance", "Data to remove still present", "warning",
+    "The participant asked to remove all data and the withdrawal policy removes this row. studykit already "
+    "leaves it out of analysis, reports and deposits; the raw copy is still here.",
+    "Run `studykit consent erase PARTICIPANT --dry-run` and follow the erasure procedure.",
+)
+NOT_ENROLLED = Rule(
+    "GOV008", "governance", "Participant not in participants.csv", "warning",
+    "A participant named in a governance register has no row in data/participants.csv.",
+    "Add the participant to data/participants.csv, or correct the id in the register.",
+)
+NO_CONSENT_EVENT = Rule(
+    "GOV009", "governance", "Participant without consent", "error",
+    "A participant in data/participants.csv has no consent event in governance/consent.csv.",
+    "Record their consent with `studykit consent add`, or remove the participant.",
+)
+CONSENT_AFTER_WITHDRAWAL = Rule(
+    "GOV010", "governance", "Consent recorded after withdrawal", "error",
+    "A consent event is dated after the participant withdrew; a withdrawal is final in studykit.",
+    "Correct the date; a participant who rejoins is enrolled again under a new id.",
+)
+NO_APPROVAL = Rule(
+    "GOV011", "governance", "No ethics approval recorded", "error",
+    "The study holds consent events or data but governance/ethics.yml lists no approval.",
+    "Record the approval (committee, reference, dates, consent form versions) in governance/ethics.yml.",
+)
+WITHDRAWAL_WITHOUT_CONSENT = Rule(
+    "GOV012", "governance", "Withdrawal without earlier consent", "warning",
+    "A withdrawal is dated before any consent event of the participant.",
+    "Check the withdrawal date and the consent register.",
+)
+register(
+    MALFORMED, NO_CONSENT, AFTER_WITHDRAWAL, FORM_NOT_APPROVED, OUTSIDE_APPROVAL, APPROVAL_EXPIRING,
+    ERASURE_DUE, NOT_ENROLLED, NO_CONSENT_EVENT, CONSENT_AFTER_WITHDRAWAL, NO_APPROVAL,
+    WITHDRAWAL_WITHOUT_CONSENT,
+)
 
 
-def check(study: Study) -> Iterator[Finding]:
+@dataclass(frozen=True)
+class Collected:
+    """One dated piece of a participant's data: a table row, or a transcript they took part in."""
+
+    file: str
+    row: int | None
+    column: str
+    participant_id: str
+    collected_on: dt.date
+
+
+def _label(study: Study, path: Path) -> str:
+    try:
+        return path.relative_to(study.root).as_posix()
+    except ValueError:
+        return path.as_posix()
+
+
+def _table_rows(study: Study, path: Path, date_column: str) -> Iterator[Collected]:
+    """Rows with a readable participant id and date; anything else is the structure layer's to report."""
+    if not path.is_file():
+        return
+    try:
+        table = read_text_table(path)
+    except StudykitError:
+        return
+    if "participant_id" not in table.header or date_column not in table.header:
+        return
+    typed, _ = cast(table.frame.select("participant_id", date_column), {date_column: "date"})
+    file = _label(study, path)
+    for index, (pid, day) in enumerate(typed.iter_rows()):
+        if pid is not None and day is not None:
+            yield Collected(file, index + 2, date_column, pid, day)
+
+
+def _transcripts(study: Study) -> Iterator[Collected]:
+    from studykit.qual.transcripts import read_transcript, transcript_paths
+
+    for path in transcript_paths(study):
+        try:
+            transcript = read_transcript(path)
+        except StudykitError:
+            continue  # the qualitative layer reports unreadable transcripts
+        for pid in transcript.participants:
+            yield Collected(_label(study, path), None, "participants", pid, transcript.date)
+
+
+def collected(study: Study) -> Iterator[Collected]:
+    """Every dated piece of participant data: measures, employment and transcripts."""
+    for instrument in study.instruments:
+        yield from _table_rows(study, study.measures_path(instrument), "completed_on")
+    yield from _table_rows(study, study.employment_path, "recorded_on")
+    yield from _transcripts(study)
+
+
+def _enrolled(study: Study) -> list[tuple[int, str]] | None:
+    """(row, participant_id) of participants.csv, or None when it cannot be read."""
+    try:
+        table = read_text_table(study.participants_path)
+    except StudykitError:
+        return None
+    if "participant_id" not in table.header:
+        return None
+    ids = table.frame.get_column("participant_id").to_list()
+    return [(index + 2, pid) for index, pid in enumerate(ids) if pid is not None]
+
+
+def check(study: Study, *, today: dt.date | None = None) -> Iterator[Finding]:
     """Yield findings for consent, withdrawal and ethics rules."""
-    yield from ()
+    try:
+        registers = load_registers(study)
+    except RegisterError as exc:
+        yield MALFORMED.finding(
+            exc.message, file=(exc.path or study.governance_dir).as_posix(), row=exc.row, column=exc.field,
+            fix=exc.fix,
+        )
+        return
+    today = today or dt.datetime.now(dt.UTC).date()
+    consent_file = _label(study, study.consent_path)
+    yield from _register_findings(registers, consent_file, _label(study, study.withdrawals_path))
+    data = list(collected(study))
+    ethics_file = _label(study, study.ethics_path)
+    approvals = registers.ethics.approvals
+    if not approvals and (registers.consent or data):
+        yield NO_APPROVAL.finding("no approval is recorded", file=ethics_file, column="approvals")
+    if approvals:
+        yield from _form_findings(registers, consent_file)
+        yield from _expiry_findings(study, registers, ethics_file, today)
+    consent = ConsentFilter(registers, study.governance.withdrawal)
+    for item in data:
+        yield from _collection_findings(item, registers, consent, check_period=bool(approvals))
+    enrolled = _enrolled(study)
+    if enrolled is not None:
+        yield from _enrolment_findings(study, registers, consent, enrolled)
+
+
+def _register_findings(registers: Registers, consent_file: str, withdrawals_file: str) -> Iterator[Finding]:
+    for event in registers.consent:
+        withdrawal = registers.withdrawn_by(event.participant_id, event.consented_on)
+        if withdrawal is not None:
+            yield CONSENT_AFTER_WITHDRAWAL.finding(
+                f"{event.participant_id} consented on {event.consented_on} but withdrew "
+                f"({withdrawal.scope}) on {withdrawal.withdrawn_on}",
+                file=consent_file, row=event.row, column="consented_on", value=event.consented_on,
+            )
+    for withdrawal in registers.withdrawals:
+        pid, day = withdrawal.participant_id, withdrawal.withdrawn_on
+        if registers.consent_on(pid, day) is None:
+            yield WITHDRAWAL_WITHOUT_CONSENT.finding(
+                f"{pid} withdrew on {day}, before any consent event",
+                file=withdrawals_file, row=withdrawal.row, column="withdrawn_on", value=day,
+            )
+
+
+def _form_findings(registers: Registers, consent_file: str) -> Iterator[Finding]:
+    ethics = registers.ethics
+    for event in registers.consent:
+        if ethics.approves_form(event.form_version, event.consented_on):
+            continue
+        current = [a for a in ethics.approvals if a.covers(event.consented_on)]
+        if current:
+            approved = sorted(
+                v for a in current for v in a.form_versions() if _approved_by(a, v, event.consented_on)
+            )
+            why = f"approved versions then: {', '.join(approved) or 'none'}"
+        else:
+            why = "no ethics approval period covers that date"
+        yield FORM_NOT_APPROVED.finding(
+            f"{event.participant_id} consented on {event.consented_on} with form {event.form_version}; {why}",
+            file=consent_file, row=event.row, column="form_version", value=event.form_version,
+        )
+
+
+def _approved_by(approval: Approval, version: str, day: dt.date) -> bool:
+    return approval.approves_form(version, day)
+
+
+def _expiry_findings(
+    study: Study, registers: Registers, ethics_file: str, today: dt.date
+) -> Iterator[Finding]:
+    approvals = registers.ethics.approvals
+    if all(a.ends_on is not None and a.ends_on < today for a in approvals):
+        index, last = max(enumerate(approvals), key=lambda pair: pair[1].ends_on or dt.date.min)
+        yield APPROVAL_EXPIRING.finding(
+            f"every ethics approval has ended; the last ({last.reference}) ended on {last.ends_on}",
+            file=ethics_file, column=f"approvals[{index}].expires_on", value=last.ends_on,
+        )
+        return
+    window = study.governance.ethics_expiry_warning_days
+    for index, approval in enumerate(approvals):
+        end = approval.ends_on
+        if end is not None and approval.approved_on <= today <= end and (end - today).days <= window:
+            yield APPROVAL_EXPIRING.finding(
+                f"approval {approval.reference} ends on {end}, in {(end - today).days} day(s)",
+                file=ethics_file, column=f"approvals[{index}].expires_on", value=end,
+            )
+
+
+def _collection_findings(
+    item: Collected, registers: Registers, consent: ConsentFilter, *, check_period: bool
+) -> Iterator[Finding]:
+    pid, day = item.participant_id, item.collected_on
+    where = {"file": item.file, "row": item.row, "column": item.column}
+    withdrawal = registers.withdrawn_by(pid, day)
+    event = registers.consent_on(pid, day)
+    if withdrawal is not None:
+        yield AFTER_WITHDRAWAL.finding(
+            f"{pid}'s data dated {day} come after their withdrawal ({withdrawal.scope}) on "
+            f"{withdrawal.withdrawn_on}",
+            **where, value=day if item.row else pid,
+        )
+    elif event is None:
+        events = registers.events(pid)
+        later = f"their first consent is dated {events[0].consented_on}" if events else "no consent event"
+        yield NO_CONSENT.finding(
+            f"{pid}'s data dated {day} come before any consent; {later}",
+            **where, value=day if item.row else pid,
+        )
+    elif not event.has("participate"):
+        yield NO_CONSENT.finding(
+            f"{pid}'s consent in force on {day} (form {event.form_version}, {event.consented_on}) does not "
+            "include participate",
+            **where, value=day if item.row else pid,
+        )
+    if check_period and not registers.ethics.covers(day):
+        yield OUTSIDE_APPROVAL.finding(
+            f"{pid}'s data dated {day} fall outside every ethics approval period", **where,
+            value=day if item.row else pid,
+        )
+    removal = registers.removal(pid)
+    if removal is not None and consent.removes(pid, day):
+        yield ERASURE_DUE.finding(
+            f"{pid} asked to remove all data on {removal.withdrawn_on}; this is still in data/",
+            **where, value=pid, fix=_erase_fix(pid),
+        )
+
+
+def _erase_fix(pid: str) -> str:
+    return f"Run `studykit consent erase {pid} --dry-run` and follow the erasure procedure."
+
+
+def _enrolment_findings(
+    study: Study, registers: Registers, consent: ConsentFilter, enrolled: list[tuple[int, str]]
+) -> Iterator[Finding]:
+    participants_file = _label(study, study.participants_path)
+    consented = {e.participant_id for e in registers.consent}
+    enrolled_ids = {pid for _, pid in enrolled}
+    for row, pid in enrolled:
+        if pid not in consented:
+            yield NO_CONSENT_EVENT.finding(
+                f"{pid} has no consent event",
+                file=participants_file, row=row, column="participant_id", value=pid,
+            )
+        elif consent.removes(pid, None):
+            yield ERASURE_DUE.finding(
+                f"{pid} asked to remove all data; their participants.csv row is still here",
+                file=participants_file, row=row, column="participant_id", value=pid,
+                fix=_erase_fix(pid),
+            )
+    registers_by_file = [
+        (_label(study, study.consent_path), registers.consent),
+        (_label(study, study.withdrawals_path), registers.withdrawals),
+    ]
+    for file, entries in registers_by_file:
+        reported: set[str] = set()
+        for entry in entries:
+            pid = entry.participant_id
+            # After an erasure the participant is gone from participants.csv by design.
+            if pid not in enrolled_ids and pid not in reported and registers.removal(pid) is None:
+                reported.add(pid)
+                yield NOT_ENROLLED.finding(
+                    f"{pid} is not in data/participants.csv",
+                    file=file, row=entry.row, column="participant_id", value=pid,
+                )

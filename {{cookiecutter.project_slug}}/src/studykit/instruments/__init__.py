@@ -22,6 +22,7 @@ __all__ = [
     "Norm",
     "Response",
     "Score",
+    "catalogue",
     "library_ids",
     "load_definition",
     "load_instrument",
@@ -47,8 +48,9 @@ def load_instrument(study: Study, instrument_id: str) -> Instrument:
         return load_definition(own, source="study")
     if (LIBRARY / f"{instrument_id}.yml").is_file():
         return load_library_instrument(instrument_id)
+    msg = f"names instrument {instrument_id!r}, which is neither in instruments/ nor in the library"
     raise InstrumentDefinitionError(
-        f"names instrument {instrument_id!r}, which is neither in instruments/ nor in the library",
+        msg,
         path=study.study_file,
         key="instruments",
         fix=f"Add instruments/{instrument_id}.yml, or use one of: {', '.join(library_ids())}.",
@@ -58,3 +60,14 @@ def load_instrument(study: Study, instrument_id: str) -> Instrument:
 def load_instruments(study: Study) -> list[Instrument]:
     """Every instrument study.yml names, in its order."""
     return [load_instrument(study, i) for i in study.instruments]
+
+
+def catalogue(study: Study | None = None) -> list[Instrument]:
+    """The library's instruments, then the study's own definitions (which take precedence by id)."""
+    own = {}
+    if study is not None and study.instruments_dir.is_dir():
+        own = {
+            p.stem: load_definition(p, source="study") for p in sorted(study.instruments_dir.glob("*.yml"))
+        }
+    library = [load_library_instrument(i) for i in library_ids() if i not in own]
+    return library + list(own.values())

@@ -62,6 +62,14 @@ class Item(_Model):
     response: Response | None = None
 
 
+class Band(_Model):
+    """A labelled interval of a score (e.g. PHQ-9 severity), inclusive at both ends."""
+
+    label: str
+    min: float
+    max: float
+
+
 class Score(_Model):
     """How one score is computed from items."""
 
@@ -74,6 +82,7 @@ class Score(_Model):
     prorate: bool = False
     conversion: dict[int, float] = {}
     decimals: int = Field(2, ge=0)
+    bands: list[Band] = []
     note: str = ""
 
     @model_validator(mode="after")
@@ -87,6 +96,14 @@ class Score(_Model):
         if self.range[0] > self.range[1]:
             msg = f"score {self.id!r} range {self.range} is reversed"
             raise ValueError(msg)
+        outside = [v for v in self.conversion.values() if not self.range[0] <= v <= self.range[1]]
+        if outside:
+            msg = f"score {self.id!r} conversion gives values {outside} outside its range {self.range}"
+            raise ValueError(msg)
+        for band in self.bands:
+            if band.min > band.max or band.min < self.range[0] or band.max > self.range[1]:
+                msg = f"score {self.id!r} band {band.label!r} ({band.min:g}..{band.max:g}) is out of range"
+                raise ValueError(msg)
         return self
 
     @property
@@ -116,7 +133,8 @@ class Instrument(_Model):
     id: ItemId
     name: str
     version: str
-    construct: str
+    # `construct` in YAML; BaseModel already has a `construct` method, hence the alias.
+    construct_name: str = Field(alias="construct")
     citation: str
     licence: Licence
     response: Response
@@ -143,6 +161,13 @@ class Instrument(_Model):
             if unknown:
                 msg = f"score {score.id!r} names unknown items {unknown}"
                 raise ValueError(msg)
+        for score in self.scores:
+            if score.method == "conversion":
+                lo, hi = self.raw_range(score)
+                missing = [raw for raw in range(int(lo), int(hi) + 1) if raw not in score.conversion]
+                if missing:
+                    msg = f"score {score.id!r} conversion table lacks raw sums {missing} ({lo:g}..{hi:g})"
+                    raise ValueError(msg)
         scores = {s.id for s in self.scores}
         for norm in self.norms:
             if norm.score not in scores:
@@ -162,6 +187,15 @@ class Instrument(_Model):
     def score(self, score_id: str) -> Score:
         return next(s for s in self.scores if s.id == score_id)
 
+    def raw_range(self, score: Score) -> tuple[float, float]:
+        """Lowest and highest possible sum of a score's scored item values."""
+        values = [self._item_values(self.item(i)) for i in score.items]
+        return sum(min(v) for v in values), sum(max(v) for v in values)
+
+    def _item_values(self, item: Item) -> list[float]:
+        response = self.response_for(item)
+        return [response.value(code) for code in range(response.min, response.max + 1)]
+
     @property
     def item_ids(self) -> list[str]:
         return [i.id for i in self.items]
@@ -170,7 +204,8 @@ class Instrument(_Model):
 def parse_definition(data: object, path: Path, source: Literal["library", "study"]) -> Instrument:
     """Validate parsed YAML into an Instrument, naming the file and key on failure."""
     if not isinstance(data, dict):
-        raise InstrumentDefinitionError("is not a mapping of keys to values", path=path)
+        msg = "is not a mapping of keys to values"
+        raise InstrumentDefinitionError(msg, path=path)
     try:
         return Instrument.model_validate({**data, "source": source})
     except ValidationError as exc:
@@ -180,8 +215,9 @@ def parse_definition(data: object, path: Path, source: Literal["library", "study
             f"{'.'.join(str(p) for p in e['loc']) or '(top level)'}: {e['msg'].removeprefix('Value error, ')}"
             for e in exc.errors()
         )
+        msg = f"is not a valid instrument definition ({detail})"
         raise InstrumentDefinitionError(
-            f"is not a valid instrument definition ({detail})",
+            msg,
             path=path,
             key=key,
             fix="See docs/instruments.md for the format.",
@@ -193,13 +229,16 @@ def load_definition(path: Path, source: Literal["library", "study"] = "study") -
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except OSError as exc:
-        raise InstrumentDefinitionError(f"cannot be read ({exc.strerror})", path=path) from exc
+        msg = f"cannot be read ({exc.strerror})"
+        raise InstrumentDefinitionError(msg, path=path) from exc
     except yaml.YAMLError as exc:
-        raise InstrumentDefinitionError(f"is not valid YAML ({exc})", path=path) from exc
+        msg = f"is not valid YAML ({exc})"
+        raise InstrumentDefinitionError(msg, path=path) from exc
     instrument = parse_definition(data, path, source)
     if instrument.id != path.stem:
+        msg = f"declares id {instrument.id!r} but the file is named {path.name!r}"
         raise InstrumentDefinitionError(
-            f"declares id {instrument.id!r} but the file is named {path.name!r}",
+            msg,
             path=path,
             key="id",
             fix=f"Rename the file to {instrument.id}.yml or change the id.",

@@ -1,0 +1,373 @@
+"""`studykit validate`: one test per error class on small hand-made studies, plus the report and CLI."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from studykit.checks import exit_code, validate
+from studykit.checks.integrity import accept
+from studykit.cli import app
+from studykit.package import build_descriptor
+from studykit.study import load_study
+
+PACKAGE_SRC = Path(__file__).resolve().parents[2] / "{{cookiecutter.project_slug}}" / "src"
+
+STUDY = {
+    "title": "Synthetic validation study",
+    "slug": "validation-study",
+    "synthetic": True,
+    "principal_investigator": "Dr Example Person",
+    "institution": "Example Institute",
+    "contact_email": "team@example.org",
+    "licences": {"data": "CC-BY-4.0", "code": "MIT"},
+    "waves": [
+        {"id": "T1", "label": "baseline", "offset_months": 0, "window_days": {"before": 14, "after": 60}},
+        {"id": "T2", "label": "4 months", "offset_months": 4, "window_days": {"before": 14, "after": 60}},
+    ],
+    "instruments": ["mood"],
+    "archive": {"target": "UK Data Service"},
+}
+MOOD = {
+    "id": "mood",
+    "name": "Synthetic mood scale",
+    "version": "1",
+    "construct": "mood",
+    "citation": "Invented for studykit's tests.",
+    "licence": {"item_text_allowed": True, "note": "Invented for tests."},
+    "response": {"min": 1, "max": 5},
+    "items": [{"id": f"item_0{i}"} for i in range(1, 5)],
+    "scores": [
+        {"id": "total", "name": "Total", "items": [f"item_0{i}" for i in range(1, 5)], "method": "sum",
+         "range": [4, 20]}
+    ],
+}
+PARTICIPANTS = """participant_id,group,role,site,enrolled_on,gender,age
+P001,peer worker,,A,2024-01-10,,34
+P002,manager,,A,2024-01-15,,51
+P003,peer worker,,B,2024-02-01,,29
+"""
+MEASURES = """participant_id,wave,completed_on,item_01,item_02,item_03,item_04
+P001,T1,2024-01-12,3,4,2,5
+P002,T1,2024-01-20,1,1,2,2
+P003,T1,2024-02-03,5,5,5,4
+P001,T2,2024-05-20,4,4,3,5
+"""
+HEADERS = {
+    "data/employment.csv": "participant_id,wave,recorded_on,employed_as_peer_worker,role,contract,hours_per_week\n",
+    "data/qualitative/codebook.csv": "code_id,name,parent,definition\n",
+    "data/qualitative/segments.csv": "segment_id,transcript,start,end,code,coder,memo\n",
+    "governance/consent.csv": "participant_id,form_version,consented_on,participate,audio_recording,"
+    "direct_quotation,archiving,future_contact\n"
+    "P001,1.0,2024-01-10,yes,yes,yes,yes,yes\nP002,1.0,2024-01-15,yes,yes,yes,yes,yes\n"
+    "P003,1.0,2024-01-31,yes,yes,yes,yes,yes\n",
+    "governance/ethics.yml": yaml.safe_dump({"approvals": [{
+        "committee": "Synthetic Research Ethics Committee", "reference": "SYN/0001",
+        "approved_on": "2023-12-01", "expires_on": "2030-12-31", "consent_forms": ["1.0"],
+        "documents": ["Consent form v1.0"],
+    }]}),
+    "governance/withdrawals.csv": "participant_id,withdrawn_on,reason,scope\n",
+}
+MEASURES_FILE = "data/measures/mood.csv"
+MY_LAYERS = {"structure", "measures", "integrity"}
+
+
+def make_study(tmp_path: Path, *, measures: str | bytes = MEASURES, participants: str = PARTICIPANTS,
+               study: dict | None = None, sync: bool = True) -> Path:
+    """A small synthetic study in ``tmp_path``; ``measures`` may be bytes to control the encoding."""
+    root = tmp_path / "study"
+    (root / "instruments").mkdir(parents=True)
+    (root / "study.yml").write_text(yaml.safe_dump(study or STUDY), encoding="utf-8")
+    (root / "instruments" / "mood.yml").write_text(yaml.safe_dump(MOOD), encoding="utf-8")
+    files: dict[str, str | bytes] = {**HEADERS, "data/participants.csv": participants, MEASURES_FILE: measures}
+    for name, content in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, bytes):
+            path.write_bytes(content)
+        else:
+            path.write_text(content, encoding="utf-8")
+    if sync:
+        descriptor = build_descriptor(load_study(root))
+        (root / "datapackage.json").write_text(json.dumps(descriptor, indent=2), encoding="utf-8")
+    return root
+
+
+def snapshot(root: Path) -> dict[str, str]:
+    """Checksums of every file in the study: proves validation wrote nothing."""
+    return {p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def errors_of(root: Path, code: str | None = None) -> list[list]:
+    before = snapshot(root)
+    report = validate(load_study(root))
+    assert snapshot(root) == before, "validation must not write anything"
+    return [
+        [f.code, f.file, f.row, f.column, f.message]
+        for f in sorted(report.findings, key=lambda f: f.sort_key())
+        if f.severity == "error" and f.layer in MY_LAYERS and (code is None or f.code == code)
+    ]
+
+
+def with_row(row: str, *, replace: int | None = None) -> str:
+    lines = MEASURES.splitlines()
+    if replace is None:
+        lines.append(row)
+    else:
+        lines[replace - 1] = row
+    return "\n".join(lines) + "\n"
+
+
+def test_clean_study_is_valid_with_exit_0(tmp_path):
+    root = make_study(tmp_path)
+    report = validate(load_study(root))
+    assert report.errors == []
+    assert exit_code(report) == 0
+    assert report.checked == ["structure", "qualitative", "measures", "governance", "disclosure", "integrity"]
+
+
+def test_str007_wrong_type(tmp_path):
+    root = make_study(tmp_path, measures=with_row("P002,T1,2024-01-20,1,x,2,2", replace=3))
+    assert errors_of(root) == [["STR007", MEASURES_FILE, 3, "item_02", "'x' is not a valid integer"]]
+
+
+def test_str009_item_out_of_range(tmp_path):
+    root = make_study(tmp_path, measures=with_row("P003,T1,2024-02-03,5,9,5,4", replace=4))
+    assert errors_of(root) == [
+        ["STR009", MEASURES_FILE, 4, "item_02", "'9' is not allowed in item_02: the maximum is 5"]
+    ]
+
+
+def test_one_bad_cell_does_not_hide_range_errors_in_its_column(tmp_path):
+    rows = with_row("P002,T1,2024-01-20,1,x,2,2", replace=3)
+    rows = rows.replace("P003,T1,2024-02-03,5,5,5,4", "P003,T1,2024-02-03,5,0,5,4")
+    root = make_study(tmp_path, measures=rows)
+    assert [e[:4] for e in errors_of(root)] == [
+        ["STR007", MEASURES_FILE, 3, "item_02"], ["STR009", MEASURES_FILE, 4, "item_02"]
+    ]
+
+
+def test_str012_duplicate_participant_wave(tmp_path):
+    root = make_study(tmp_path, measures=with_row("P001,T1,2024-01-13,3,3,3,3"))
+    assert errors_of(root) == [
+        ["STR012", MEASURES_FILE, 6, "participant_id, wave",
+         "participant_id, wave P001 / T1 is already used in row 2"]
+    ]
+
+
+def test_mea002_date_outside_window(tmp_path):
+    # P003 enrolled 2024-02-01: T2 target 2024-06-01, window 2024-05-18 to 2024-07-31.
+    root = make_study(tmp_path, measures=with_row("P003,T2,2024-08-01,3,3,3,3"))
+    assert errors_of(root) == [
+        ["MEA002", MEASURES_FILE, 6, "completed_on",
+         "completed on 2024-08-01, outside wave T2's window 2024-05-18 to 2024-07-31 (enrolled on 2024-02-01)"]
+    ]
+
+
+def test_mea002_window_matches_wave_window(tmp_path):
+    """The vectorised window equals Wave.window, month-end clamping included (enrolled 31 January)."""
+    participants = PARTICIPANTS.replace("P003,peer worker,,B,2024-02-01", "P003,peer worker,,B,2024-01-31")
+    study = load_study(make_study(tmp_path, participants=participants))
+    first, last = study.wave("T2").window(__import__("datetime").date(2024, 1, 31))
+    for day, inside in ((first, True), (last, True), (first.fromordinal(first.toordinal() - 1), False),
+                        (last.fromordinal(last.toordinal() + 1), False)):
+        root = make_study(tmp_path / str(day), participants=participants,
+                          measures=with_row(f"P003,T2,{day.isoformat()},3,3,3,3"))
+        assert (errors_of(root, "MEA002") == []) is inside, day
+
+
+def test_str014_unknown_participant(tmp_path):
+    root = make_study(tmp_path, measures=with_row("P099,T2,2024-05-20,3,3,3,3"))
+    assert errors_of(root) == [["STR014", MEASURES_FILE, 6, "participant_id", "participant_id P099 is not in participants"]]
+
+
+def test_mea001_unknown_wave(tmp_path):
+    root = make_study(tmp_path, measures=with_row("P002,T9,2024-05-20,3,3,3,3"))
+    assert errors_of(root) == [
+        ["MEA001", MEASURES_FILE, 6, "wave", "wave 'T9' is not in study.yml (waves: T1, T2)"]
+    ]
+
+
+def test_str008_required_value_blank(tmp_path):
+    root = make_study(tmp_path, measures=with_row("P002,T2,,3,3,3,3"))
+    assert errors_of(root) == [["STR008", MEASURES_FILE, 6, "completed_on", "completed_on is blank but required"]]
+
+
+def test_str001_missing_file_exit_2(tmp_path):
+    root = make_study(tmp_path)
+    (root / MEASURES_FILE).unlink()
+    report = validate(load_study(root))
+    assert [[f.code, f.file, f.row, f.column, f.message] for f in report.errors] == [
+        ["STR001", MEASURES_FILE, None, None, f"{MEASURES_FILE} does not exist"]
+    ]
+    assert exit_code(report) == 2
+    assert MEASURES_FILE in report.skipped
+
+
+def test_str002_unreadable_csv_exit_2(tmp_path):
+    root = make_study(tmp_path, measures=b"")
+    report = validate(load_study(root))
+    assert [[f.code, f.file] for f in report.errors] == [["STR002", MEASURES_FILE]]
+    assert "empty" in report.errors[0].message
+    assert exit_code(report) == 2
+
+
+def test_str004_bom_is_a_warning_only(tmp_path):
+    root = make_study(tmp_path, measures=b"\xef\xbb\xbf" + MEASURES.encode())
+    report = validate(load_study(root))
+    assert report.errors == []
+    assert [[f.code, f.file, f.severity] for f in report.warnings] == [["STR004", MEASURES_FILE, "warning"]]
+
+
+def test_str003_latin1_file(tmp_path):
+    participants = PARTICIPANTS.replace("P001,peer worker,,A", "P001,peer worker,Défenseur,A")
+    root = make_study(tmp_path, participants=participants)
+    (root / "data/participants.csv").write_bytes(participants.encode("latin-1"))
+    assert errors_of(root) == [
+        ["STR003", "data/participants.csv", None, None, "the file is not UTF-8 (read as Latin-1)"]
+    ]
+
+
+def test_str005_str006_header_typo_suggests_the_field(tmp_path):
+    root = make_study(tmp_path, measures=MEASURES.replace("item_03", "item_3", 1))
+    report = validate(load_study(root))
+    found = [[f.code, f.file, f.row, f.column, f.message] for f in report.errors]
+    assert found == [
+        ["STR005", MEASURES_FILE, 1, "item_03", "the header has no column 'item_03'"],
+        ["STR006", MEASURES_FILE, 1, "item_3", "column 'item_3' is not in the table's schema"],
+    ]
+    assert report.errors[1].fix == "Rename the column to 'item_03'."
+
+
+def test_small_tables_go_through_frictionless_with_the_same_codes(tmp_path):
+    participants = PARTICIPANTS + "P004,astronaut,,B,2024-13-01,,12\nP001,manager,,A,2024-01-10,,40\n"
+    root = make_study(tmp_path, participants=participants)
+    found = {(e[0], e[2], e[3]) for e in errors_of(root) if e[1] == "data/participants.csv"}
+    assert found == {
+        ("STR010", 5, "group"), ("STR007", 5, "enrolled_on"), ("STR009", 5, "age"),
+        ("STR012", 6, "participant_id"),
+    }
+
+
+def test_str022_descriptor_drift(tmp_path):
+    root = make_study(tmp_path)
+    descriptor = json.loads((root / "datapackage.json").read_text())
+    descriptor["resources"] = descriptor["resources"][:1]
+    (root / "datapackage.json").write_text(json.dumps(descriptor))
+    codes = {e[0] for e in errors_of(root)}
+    assert codes == {"STR022"}
+
+
+def test_str020_missing_descriptor(tmp_path):
+    root = make_study(tmp_path, sync=False)
+    assert [e[:3] for e in errors_of(root)] == [["STR020", "datapackage.json", None]]
+
+
+def test_findings_never_carry_a_row(tmp_path):
+    root = make_study(tmp_path, measures=with_row("P001,T1,2024-01-12,3,7,2,5", replace=2))
+    report = json.loads(validate(load_study(root)).to_json())
+    assert report["format"] == "studykit-validation-report/1"
+    finding = next(f for f in report["findings"] if f["code"] == "STR009")
+    assert finding["value"] == "7"
+    assert set(finding) == {"code", "layer", "severity", "file", "row", "column", "value", "rule", "message", "fix"}
+
+
+def test_int001_changed_file_after_accept(tmp_path):
+    root = make_study(tmp_path)
+    study = load_study(root)
+    manifest = accept(study)
+    assert manifest == root / "governance" / "manifest.sha256"
+    assert validate(study).codes().get("INT001") is None
+    (root / MEASURES_FILE).write_text(MEASURES.replace("2024-01-12", "2024-01-13"), encoding="utf-8")
+    changed = [[f.code, f.file, f.severity] for f in validate(study) if f.layer == "integrity"]
+    assert changed == [["INT001", MEASURES_FILE, "warning"]]
+
+
+def test_manifest_is_sha256sum_format(tmp_path):
+    root = make_study(tmp_path)
+    accept(load_study(root))
+    line = next(l for l in (root / "governance/manifest.sha256").read_text().splitlines() if MEASURES_FILE in l)
+    assert line == f"{hashlib.sha256((root / MEASURES_FILE).read_bytes()).hexdigest()}  {MEASURES_FILE}"
+
+
+def test_a_crashing_layer_does_not_hide_the_others(tmp_path, monkeypatch):
+    import studykit.checks.measures as measures
+
+    def broken(study):
+        raise ZeroDivisionError("synthetic bug")
+
+    monkeypatch.setattr(measures, "check", broken)
+    root = make_study(tmp_path, participants=PARTICIPANTS + "P004,astronaut,,B,2024-03-01,,40\n")
+    report = validate(load_study(root))
+    assert {f.code for f in report.errors if f.layer in MY_LAYERS} == {"STR000", "STR010"}
+    assert "run with --debug" in next(f.message for f in report.errors if f.code == "STR000")
+    assert exit_code(report) == 1
+
+
+def test_cli_exit_codes_and_json(tmp_path):
+    runner = CliRunner()
+    clean = make_study(tmp_path / "clean")
+    result = runner.invoke(app, ["validate", "-C", str(clean), "--format", "json"])
+    assert result.exit_code == 0, result.output
+    bad = make_study(tmp_path / "bad", measures=with_row("P003,T1,2024-02-03,5,9,5,4", replace=4))
+    result = runner.invoke(app, ["validate", "-C", str(bad), "--format", "json"])
+    assert result.exit_code == 1
+    assert json.loads(result.stdout)["counts"]["error"] == 1
+    (bad / MEASURES_FILE).unlink()
+    result = runner.invoke(app, ["validate", "-C", str(bad)])
+    assert result.exit_code == 2
+    assert "Could not run" in result.stderr
+    broken = make_study(tmp_path / "broken")
+    (broken / "study.yml").write_text("title: [unclosed\n", encoding="utf-8")
+    result = runner.invoke(app, ["validate", "-C", str(broken)])
+    assert result.exit_code == 2
+    assert "study.yml" in result.stderr
+
+
+def test_cli_output_refuses_data_folder(tmp_path):
+    root = make_study(tmp_path)
+    before = snapshot(root)
+    result = CliRunner().invoke(app, ["validate", "-C", str(root), "--output", str(root / "data" / "r.json")])
+    assert result.exit_code == 2
+    assert "never writes" in result.stderr
+    assert snapshot(root) == before
+
+
+def test_cli_output_and_accept(tmp_path):
+    root = make_study(tmp_path)
+    target = tmp_path / "validation-report.json"
+    result = CliRunner().invoke(app, ["validate", "-C", str(root), "--accept", "--output", str(target)])
+    assert result.exit_code == 0, result.output
+    assert json.loads(target.read_text())["valid"] is True
+    assert (root / "governance" / "manifest.sha256").is_file()
+
+
+def test_python_m_studykit_validate_streams(tmp_path):
+    root = make_study(tmp_path, measures=with_row("P003,T1,2024-02-03,5,9,5,4", replace=4))
+    result = subprocess.run(
+        [sys.executable, "-m", "studykit", "validate", "--study-dir", str(root), "--format", "json"],
+        capture_output=True, text=True, check=False, env={"PYTHONPATH": str(PACKAGE_SRC), "PATH": ""},
+    )
+    assert result.returncode == 1, result.stderr
+    report = json.loads(result.stdout)
+    assert [[f["code"], f["row"], f["column"]] for f in report["findings"] if f["severity"] == "error"] == [
+        ["STR009", 4, "item_02"]
+    ]
+    assert result.stderr.startswith("Validation found 1 error(s)")
+
+
+@pytest.mark.parametrize("layer", ["structure", "measures", "integrity"])
+def test_every_rule_of_my_layers_has_a_fix(layer):
+    from studykit.checks import load_rules
+
+    rules = [r for r in load_rules().values() if r.layer == layer]
+    assert rules
+    assert all(r.fix and r.explanation and r.title for r in rules)

@@ -1,0 +1,330 @@
+"""Table Schema checks of one CSV table with polars and pandera: the fast engine.
+
+The checks are compiled from the Table Schema of the resource (built from the
+instrument definitions by ``studykit.package``), never written by hand per table:
+
+1. header: every field present, no unknown column (a typo is both, so the fix names
+   the closest field);
+2. types: the table is read as text and cast with ``strict=False``, so every
+   unparseable cell is one finding and never hides the others (see
+   docs/validation.md, "Why text first");
+3. constraints: a lazy ``pandera.polars`` schema (required, minimum/maximum, enum,
+   pattern, length) collects every failure at once;
+4. keys: primary key and ``unique`` duplicates, foreign keys against the referenced
+   tables, with polars expressions.
+
+Findings use the same rule codes as the frictionless engine in
+``checks/structure.py``, so a report reads the same whichever engine ran.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+
+import pandera.polars as pa
+import polars as pl
+
+from studykit.checks.findings import Finding, Rule, register
+from studykit.tables import cast
+
+HEADER_ROW = 1
+FIRST_DATA_ROW = 2
+
+MISSING_COLUMN = Rule(
+    "STR005", "structure", "Column missing", "error",
+    "A field of the table's schema has no column in the file's header row.",
+    "Add the column to the header row (or correct its spelling); the schema comes from study.yml and the "
+    "instrument definitions.",
+)
+EXTRA_COLUMN = Rule(
+    "STR006", "structure", "Unknown column", "error",
+    "The header row names a column the table's schema does not have (often a typo of a field name).",
+    "Rename the column to the field it holds, or remove it.",
+)
+WRONG_TYPE = Rule(
+    "STR007", "structure", "Wrong type", "error",
+    "A cell holds a value that cannot be read as the field's type (integer, number, date as YYYY-MM-DD, "
+    "boolean as true/false).",
+    "Correct the cell, or leave it blank if the value is missing.",
+)
+REQUIRED = Rule(
+    "STR008", "structure", "Required value missing", "error",
+    "A field that must always have a value is blank.",
+    "Fill in the cell.",
+)
+OUT_OF_RANGE = Rule(
+    "STR009", "structure", "Value out of range", "error",
+    "A value is below the field's minimum or above its maximum (for items: outside the response range).",
+    "Correct the value; check the response codes in the instrument definition.",
+)
+NOT_ALLOWED = Rule(
+    "STR010", "structure", "Value not allowed", "error",
+    "A value is not one of the field's allowed values (for a wave: not a wave id of study.yml).",
+    "Use one of the allowed values.",
+)
+PATTERN = Rule(
+    "STR011", "structure", "Value does not match the pattern", "error",
+    "A value does not have the form the field requires (for example participant ids like P001).",
+    "Correct the value to the required form.",
+)
+DUPLICATE_KEY = Rule(
+    "STR012", "structure", "Duplicate key", "error",
+    "Two rows have the same primary key (for measures: the same participant and wave).",
+    "Keep one row per key: remove or correct the duplicate.",
+)
+NOT_UNIQUE = Rule(
+    "STR013", "structure", "Duplicate value", "error",
+    "A field whose values must be unique holds the same value twice.",
+    "Remove or correct the duplicate.",
+)
+UNKNOWN_REFERENCE = Rule(
+    "STR014", "structure", "Unknown reference", "error",
+    "A value refers to a row of another table that does not exist (for example a participant id that is "
+    "not in data/participants.csv).",
+    "Correct the id, or add the missing row to the referenced table.",
+)
+LENGTH = Rule(
+    "STR015", "structure", "Value too long or too short", "error",
+    "A text value is shorter than the field's minLength or longer than its maxLength.",
+    "Correct the value.",
+)
+register(
+    MISSING_COLUMN, EXTRA_COLUMN, WRONG_TYPE, REQUIRED, OUT_OF_RANGE, NOT_ALLOWED, PATTERN,
+    DUPLICATE_KEY, NOT_UNIQUE, UNKNOWN_REFERENCE, LENGTH,
+)
+
+_POLARS_TYPES: dict[str, pl.DataType] = {
+    "integer": pl.Int64(), "number": pl.Float64(), "boolean": pl.Boolean(), "date": pl.Date(),
+}
+
+
+def fields_of(schema: Mapping) -> list[dict]:
+    return list(schema.get("fields", []))
+
+
+def primary_key(schema: Mapping) -> list[str]:
+    key = schema.get("primaryKey") or []
+    return [key] if isinstance(key, str) else list(key)
+
+
+def header_findings(header: list[str], schema: Mapping, *, file: str) -> list[Finding]:
+    """Missing and unknown columns, compared by name (order does not matter)."""
+    names = [f["name"] for f in fields_of(schema)]
+    missing = [n for n in names if n not in header]
+    extra = [c for c in header if c not in names]
+    findings = [
+        MISSING_COLUMN.finding(f"the header has no column {name!r}", file=file, row=HEADER_ROW, column=name)
+        for name in missing
+    ]
+    for column in extra:
+        near = difflib.get_close_matches(column, missing, n=1, cutoff=0.6)
+        fix = f"Rename the column to {near[0]!r}." if near else None
+        findings.append(
+            EXTRA_COLUMN.finding(
+                f"column {column!r} is not in the table's schema", file=file, row=HEADER_ROW, column=column,
+                value=column, fix=fix,
+            )
+        )
+    return findings
+
+
+def _typed(value: object, kind: str) -> object:
+    """A constraint bound from the descriptor in the field's Python type."""
+    if kind == "date" and isinstance(value, str):
+        return dt.date.fromisoformat(value)
+    if kind == "number":
+        return float(value)  # type: ignore[arg-type]
+    return value
+
+
+@dataclass(frozen=True)
+class _Constraint:
+    rule: Rule
+    check: pa.Check
+    describe: str
+
+
+def _constraints(field: Mapping) -> list[_Constraint]:
+    kind = field.get("type", "string")
+    rules = field.get("constraints", {})
+    out: list[_Constraint] = []
+    if "minimum" in rules:
+        low = _typed(rules["minimum"], kind)
+        out.append(_Constraint(OUT_OF_RANGE, pa.Check.ge(low), f"the minimum is {rules['minimum']}"))
+    if "maximum" in rules:
+        high = _typed(rules["maximum"], kind)
+        out.append(_Constraint(OUT_OF_RANGE, pa.Check.le(high), f"the maximum is {rules['maximum']}"))
+    if "exclusiveMinimum" in rules:
+        low = _typed(rules["exclusiveMinimum"], kind)
+        out.append(_Constraint(OUT_OF_RANGE, pa.Check.gt(low), f"it must be above {rules['exclusiveMinimum']}"))
+    if "exclusiveMaximum" in rules:
+        high = _typed(rules["exclusiveMaximum"], kind)
+        out.append(_Constraint(OUT_OF_RANGE, pa.Check.lt(high), f"it must be below {rules['exclusiveMaximum']}"))
+    if "enum" in rules:
+        allowed = [_typed(v, kind) for v in rules["enum"]]
+        shown = ", ".join(str(v) for v in rules["enum"])
+        out.append(_Constraint(NOT_ALLOWED, pa.Check.isin(allowed), f"allowed values are {shown}"))
+    if "pattern" in rules:
+        # Table Schema matches the pattern against the whole value.
+        out.append(_Constraint(
+            PATTERN, pa.Check.str_matches(f"^(?:{rules['pattern']})$"), f"the pattern is {rules['pattern']}"
+        ))
+    if "minLength" in rules or "maxLength" in rules:
+        low, high = rules.get("minLength"), rules.get("maxLength")
+        out.append(_Constraint(
+            LENGTH, pa.Check.str_length(low, high), f"the length must be {low or 0} to {high or 'any'} characters"
+        ))
+    return out
+
+
+def _required(field: Mapping, key: list[str]) -> bool:
+    # Primary key members are required (frictionless-py #1623 lets a null member through otherwise).
+    return bool(field.get("constraints", {}).get("required")) or field["name"] in key
+
+
+def pandera_schema(schema: Mapping, columns: Iterable[str]) -> tuple[pa.DataFrameSchema, dict]:
+    """The pandera polars schema for the fields present in ``columns``, and its check index."""
+    present = set(columns)
+    key = primary_key(schema)
+    spec: dict[str, pa.Column] = {}
+    index: dict[tuple[str, int], _Constraint] = {}
+    for field in fields_of(schema):
+        name = field["name"]
+        if name not in present:
+            continue
+        constraints = _constraints(field)
+        for number, constraint in enumerate(constraints):
+            index[(name, number)] = constraint
+        spec[name] = pa.Column(
+            _POLARS_TYPES.get(field.get("type", "string"), pl.String()),
+            checks=[c.check for c in constraints],
+            nullable=not _required(field, key),
+            coerce=False,
+        )
+    return pa.DataFrameSchema(spec, strict=False, name="table schema"), index
+
+
+def _row(index: int) -> int:
+    return index + FIRST_DATA_ROW
+
+
+def _constraint_findings(
+    typed: pl.DataFrame, text: pl.DataFrame, schema: Mapping, *, file: str, skip: set[tuple[int, str]]
+) -> Iterator[Finding]:
+    compiled, index = pandera_schema(schema, typed.columns)
+    try:
+        compiled.validate(typed, lazy=True)
+    except pa.errors.SchemaErrors as exc:
+        cases = exc.failure_cases.select("column", "check", "check_number", "index")
+    else:
+        return
+    for column, check, number, row_index in cases.iter_rows():
+        if row_index is None or (row_index, column) in skip:
+            continue  # a cell that failed its type cast is reported once, as a type error
+        value = text.get_column(column)[row_index]
+        if check == "not_nullable":
+            yield REQUIRED.finding(f"{column} is blank but required", file=file, row=_row(row_index), column=column)
+            continue
+        constraint = index.get((column, number))
+        if constraint is None:  # pragma: no cover - pandera added a check we did not ask for
+            continue
+        yield constraint.rule.finding(
+            f"{value!r} is not allowed in {column}: {constraint.describe}",
+            file=file, row=_row(row_index), column=column, value=value,
+        )
+
+
+def _duplicates(text: pl.DataFrame, columns: list[str]) -> pl.DataFrame:
+    """Later occurrences of a repeated key (row_index, first_index), nulls excluded."""
+    keyed = text.select(columns).with_row_index("row_index").drop_nulls(columns)
+    later = keyed.filter(~pl.struct(columns).is_first_distinct())
+    if later.is_empty():
+        return later.select("row_index", pl.lit(0, pl.UInt32).alias("first_index"))
+    first = keyed.group_by(columns, maintain_order=True).agg(pl.col("row_index").first().alias("first_index"))
+    return later.join(first, on=columns, how="left").select("row_index", "first_index", *columns)
+
+
+def key_findings(text: pl.DataFrame, schema: Mapping, *, file: str) -> Iterator[Finding]:
+    """Duplicate primary keys and duplicate values in ``unique`` fields."""
+    key = primary_key(schema)
+    if key and all(k in text.columns for k in key):
+        label = ", ".join(key)
+        for row in _duplicates(text, key).iter_rows(named=True):
+            value = " / ".join(str(row[k]) for k in key)
+            yield DUPLICATE_KEY.finding(
+                f"{label} {value} is already used in row {_row(row['first_index'])}",
+                file=file, row=_row(row["row_index"]), column=label, value=value,
+            )
+    for field in fields_of(schema):
+        name = field["name"]
+        if field.get("constraints", {}).get("unique") and name in text.columns and key != [name]:
+            for row in _duplicates(text, [name]).iter_rows(named=True):
+                yield NOT_UNIQUE.finding(
+                    f"{row[name]!r} is already used in row {_row(row['first_index'])}",
+                    file=file, row=_row(row["row_index"]), column=name, value=row[name],
+                )
+
+
+def foreign_key_findings(
+    text: pl.DataFrame, schema: Mapping, references: Mapping[str, pl.DataFrame], *, file: str
+) -> Iterator[Finding]:
+    """Values with no row in the referenced table. ``references`` maps resource names to their text frames."""
+    for foreign in schema.get("foreignKeys", []):
+        fields = foreign["fields"]
+        fields = [fields] if isinstance(fields, str) else list(fields)
+        target = foreign["reference"]
+        target_fields = target["fields"]
+        target_fields = [target_fields] if isinstance(target_fields, str) else list(target_fields)
+        lookup = text if target.get("resource", "") == "" else references.get(target["resource"])
+        if lookup is None or not all(f in text.columns for f in fields):
+            continue
+        if not all(f in lookup.columns for f in target_fields):
+            continue
+        keys = lookup.select(
+            pl.col(t).alias(f) for f, t in zip(fields, target_fields, strict=True)
+        ).drop_nulls().unique()
+        missing = (
+            text.select(fields).with_row_index("row_index").drop_nulls(fields).join(keys, on=fields, how="anti")
+            .sort("row_index")
+        )
+        where = f"data/{target['resource']}.csv" if target.get("resource") else "this table"
+        for row in missing.iter_rows(named=True):
+            value = " / ".join(str(row[f]) for f in fields)
+            yield UNKNOWN_REFERENCE.finding(
+                f"{', '.join(fields)} {value} is not in {target.get('resource') or 'this table'}",
+                file=file, row=_row(row["row_index"]), column=", ".join(fields), value=value,
+                fix=f"Correct the value, or add {value} to {where}." if target.get("resource") else None,
+            )
+
+
+def types_of(schema: Mapping) -> dict[str, str]:
+    return {f["name"]: f.get("type", "string") for f in fields_of(schema)}
+
+
+def check_frame(
+    text: pl.DataFrame,
+    schema: Mapping,
+    *,
+    file: str,
+    references: Mapping[str, pl.DataFrame] | None = None,
+) -> tuple[pl.DataFrame, list[Finding]]:
+    """Every Table Schema finding for a text frame, and the frame cast to the schema's types.
+
+    Header findings are separate (``header_findings``) because they need the file's header row.
+    """
+    types = {c: t for c, t in types_of(schema).items() if c in text.columns}
+    typed, failures = cast(text, types)
+    findings = [
+        WRONG_TYPE.finding(
+            f"{f.value!r} is not a valid {types[f.column]}", file=file, row=f.row, column=f.column, value=f.value
+        )
+        for f in failures
+    ]
+    skip = {(f.row_index, f.column) for f in failures}
+    findings.extend(_constraint_findings(typed, text, schema, file=file, skip=skip))
+    findings.extend(key_findings(text, schema, file=file))
+    findings.extend(foreign_key_findings(text, schema, references or {}, file=file))
+    return typed, findings

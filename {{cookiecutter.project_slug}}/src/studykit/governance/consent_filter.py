@@ -1,0 +1,166 @@
+"""The one consent filter: every consumer of participant data asks it what it may use.
+
+Scores, reports, quotes and deposits all pass their tables through
+``ConsentFilter.filter`` with a *purpose*:
+
+- ``analysis``: rows collected while consent to participate was in force, minus the
+  data a "remove all data" withdrawal takes away under the study's withdrawal policy;
+- ``quotation``: the same, and only participants whose latest consent includes
+  direct quotation;
+- ``deposit``: the same, and only participants whose latest consent includes archiving.
+
+Each rule records an ``Exclusion`` (how many participants and rows it removed), so a
+report can state what consent took out. A row removed by one rule is not counted
+again by a later one. The reasoning behind each rule is in docs/governance.md.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import asdict, dataclass, field
+from typing import Literal
+
+import polars as pl
+
+from studykit.errors import DataReadError
+from studykit.governance.registers import Registers, Withdrawal, load_registers
+from studykit.study import Study
+from studykit.study import Withdrawal as WithdrawalPolicy
+
+Purpose = Literal["analysis", "quotation", "deposit"]
+PURPOSES: tuple[Purpose, ...] = ("analysis", "quotation", "deposit")
+# Scopes about what happens next (collection, recording, contact) end with any withdrawal;
+# scopes about using what was collected end only when its removal is due.
+COLLECTION_SCOPES = ("participate", "audio_recording", "future_contact")
+USE_SCOPES = ("direct_quotation", "archiving")
+PURPOSE_SCOPE: dict[str, str] = {"quotation": "direct_quotation", "deposit": "archiving"}
+
+REMOVAL = "removal_requested"
+NO_CONSENT = "no_consent_at_collection"
+RULE_FOR_SCOPE = {"direct_quotation": "no_quotation_consent", "archiving": "no_archiving_consent"}
+
+
+@dataclass(frozen=True)
+class Exclusion:
+    """What one consent rule removed from one resource."""
+
+    rule: str
+    resource: str
+    participants: int
+    rows: int
+
+
+@dataclass
+class ConsentFilter:
+    """Decides, from the registers and the withdrawal policy, which data may be used for what."""
+
+    registers: Registers
+    policy: WithdrawalPolicy = field(default_factory=WithdrawalPolicy)
+    exclusions: list[Exclusion] = field(default_factory=list)
+
+    @classmethod
+    def from_study(cls, study: Study) -> ConsentFilter:
+        """Read the study's registers (``RegisterError`` if malformed) and its withdrawal policy."""
+        return cls(load_registers(study), study.governance.withdrawal)
+
+    # --- questions about one participant ---------------------------------------------------------
+
+    def allows(self, participant_id: str, scope: str, on: dt.date | None = None) -> bool:
+        """Whether ``participant_id`` consents to ``scope`` on a date, or (``on=None``) for use now.
+
+        With a date: the latest consent event on or before it has the scope and no withdrawal
+        came on or before it. Without: the latest event has the scope; collection scopes end
+        with any withdrawal, use scopes (quotation, archiving) when a removal is requested.
+        """
+        if on is not None:
+            return self.registers.in_force(participant_id, scope, on)
+        latest = self.registers.latest(participant_id)
+        if latest is None or not latest.has(scope):
+            return False
+        if scope in COLLECTION_SCOPES:
+            return not self.registers.withdrawals_of(participant_id)
+        return self.registers.removal(participant_id) is None
+
+    def removes(self, participant_id: str, collected_on: dt.date | None) -> bool:
+        """Whether the withdrawal policy removes data of ``participant_id`` collected on that date.
+
+        Undated data (for example a row of participants.csv) count as collected on the
+        participant's first consent date.
+        """
+        removal = self.registers.removal(participant_id)
+        if removal is None:
+            return False
+        day = collected_on or self._first_consent(participant_id)
+        return _policy_removes(self.policy, removal, day)
+
+    def _first_consent(self, participant_id: str) -> dt.date | None:
+        events = self.registers.events(participant_id)
+        return events[0].consented_on if events else None
+
+    def collected_with_consent(self, participant_id: str, collected_on: dt.date | None) -> bool:
+        """Consent to participate in force on the collection date (undated: at first consent)."""
+        day = collected_on or self._first_consent(participant_id)
+        return day is not None and self.registers.in_force(participant_id, "participate", day)
+
+    # --- tables ----------------------------------------------------------------------------------
+
+    def filter(
+        self,
+        frame: pl.DataFrame,
+        *,
+        resource: str,
+        purpose: Purpose,
+        date_column: str | None = None,
+        participant_column: str = "participant_id",
+    ) -> pl.DataFrame:
+        """Drop the rows ``purpose`` may not use and record what each rule excluded."""
+        if purpose not in PURPOSES:
+            msg = f"unknown purpose {purpose!r}; use one of {', '.join(PURPOSES)}"
+            raise ValueError(msg)
+        for column in (participant_column, date_column):
+            if column is not None and column not in frame.columns:
+                msg = f"has no {column!r} column, so consent cannot be applied"
+                fix = "Pass the table with its participant and date columns."
+                raise DataReadError(msg, path=resource, fix=fix)
+        ids = frame.get_column(participant_column).cast(pl.String).to_list()
+        dates = _dates(frame, date_column) if date_column else [None] * frame.height
+        pairs = list(zip(ids, dates, strict=True))
+        rules: list[tuple[str, list[bool]]] = [
+            (REMOVAL, [pid is not None and self.removes(pid, day) for pid, day in pairs]),
+            (NO_CONSENT, [pid is None or not self.collected_with_consent(pid, day) for pid, day in pairs]),
+        ]
+        if purpose in PURPOSE_SCOPE:
+            scope = PURPOSE_SCOPE[purpose]
+            rules.append((RULE_FOR_SCOPE[scope], [pid is None or not self.allows(pid, scope) for pid in ids]))
+        keep = [True] * frame.height
+        for rule, drops in rules:
+            hit = [i for i, drop in enumerate(drops) if drop and keep[i]]
+            if hit:
+                self.exclusions.append(Exclusion(rule, resource, len({ids[i] for i in hit}), len(hit)))
+                for i in hit:
+                    keep[i] = False
+        return frame.filter(pl.Series(keep, dtype=pl.Boolean))
+
+    def summary(self) -> list[dict]:
+        """Every exclusion so far as plain data (for reports, results.json and deposits)."""
+        return [asdict(e) for e in self.exclusions]
+
+
+def _dates(frame: pl.DataFrame, column: str) -> list[dt.date | None]:
+    series = frame.get_column(column)
+    if series.dtype == pl.Date:
+        return series.to_list()
+    if series.dtype == pl.Datetime:
+        return series.dt.date().to_list()
+    # Text dates: an unparseable one counts as undated (the structure layer reports it).
+    return series.cast(pl.String).str.strptime(pl.Date, "%Y-%m-%d", strict=False).to_list()
+
+
+def _policy_removes(policy: WithdrawalPolicy, removal: Withdrawal, collected_on: dt.date | None) -> bool:
+    """Whether a "remove all data" request takes away data collected on ``collected_on``."""
+    if policy.policy == "delete_all" or collected_on is None:
+        return True
+    if policy.policy == "delete_unanalysed":
+        return policy.analysed_on is None or collected_on > policy.analysed_on
+    # retain_collected: kept unless removal was asked within the window after collection.
+    return (removal.withdrawn_on - collected_on).days <= policy.removal_window_days

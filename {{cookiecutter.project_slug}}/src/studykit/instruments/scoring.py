@@ -1,0 +1,133 @@
+"""Scores from items, as each instrument definition says: vectorised polars expressions.
+
+For every score of a definition, one expression per output column:
+
+1. each item's code is reverse-scored when the item says so (``min + max - code``),
+   then mapped to its scored value (``response.values``, e.g. CBI 1..5 -> 100..0);
+   a code outside the response range counts as unanswered (the measures layer
+   reports it);
+2. ``<score>_items`` counts the answered items;
+3. a score needs every item unless ``min_items`` says fewer. With enough items:
+   ``sum`` adds the answered values, times ``n_items / answered`` when ``prorate``;
+   ``mean`` averages the answered values; ``conversion`` looks the raw sum (prorated
+   and rounded to a whole number when allowed) up in the definition's table;
+4. the result is rounded half away from zero to ``decimals``; too few items give null.
+
+Rows keep their order and count, so the result lines up with the input frame.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from studykit.instruments.model import Instrument, Score
+from studykit.study import Study
+from studykit.tables import read_typed
+
+__all__ = ["KEYS", "measure_types", "score_expressions", "score_frame", "score_study", "scores_table"]
+
+KEYS = ("participant_id", "wave")
+
+
+def _item_value(instrument: Instrument, item_id: str, columns: list[str]) -> pl.Expr:
+    """The scored value of one item: null when unanswered or out of range."""
+    item = instrument.item(item_id)
+    response = instrument.response_for(item)
+    if item_id not in columns:
+        return pl.lit(None, pl.Float64)
+    code = pl.col(item_id).cast(pl.Int64, strict=False)
+    code = pl.when(code.is_between(response.min, response.max)).then(code)
+    if item.reverse:
+        code = response.min + response.max - code
+    if response.values:
+        return code.replace_strict(response.values, default=None, return_dtype=pl.Float64)
+    return code.cast(pl.Float64)
+
+
+def _round(expr: pl.Expr, decimals: int) -> pl.Expr:
+    return expr.round(decimals, mode="half_away_from_zero")
+
+
+def score_expressions(instrument: Instrument, score: Score, columns: list[str]) -> tuple[pl.Expr, pl.Expr]:
+    """The score and its answered-items count, as expressions over a frame with ``columns``."""
+    values = [_item_value(instrument, i, columns) for i in score.items]
+    n_items = len(score.items)
+    answered = pl.sum_horizontal(v.is_not_null().cast(pl.Int64) for v in values)
+    total = pl.sum_horizontal(values)
+    enough = answered >= score.required_items
+    complete = answered == n_items
+    if score.method == "mean":
+        value = total / answered
+    else:
+        raw = pl.when(complete).then(total)
+        raw = raw.when(pl.lit(score.prorate)).then(total * n_items / answered).otherwise(total)
+        if score.method == "conversion":
+            table = {float(k): float(v) for k, v in score.conversion.items()}
+            value = _round(raw, 0).replace_strict(table, default=None, return_dtype=pl.Float64)
+        else:
+            value = raw
+    result = _round(pl.when(enough & (answered > 0)).then(value).cast(pl.Float64), score.decimals)
+    return result.alias(score.id), answered.cast(pl.Int64).alias(f"{score.id}_items")
+
+
+def score_frame(instrument: Instrument, frame: pl.DataFrame) -> pl.DataFrame:
+    """Every score of ``instrument`` for each row of ``frame`` (items as integers, null = unanswered).
+
+    Returns the key columns present (``participant_id``, ``wave``), then ``<score>`` (float,
+    null when too few items were answered) and ``<score>_items`` for each score.
+    """
+    columns = list(frame.columns)
+    keys = [pl.col(k) for k in KEYS if k in columns]
+    expressions = [e for score in instrument.scores for e in score_expressions(instrument, score, columns)]
+    return frame.select(*keys, *expressions)
+
+
+def measure_types(instrument: Instrument) -> dict[str, str]:
+    """Table Schema types of an instrument's measure table (keys, date, items, stored scores)."""
+    types = {"participant_id": "string", "wave": "string", "completed_on": "date"}
+    types.update(dict.fromkeys(instrument.item_ids, "integer"))
+    types.update({score.id: "number" for score in instrument.scores})
+    return types
+
+
+def score_study(study: Study, instrument_ids: list[str] | None = None) -> dict[str, pl.DataFrame]:
+    """Scores of each instrument of the study (or of those named), read from its measure table."""
+    from studykit.instruments import load_instrument
+
+    scores: dict[str, pl.DataFrame] = {}
+    for instrument_id in instrument_ids or study.instruments:
+        instrument = load_instrument(study, instrument_id)
+        frame = read_typed(study.measures_path(instrument_id), measure_types(instrument))
+        scores[instrument_id] = score_frame(instrument, frame)
+    return scores
+
+
+def scores_table(study: Study, instrument_id: str | None = None) -> pl.DataFrame:
+    """One table of scores: one instrument's (columns named by score id), or every instrument's.
+
+    With every instrument the tables are joined on participant and wave, and columns are
+    named ``<instrument>.<score>`` (as themes and reports name constructs).
+    """
+    if instrument_id is not None:
+        if instrument_id not in study.instruments:
+            from studykit.errors import StudyConfigError
+
+            msg = f"does not list instrument {instrument_id!r}"
+            raise StudyConfigError(
+                msg,
+                path=study.study_file,
+                key="instruments",
+                fix=f"Use one of: {', '.join(study.instruments) or '(none listed)'}.",
+            )
+        return score_study(study, [instrument_id])[instrument_id].sort(KEYS, maintain_order=True)
+    combined: pl.DataFrame | None = None
+    for name, frame in score_study(study).items():
+        renamed = frame.rename({c: f"{name}.{c}" for c in frame.columns if c not in KEYS})
+        combined = (
+            renamed
+            if combined is None
+            else combined.join(renamed, on=list(KEYS), how="full", coalesce=True, nulls_equal=True)
+        )
+    if combined is None:
+        return pl.DataFrame(schema={"participant_id": pl.String, "wave": pl.String})
+    return combined.sort(KEYS, maintain_order=True)
