@@ -55,6 +55,13 @@ def demo(session: nox.Session) -> None:
 
 
 @nox.session(default=False)
+def bench(session: nox.Session) -> None:
+    """Time validation of a 1,000,000-row measure table against frictionless and a bare polars read."""
+    install(session)
+    session.run("python", "benchmarks/bench.py", *session.posargs, env={"PYTHONPATH": str(STUDY / "src")})
+
+
+@nox.session(default=False)
 def fragments(session: nox.Session) -> None:
     """Regenerate the template's datapackage fragments and example files from studykit."""
     install(session)

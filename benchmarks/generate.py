@@ -158,7 +158,7 @@ def generate(root: Path, *, rows: int = 1_000_000, seed: int = 42) -> list[list]
         "participant_id,wave,recorded_on,employed_as_peer_worker,role,contract,hours_per_week\n", encoding="utf-8"
     )
     consent = people.select(
-        "participant_id", pl.lit("1.0").alias("form_version"), pl.col("enrolled_on").alias("consented_on"),
+        "participant_id", pl.lit("1.0").alias("form_version"), (pl.col("enrolled_on") - pl.duration(days=20)).alias("consented_on"),
         *(pl.lit("yes").alias(scope) for scope in
           ("participate", "audio_recording", "direct_quotation", "archiving", "future_contact")),
     )

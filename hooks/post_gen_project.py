@@ -10,6 +10,7 @@ the template's tests). Jinja literals appear only under ``__main__``.
 
 from __future__ import annotations
 
+import csv
 import json
 import re
 import shutil
@@ -59,9 +60,26 @@ def prune_qualitative(project: Path, strands: list[str]) -> None:
         shutil.rmtree(qualitative, ignore_errors=True)
         return
     kinds = {STRAND_KIND[s] for s in strands}
+    removed = set()
     for transcript in sorted((qualitative / "transcripts").glob("*.md")):
         if transcript_kind(transcript) not in kinds:
             transcript.unlink()
+            removed.add(transcript.stem)
+    drop_segments_of(qualitative / "segments.csv", removed)
+
+
+def drop_segments_of(segments: Path, transcripts: set[str]) -> None:
+    """Remove coded segments of transcripts that were pruned, so no segment points nowhere."""
+    if not transcripts or not segments.is_file():
+        return
+    with segments.open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.reader(handle))
+    if not rows or "transcript" not in rows[0]:
+        return
+    column = rows[0].index("transcript")
+    kept = [rows[0], *(row for row in rows[1:] if len(row) <= column or row[column] not in transcripts)]
+    with segments.open("w", encoding="utf-8", newline="") as handle:
+        csv.writer(handle, lineterminator="\n").writerows(kept)
 
 
 def resource_names(instruments: list[str], strands: list[str]) -> list[str]:

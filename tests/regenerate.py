@@ -5,7 +5,9 @@ carries what ``studykit package sync`` would write, cut into pieces the post-gen
 hook assembles: one JSON fragment per data package resource under
 ``.bake/resources/``, and a header-only CSV per library instrument under
 ``data/measures/``. ``tests/package/test_package.py`` fails when the committed
-files differ from ``fragments()``.
+files differ from ``fragments()``. It first writes the synthetic example study
+(``studykit.example``) under ``.bake/example/``, since the fragments read the
+example's instruments; ``tests/package/test_example.py`` checks that copy.
 
 Run from the template root with the package importable:
 ``PYTHONPATH="{{cookiecutter.project_slug}}/src" python -m tests.regenerate``.

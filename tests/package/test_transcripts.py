@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from studykit.errors import QualitativeDataError
 from studykit.qual.transcripts import (
     load_transcripts,
@@ -161,3 +163,27 @@ def test_extra_front_matter_keys_are_kept(tmp_path):
     path = tmp_path / "T-9.md"
     write_transcript(path, front_matter("T-9", transcriber="R2"), "x\n")
     assert read_transcript(path).extra == {"transcriber": "R2"}
+
+
+PARAGRAPHS = st.lists(
+    st.tuples(
+        st.sampled_from(["**P001:** ", "**INT:** ", "**FG012**: ", "", "# "]),
+        st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\r\n"), max_size=30),
+    ),
+    max_size=8,
+)
+
+
+@settings(max_examples=80, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(paragraphs=PARAGRAPHS, newline=st.sampled_from(["\n", "\r\n"]))
+def test_body_round_trips_and_turns_stay_inside_it(tmp_path, paragraphs, newline):
+    body = (newline * 2).join(label + text for label, text in paragraphs) + newline
+    path = tmp_path / "T-1.md"
+    write_transcript(path, front_matter("T-1"), body, replace=True)
+    transcript = read_transcript(path)
+    assert transcript.body == body
+    previous_end = -1
+    for turn in transcript.turns:
+        assert previous_end < turn.start < turn.end <= len(body)
+        assert body.startswith("**", turn.start)
+        previous_end = turn.end

@@ -224,7 +224,9 @@ def test_str004_bom_is_a_warning_only(tmp_path):
     root = make_study(tmp_path, measures=b"\xef\xbb\xbf" + MEASURES.encode())
     report = validate(load_study(root))
     assert report.errors == []
-    assert [[f.code, f.file, f.severity] for f in report.warnings] == [["STR004", MEASURES_FILE, "warning"]]
+    assert [[f.code, f.file, f.severity] for f in report.warnings if f.layer in MY_LAYERS] == [
+        ["STR004", MEASURES_FILE, "warning"]
+    ]
 
 
 def test_str003_latin1_file(tmp_path):
@@ -371,3 +373,49 @@ def test_every_rule_of_my_layers_has_a_fix(layer):
     rules = [r for r in load_rules().values() if r.layer == layer]
     assert rules
     assert all(r.fix and r.explanation and r.title for r in rules)
+
+
+def test_mea003_stored_score_differs_from_items(tmp_path):
+    rows = MEASURES.replace("item_04\n", "item_04,total\n", 1).splitlines()
+    totals = ["14", "6", "20", "16"]  # row 3 should be 6, row 4 is 19 not 20
+    measures = "\n".join([rows[0]] + [f"{r},{t}" for r, t in zip(rows[1:], totals, strict=True)]) + "\n"
+    root = make_study(tmp_path, measures=measures)
+    assert errors_of(root) == [["MEA003", MEASURES_FILE, 4, "total", "stored total is 20 but the items give 19"]]
+
+
+def test_findings_cover_frictionless_on_a_seeded_measures_file(tmp_path):
+    """Parity: every (row, column) frictionless reports, studykit reports too, on the same file."""
+    from frictionless import Package
+
+    seeded = (
+        MEASURES
+        + "P002,T2,2024-05-20,6,1,x,2\n"      # out of range; not an integer
+        + "P001,T1,2024-01-12,3,3,3,3\n"      # duplicate participant and wave
+        + "P099,T2,2024-05-20,3,3,3,3\n"      # unknown participant
+        + "P003,T2,2023-02-30,0,3,3,3\n"      # impossible date; out of range
+        + "P3,T1,2024-02-03,5,5,5,5\n"        # id does not match the pattern (and is unknown)
+        + "P001,T2,,3,3,3,3\n"                # required date blank
+    )
+    root = make_study(tmp_path, measures=seeded)
+    descriptor = json.loads((root / "datapackage.json").read_text())
+    for resource in descriptor["resources"]:
+        resource["schema"].pop("fieldsMatch", None)
+    package = Package(descriptor, basepath=str(root))
+    resource = next(r for r in package.resources if r.path == MEASURES_FILE)
+    reference = {
+        (e.row_number, e.field_name if e.type not in ("primary-key", "foreign-key") else None)
+        for e in resource.validate().tasks[0].errors
+    }
+    ours = {
+        (f.row, None if f.code in ("STR012", "STR014") else f.column)
+        for f in validate(load_study(root)) if f.file == MEASURES_FILE and f.severity == "error"
+    }
+    assert len(reference) == 10
+    assert reference <= ours
+
+
+def test_rules_page_is_generated_from_the_registry():
+    from studykit.checks.rules_page import rules_markdown
+
+    page = Path(__file__).resolve().parents[2] / "docs" / "rules.md"
+    assert page.read_text(encoding="utf-8") == rules_markdown(), "run `python -m studykit.checks.rules_page`"

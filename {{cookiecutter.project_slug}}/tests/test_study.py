@@ -23,3 +23,14 @@ def test_studykit_info_runs():
     )
     assert result.returncode == 0, result.stderr
     assert load_study(ROOT).title.split()[0] in result.stdout
+
+
+def test_studykit_validate_passes():
+    """Every problem in the data, at once: this study's data must validate without errors."""
+    result = subprocess.run(
+        [sys.executable, "-m", "studykit", "validate", "--study-dir", str(ROOT), "--format", "json"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr

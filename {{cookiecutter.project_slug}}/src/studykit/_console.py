@@ -52,8 +52,7 @@ def report_table(report: Report, *, max_rows: int = MAX_ROWS_PER_FILE) -> Group:
         warnings = sum(f.severity == "warning" for f in findings)
         title = Text.assemble((file, "bold"), f"  {errors} error(s), {warnings} warning(s)")
         table = Table(title=title, title_justify="left", show_lines=False, expand=False)
-        for column, width in (("row", None), ("column", 16), ("value", 16), ("code", None), ("problem", 48),
-                              ("what to do", 40)):
+        for column, width in (("row", None), ("column", 18), ("value", 18), ("code", None), ("problem", None)):
             table.add_column(column, overflow="fold", max_width=width)
         for f in findings[:max_rows]:
             table.add_row(
@@ -62,11 +61,16 @@ def report_table(report: Report, *, max_rows: int = MAX_ROWS_PER_FILE) -> Group:
                 f.value or "",
                 Text(f.code, style=STYLE[f.severity]),
                 f.message,
-                f.fix,
             )
         parts.append(table)
         if len(findings) > max_rows:
             parts.append(Text(f"… and {len(findings) - max_rows} more in {file}: see --format json.", style="dim"))
+        # The fix is the same for every finding of a rule, so it is said once per rule and file.
+        fixes: dict[str, str] = {}
+        for f in findings:
+            fixes.setdefault(f"{f.code} ({f.rule})", f.fix)
+        for code, fix in fixes.items():
+            parts.append(Text.assemble(("  What to do, ", "dim"), (code, "bold"), ": ", fix))
         parts.append(Text())
     for what, why in report.skipped.items():
         parts.append(Text(f"Skipped {what}: {why}", style="yellow"))

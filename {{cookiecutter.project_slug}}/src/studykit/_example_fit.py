@@ -50,8 +50,11 @@ def mean_sd(values: Sequence[float]) -> tuple[float, float]:
 def _sum_candidates(target: Target, scale: int) -> list[int]:
     n, centre = target.n, target.mean * target.n * scale
     radius = math.ceil(0.5 * 10**-target.mean_decimals * n * scale) + 1
-    sums = [s for s in range(math.floor(centre) - radius, math.ceil(centre) + radius + 1)
-            if rounds_to(s / (n * scale), target.mean, target.mean_decimals)]
+    sums = [
+        s
+        for s in range(math.floor(centre) - radius, math.ceil(centre) + radius + 1)
+        if rounds_to(s / (n * scale), target.mean, target.mean_decimals)
+    ]
     return sorted(sums, key=lambda s: (abs(s - centre), s))
 
 
@@ -65,8 +68,9 @@ def _fix_sum(values: list[int], free: list[int], total: int, lo: int, hi: int, r
     return True
 
 
-def _fix_spread(values: list[int], free: list[int], window: tuple[float, float], lo: int, hi: int,
-                rng: random.Random) -> bool:
+def _fix_spread(
+    values: list[int], free: list[int], window: tuple[float, float], lo: int, hi: int, rng: random.Random
+) -> bool:
     """Move pairs until the sum of squared deviations lies in ``window``; False if stuck."""
     n = len(values)
     centre = (window[0] + window[1]) / 2
@@ -101,8 +105,9 @@ def _fix_spread(values: list[int], free: list[int], window: tuple[float, float],
     return False
 
 
-def fit_sums(latent: Sequence[float], target: Target, *, scale: int, lo: int, hi: int,
-             rng: random.Random) -> list[int]:
+def fit_sums(
+    latent: Sequence[float], target: Target, *, scale: int, lo: int, hi: int, rng: random.Random
+) -> list[int]:
     """Integer sums in ``lo..hi`` whose mean and SD divided by ``scale`` round to ``target``.
 
     ``latent`` gives one standard-normal value per person (its length is ``target.n``);
@@ -120,8 +125,10 @@ def fit_sums(latent: Sequence[float], target: Target, *, scale: int, lo: int, hi
         inner_lo, inner_hi = round(target.low * scale), round(target.high * scale)
         fixed = {order[0]: inner_lo, order[-1]: inner_hi}
     free = [i for i in range(target.n) if i not in fixed]
-    start = [fixed.get(i, min(inner_hi, max(inner_lo, round((target.mean + target.sd * z) * scale))))
-             for i, z in enumerate(latent)]
+    start = [
+        fixed.get(i, min(inner_hi, max(inner_lo, round((target.mean + target.sd * z) * scale))))
+        for i, z in enumerate(latent)
+    ]
     for decimals in range(target.sd_decimals, 0, -1):
         half = 0.5 * 10**-decimals * MARGIN
         sd_window = ((target.sd - half) * scale, (target.sd + half) * scale)
@@ -137,8 +144,13 @@ def fit_sums(latent: Sequence[float], target: Target, *, scale: int, lo: int, hi
     raise ValueError(msg)
 
 
-def split_sum(total: int, k: int, lo: int, hi: int, rng: random.Random, *, jitter: int = 2) -> list[int]:
-    """``k`` integer item responses in ``lo..hi`` adding up to ``total``, spread a little at random."""
+def split_sum(total: int, k: int, lo: int, hi: int, rng: random.Random, *, jitter: int = 1) -> list[int]:
+    """``k`` integer item responses in ``lo..hi`` adding up to ``total``, spread a little at random.
+
+    Items start as even as the total allows; a few random moves then put some one step
+    above and others one step below, never further apart than two steps, so a person's
+    answers stay consistent (the items of a subscale hang together).
+    """
     if not k * lo <= total <= k * hi:
         msg = f"{total} cannot be split into {k} items in {lo}..{hi}"
         raise ValueError(msg)
@@ -148,7 +160,7 @@ def split_sum(total: int, k: int, lo: int, hi: int, rng: random.Random, *, jitte
         items[index] += 1
     for _ in range(jitter * k):
         up, down = rng.sample(range(k), 2)
-        if items[up] < hi and items[down] > lo and abs(items[up] - items[down]) <= 1:
+        if items[up] < hi and items[down] > lo and items[up] <= items[down] and max(items) - min(items) < 2:
             items[up] += 1
             items[down] -= 1
     return items

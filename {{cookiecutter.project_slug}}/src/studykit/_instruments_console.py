@@ -11,7 +11,9 @@ from studykit.study import Study
 def instruments_table(instruments: list[Instrument], study: Study | None) -> Table:
     """The library and the study's own definitions, marking those study.yml uses."""
     table = Table(title="Instruments", title_justify="left")
-    for column in ("id", "name", "items", "scores", "source", "item text", "in study.yml"):
+    # Ids are what users type: never wrap or truncate them.
+    table.add_column("id", no_wrap=True, min_width=max((len(i.id) for i in instruments), default=2))
+    for column in ("name", "items", "scores", "source", "item text", "in study.yml"):
         table.add_column(column)
     used = set(study.instruments) if study is not None else set()
     for instrument in instruments:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Literal
 
@@ -133,6 +134,9 @@ def qual_import(
     coder: Annotated[
         str | None, typer.Option("--coder", help="Coder to record for Taguette highlights (they name none).")
     ] = None,
+    by: Annotated[
+        str | None, typer.Option("--by", help="Who imports, for the audit log (default: git user.name).")
+    ] = None,
     study_dir: StudyDir = Path(),
     fmt: Format = "text",
     debug: Debug = False,
@@ -141,7 +145,7 @@ def qual_import(
     from studykit.qual.refi import import_file
 
     def body() -> None:
-        _show_exchange(import_file(_study(study_dir), file, replace=replace, coder=coder), fmt)
+        _show_exchange(import_file(_study(study_dir), file, replace=replace, coder=coder, by=by), fmt)
 
     _run(body, debug=debug)
 
@@ -175,6 +179,110 @@ def qual_export(
 
 
 # --- end qual exchange commands ---
+
+
+# --- qual transcript commands (import-docx, pseudonymise) ---
+def _speaker_map(pairs: list[str]) -> dict[str, str]:
+    mapping: dict[str, str] = {}
+    for pair in pairs:
+        label, sep, speaker = pair.partition("=")
+        if not sep or not label.strip() or not speaker.strip():
+            msg = f"--speaker {pair!r} is not LABEL=ID"
+            raise StudykitError(msg, fix="Write it like --speaker Jo=P001 or --speaker Interviewer=INT.")
+        mapping[label.strip().replace("_", " ")] = speaker.strip()
+    return mapping
+
+
+@qual_app.command("import-docx")
+def qual_import_docx(
+    file: Annotated[Path, typer.Argument(help="A Word transcript (.docx).", show_default=False)],
+    kind: Annotated[
+        str, typer.Option("--kind", help="interview, 'focus group' or 'event notes'.", show_default=False)
+    ],
+    wave: Annotated[str, typer.Option("--wave", help="Wave id from study.yml, e.g. T1.", show_default=False)],
+    date: Annotated[
+        datetime, typer.Option("--date", formats=["%Y-%m-%d"], help="Date of collection (YYYY-MM-DD).")
+    ],
+    transcript_id: Annotated[
+        str | None, typer.Option("--id", help="Transcript id (default: the file name without .docx).")
+    ] = None,
+    interviewer: Annotated[str | None, typer.Option("--interviewer", help="Researcher code (R1).")] = None,
+    participant: Annotated[
+        list[str] | None,
+        typer.Option("--participant", "-p", help="Participant id present (repeat; default: who speaks)."),
+    ] = None,
+    duration: Annotated[int | None, typer.Option("--duration", help="Duration in minutes.", min=0)] = None,
+    speaker: Annotated[
+        list[str] | None,
+        typer.Option("--speaker", "-s", help="Map a label to a speaker, e.g. Jo=P001 (repeat)."),
+    ] = None,
+    output: Annotated[
+        Path | None, typer.Option("--out", "-o", help="File to write (default: transcripts folder, <id>.md).")
+    ] = None,
+    study_dir: StudyDir = Path(),
+    fmt: Format = "text",
+    debug: Debug = False,
+) -> None:
+    """Convert a Word (.docx) transcript into a Markdown transcript with front matter and speaker turns."""
+    from studykit.qual._transcripts_console import docx_import_dict, docx_import_summary
+    from studykit.qual.docx_import import import_docx
+
+    def body() -> None:
+        result = import_docx(
+            _study(study_dir), file, kind=kind, wave=wave, date=date.date(), transcript_id=transcript_id,
+            interviewer=interviewer, participants=participant or [], duration_minutes=duration,
+            speakers=_speaker_map(speaker or []), output=output,
+        )  # fmt: skip
+        for warning in result.warnings:
+            err.print(f"[yellow]Warning:[/] {warning}", highlight=False)
+        if fmt == "json":
+            out.print_json(data=docx_import_dict(result))
+        else:
+            out.print(docx_import_summary(result))
+
+    _run(body, debug=debug)
+
+
+@qual_app.command("pseudonymise")
+def qual_pseudonymise(
+    transcript: Annotated[Path, typer.Argument(help="Transcript (.md) to pseudonymise.", show_default=False)],
+    map_file: Annotated[
+        Path,
+        typer.Option(
+            "--map", help="Pseudonym map CSV (original,kind,pseudonym) outside the study; created if absent.",
+            show_default=False,
+        ),
+    ],
+    output: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Copy to write (default: transcripts folder, <id>.md).")
+    ] = None,
+    log_dir: Annotated[
+        Path | None,
+        typer.Option("--log-dir", help="Anonymisation log folder (default: ../<slug>-anonymisation/)."),
+    ] = None,
+    study_dir: StudyDir = Path(),
+    fmt: Format = "text",
+    debug: Debug = False,
+) -> None:
+    """Write a pseudonymised copy of a transcript ([Name1]-style); log each replacement outside the study."""
+    from studykit.qual._transcripts_console import pseudonymise_dict, pseudonymise_summary
+    from studykit.qual.pseudonymise import pseudonymise_transcript
+
+    def body() -> None:
+        result = pseudonymise_transcript(
+            _study(study_dir), transcript, map_path=map_file, output=output, log_dir=log_dir
+        )
+        for warning in result.warnings:
+            err.print(f"[yellow]Warning:[/] {warning}", highlight=False)
+        if fmt == "json":
+            out.print_json(data=pseudonymise_dict(result))
+        else:
+            out.print(pseudonymise_summary(result))
+
+    _run(body, debug=debug)
+
+
+# --- end qual transcript commands ---
 
 
 # --- validate command ---
@@ -480,6 +588,35 @@ def codebook(
 
     _run(body, debug=debug)
 # --- end instrument, score, package and codebook commands ---
+
+
+# --- example command (the synthetic example study) ---
+@app.command()
+def example(
+    into: Annotated[
+        Path, typer.Option("--into", help="The study folder to fill (holds study.yml).", show_default=False)
+    ] = Path(),
+    seed: Annotated[int, typer.Option("--seed", help="Generator seed (same seed, same files).")] = 2022,
+    replace: Annotated[
+        bool, typer.Option("--replace", help="Overwrite the example's files even if they already hold data.")
+    ] = False,
+    debug: Debug = False,
+) -> None:
+    """Write the synthetic example study (a twin of a published 32-peer-worker study) into a study."""
+    from studykit.example import write_example
+
+    def body() -> None:
+        written = write_example(into, seed=seed, replace=replace)
+        for path in written:
+            out.print(path.as_posix(), highlight=False, soft_wrap=True)
+        err.print(
+            f"Wrote {len(written)} files of the synthetic example (seed {seed}). "
+            "Next: `studykit package sync`, then `studykit validate`.",
+            highlight=False,
+        )
+
+    _run(body, debug=debug)
+# --- end example command ---
 
 
 def main() -> None:

@@ -36,8 +36,11 @@ from studykit.instruments.model import parse_definition
 from studykit.study import Study, Wave, load_study
 
 DEFAULT_SEED = 2022
-WAVES = (Wave(id="T1", label="after training", offset_months=0), Wave(id="T2", label="4 months", offset_months=4),
-         Wave(id="T3", label="12 months", offset_months=12))
+WAVES = (
+    Wave(id="T1", label="after training", offset_months=0),
+    Wave(id="T2", label="4 months", offset_months=4),
+    Wave(id="T3", label="12 months", offset_months=12),
+)
 INSTRUMENTS = ("wemwbs", "cbi", "mjs", "team")
 PEER_WORKERS = 32
 WITHDRAWN = "P033"  # the extra participant who withdraws with "remove all data"
@@ -48,10 +51,12 @@ ETHICS_APPROVED = dt.date(2023, 10, 2)
 ETHICS_EXPIRES = dt.date(2030, 12, 31)
 AMENDMENT_APPROVED = dt.date(2024, 9, 2)
 EVENT_DATE = dt.date(2024, 7, 1)
-FOCUS_GROUPS = (("FG-A", dt.date(2024, 10, 8), ("FG001", "FG002", "FG003", "FG004", "FG005")),
-                ("FG-B", dt.date(2024, 10, 22), ("FG006", "FG007", "FG008", "FG009", "FG010")))
+FOCUS_GROUPS = (
+    ("FG-A", dt.date(2024, 10, 8), ("FG001", "FG002", "FG003", "FG004", "FG005")),
+    ("FG-B", dt.date(2024, 10, 22), ("FG006", "FG007", "FG008", "FG009", "FG010")),
+)
 SITES = ("S1", "S2", "S3", "S4")
-PUBLISHED_SOURCE = "Gillard et al. 2022, BMC Psychiatry 22:373, Table 3"
+PUBLISHED_SOURCE = "Gillard et al. 2022, BMC Psychiatry, Table 3"
 
 
 @dataclass(frozen=True)
@@ -70,8 +75,10 @@ class Cell:
 
 
 def _row(construct: str, cells: Iterable[tuple[int, float, float]], **extra: int) -> list[Cell]:
-    return [Cell(construct, wave, n, mean, sd, **extra) for wave, (n, mean, sd) in zip(("T1", "T2", "T3"), cells,
-                                                                                      strict=True)]
+    return [
+        Cell(construct, wave, n, mean, sd, **extra)
+        for wave, (n, mean, sd) in zip(("T1", "T2", "T3"), cells, strict=True)
+    ]
 
 
 # Table 3 as printed (T2 WEMWBS SD "9017" read as 9.17). Team Effectiveness: only T1 n and mean survive.
@@ -150,14 +157,20 @@ def _definition(instrument_id: str) -> dict:
         if norm is None:
             continue
         entry = {
-            "score": score_id, "population": head["norm_population"], "mean": norm[0], "sd": norm[1],
+            "score": score_id,
+            "population": head["norm_population"],
+            "mean": norm[0],
+            "sd": norm[1],
             "source": f"{PUBLISHED_SOURCE} (norm column). doi:10.1186/s12888-022-03999-9",
-            "unit": "item mean", "verified": True,
+            "unit": "item mean",
+            "verified": True,
             "note": "As printed in Table 3; the norm's own source was not retrieved.",
         }
         if score_id in ("pay", "prospects"):
-            entry["note"] = ("As printed in Table 3. Pay and Prospects have identical norms there, "
-                             "which may be a copy error in the paper; check the original source before citing.")
+            entry["note"] = (
+                "As printed in Table 3. Pay and Prospects have identical norms there, "
+                "which may be a copy error in the paper; check the original source before citing."
+            )
         norms.append(entry)
     return {
         "id": instrument_id,
@@ -167,11 +180,23 @@ def _definition(instrument_id: str) -> dict:
         "citation": head["citation"],
         "licence": {"item_text_allowed": False, "note": head["licence"]},
         "response": {"min": 1, "max": 5, "labels": labels},
-        "items": [{"id": item, "label": f"{score_id} {index}"}
-                  for score_id, ids in items.items() for index, item in enumerate(ids, start=1)],
-        "scores": [{"id": score_id, "name": name, "items": items[score_id], "method": "mean", "range": [1, 5],
-                    "decimals": 4, "note": "Mean of the subscale's items; every item must be answered."}
-                   for score_id, name, _count, _norm in subscales],
+        "items": [
+            {"id": item, "label": f"{score_id} {index}"}
+            for score_id, ids in items.items()
+            for index, item in enumerate(ids, start=1)
+        ],
+        "scores": [
+            {
+                "id": score_id,
+                "name": name,
+                "items": items[score_id],
+                "method": "mean",
+                "range": [1, 5],
+                "decimals": 4,
+                "note": "Mean of the subscale's items; every item must be answered.",
+            }
+            for score_id, name, _count, _norm in subscales
+        ],
         "norms": norms,
         "notes": head["notes"],
     }
@@ -231,8 +256,11 @@ def _coarsen(people: list[Person], rng: random.Random) -> None:
         if not lonely:
             return
         person = lonely[0]
-        partners = [q for q in known if q is not person and (q.gender, _band(q.age)) == (person.gender,
-                                                                                       _band(person.age))]
+        partners = [
+            q
+            for q in known
+            if q is not person and (q.gender, _band(q.age)) == (person.gender, _band(person.age))
+        ]
         if partners:
             person.site = rng.choice(partners).site
         else:
@@ -249,12 +277,18 @@ def _plan(seed: int) -> Plan:
     for index in range(PEER_WORKERS + 1):
         cohort = index * len(COHORTS) // (PEER_WORKERS + 1)
         trait = rng.gauss(0, 1)
-        people.append(Person(
-            id=f"P{index + 1:03d}", cohort=cohort, enrolled_on=COHORTS[cohort],
-            gender=rng.choices(["woman", "man", None], weights=[64, 30, 6])[0], age=None,
-            site=SITES[rng.randrange(len(SITES))], trait=trait,
-            strain=-0.6 * trait + 0.8 * rng.gauss(0, 1),
-        ))
+        people.append(
+            Person(
+                id=f"P{index + 1:03d}",
+                cohort=cohort,
+                enrolled_on=COHORTS[cohort],
+                gender=rng.choices(["woman", "man", None], weights=[64, 30, 6])[0],
+                age=None,
+                site=SITES[rng.randrange(len(SITES))],
+                trait=trait,
+                strain=-0.6 * trait + 0.8 * rng.gauss(0, 1),
+            )
+        )
     core = people[:PEER_WORKERS]
     with_age = rng.sample(range(PEER_WORKERS), AGE.n)
     ages = fit_sums([rng.gauss(0, 1) for _ in with_age], AGE, scale=1, lo=25, hi=62, rng=rng)
@@ -326,7 +360,11 @@ def _latent(plan: Plan, people: list[Person], weight: float = 0.75) -> list[floa
 
 
 def _items_for_sums(
-    plan: Plan, instrument: Instrument, score_id: str, people: list[Person], sums: list[int],
+    plan: Plan,
+    instrument: Instrument,
+    score_id: str,
+    people: list[Person],
+    sums: list[int],
 ) -> dict[str, dict[str, int]]:
     score = instrument.score(score_id)
     response = instrument.response_for(instrument.item(score.items[0]))
@@ -338,15 +376,23 @@ def _items_for_sums(
 
 
 def _measure_rows(
-    plan: Plan, instrument: Instrument, answers: dict[tuple[str, str], dict[str, int | None]],
+    plan: Plan,
+    instrument: Instrument,
+    answers: dict[tuple[str, str], dict[str, int | None]],
 ) -> str:
     header = ["participant_id", "wave", "completed_on", *instrument.item_ids]
     rows = []
     for wave in WAVES:
         for person in plan.respondents(wave.id):
             cells = answers[(person.id, wave.id)]
-            rows.append([person.id, wave.id, person.waves[wave.id].isoformat(),
-                         *(cells.get(i) for i in instrument.item_ids)])
+            rows.append(
+                [
+                    person.id,
+                    wave.id,
+                    person.waves[wave.id].isoformat(),
+                    *(cells.get(i) for i in instrument.item_ids),
+                ]
+            )
     return _csv(header, rows)
 
 
@@ -360,21 +406,32 @@ def _fitted_instrument(plan: Plan, instrument: Instrument, cells: list[Cell]) ->
         response = instrument.response_for(instrument.item(score.items[0]))
         k = len(score.items)
         for wave in WAVES:
-            cell = next(c for c in cells if c.construct == f"{instrument.id}.{score.id}" and c.wave == wave.id)
+            cell = next(
+                c for c in cells if c.construct == f"{instrument.id}.{score.id}" and c.wave == wave.id
+            )
             twins = [p for p in plan.respondents(wave.id) if p.id != WITHDRAWN]
             scored = sorted(plan.rng.sample(twins, cell.n), key=lambda p: p.id)
-            target = Target(cell.n, cell.mean, cell.sd or 0.6, cell.mean_decimals, cell.sd_decimals,
-                            cell.low, cell.high)
-            sums = fit_sums(_latent(plan, scored), target, scale=1 if score.method == "sum" else k,
-                            lo=response.min * k, hi=response.max * k, rng=plan.rng)
+            target = Target(
+                cell.n, cell.mean, cell.sd or 0.6, cell.mean_decimals, cell.sd_decimals, cell.low, cell.high
+            )
+            sums = fit_sums(
+                _latent(plan, scored),
+                target,
+                scale=1 if score.method == "sum" else k,
+                lo=response.min * k,
+                hi=response.max * k,
+                rng=plan.rng,
+            )
             for pid, items in _items_for_sums(plan, instrument, score.id, scored, sums).items():
                 answers[(pid, wave.id)].update(items)
             # Respondents outside the cell left an item of this score blank (item-level missingness).
             for person in twins:
                 if person not in scored:
                     typical = round(cell.mean) if score.method == "mean" else round(cell.mean / k)
-                    given = {i: min(response.max, max(response.min, typical + plan.rng.randint(-1, 1)))
-                             for i in score.items}
+                    given = {
+                        i: min(response.max, max(response.min, typical + plan.rng.randint(-1, 1)))
+                        for i in score.items
+                    }
                     given[plan.rng.choice(score.items)] = None
                     answers[(person.id, wave.id)].update(given)
             if wave.id in plan.person(WITHDRAWN).waves:
@@ -383,7 +440,8 @@ def _fitted_instrument(plan: Plan, instrument: Instrument, cells: list[Cell]) ->
                 total = round(mean + spread * plan.rng.gauss(0, 1))
                 total = min(response.max * k, max(response.min * k, total))
                 answers[(WITHDRAWN, wave.id)].update(
-                    _items_for_sums(plan, instrument, score.id, [plan.person(WITHDRAWN)], [total])[WITHDRAWN])
+                    _items_for_sums(plan, instrument, score.id, [plan.person(WITHDRAWN)], [total])[WITHDRAWN]
+                )
     return _measure_rows(plan, instrument, answers)
 
 
@@ -396,23 +454,30 @@ def _burnout(plan: Plan, instrument: Instrument) -> str:
             row: dict[str, int | None] = {}
             for index, score in enumerate(instrument.scores):
                 level = means[min(index, len(means) - 1)] + CBI_SD * (
-                    0.7 * person.strain + 0.7 * plan.rng.gauss(0, 1))
+                    0.7 * person.strain + 0.7 * plan.rng.gauss(0, 1)
+                )
                 for item_id in score.items:
                     item = instrument.item(item_id)
                     response = instrument.response_for(item)
                     wanted = level + plan.rng.gauss(0, 12)
-                    row[item_id] = min(range(response.min, response.max + 1),
-                                       key=lambda c: abs(response.value(c, reverse=item.reverse) - wanted))
+                    row[item_id] = min(
+                        range(response.min, response.max + 1),
+                        key=lambda c: abs(response.value(c, reverse=item.reverse) - wanted),
+                    )
             answers[(person.id, wave.id)] = row
     return _measure_rows(plan, instrument, answers)
 
 
 def _participants(plan: Plan) -> str:
-    rows = [[p.id, "peer worker", "peer support worker", p.site, p.enrolled_on.isoformat(), p.gender, p.age]
-            for p in plan.people]
+    rows = [
+        [p.id, "peer worker", "peer support worker", p.site, p.enrolled_on.isoformat(), p.gender, p.age]
+        for p in plan.people
+    ]
     for (_tid, held_on, members), roles in zip(FOCUS_GROUPS, text.FG_ROLES, strict=True):
         for pid, (role, gender, age) in zip(members, roles, strict=True):
-            rows.append([pid, "non-peer professional", role, None, _fg_enrolled(held_on).isoformat(), gender, age])
+            rows.append(
+                [pid, "non-peer professional", role, None, _fg_enrolled(held_on).isoformat(), gender, age]
+            )
     return _csv(["participant_id", "group", "role", "site", "enrolled_on", "gender", "age"], rows)
 
 
@@ -432,10 +497,29 @@ def _employment(plan: Plan) -> str:
             if person.withdrawn and recorded >= person.withdrawn[0]:
                 continue
             employed, contract, hours = person.employment[wave.id]
-            rows.append([person.id, wave.id, recorded.isoformat(), "true" if employed else "false",
-                         "peer support worker" if employed else None, contract, f"{hours:g}"])
-    return _csv(["participant_id", "wave", "recorded_on", "employed_as_peer_worker", "role", "contract",
-                 "hours_per_week"], rows)
+            rows.append(
+                [
+                    person.id,
+                    wave.id,
+                    recorded.isoformat(),
+                    "true" if employed else "false",
+                    "peer support worker" if employed else None,
+                    contract,
+                    f"{hours:g}",
+                ]
+            )
+    return _csv(
+        [
+            "participant_id",
+            "wave",
+            "recorded_on",
+            "employed_as_peer_worker",
+            "role",
+            "contract",
+            "hours_per_week",
+        ],
+        rows,
+    )
 
 
 # --- governance ---------------------------------------------------------------------------------
@@ -444,45 +528,88 @@ def _employment(plan: Plan) -> str:
 def _consent(plan: Plan, interviews: dict[str, dt.date]) -> str:
     rows = []
     for person in plan.people:
-        rows.append([person.id, "1.0", (person.enrolled_on - dt.timedelta(days=10)).isoformat(), "yes", "yes",
-                     "yes" if person.quotation else None, "yes",
-                     "yes" if plan.rng.random() < 0.8 else None])
+        rows.append(
+            [
+                person.id,
+                "1.0",
+                (person.enrolled_on - dt.timedelta(days=10)).isoformat(),
+                "yes",
+                "yes",
+                "yes" if person.quotation else None,
+                "yes",
+                "yes" if plan.rng.random() < 0.8 else None,
+            ]
+        )
     # Interviewees re-consented on form 2.0 (approved by the amendment) before their 12-month interview.
     for pid in plan.interviewees:
         person = plan.person(pid)
-        rows.append([pid, "2.0", (interviews[pid] - dt.timedelta(days=14)).isoformat(), "yes", "yes",
-                     "yes" if person.quotation else None, "yes", "yes"])
+        rows.append(
+            [
+                pid,
+                "2.0",
+                (interviews[pid] - dt.timedelta(days=14)).isoformat(),
+                "yes",
+                "yes",
+                "yes" if person.quotation else None,
+                "yes",
+                "yes",
+            ]
+        )
     for _tid, held_on, members in FOCUS_GROUPS:
         for pid in members:
             rows.append([pid, "2.0", _fg_enrolled(held_on).isoformat(), "yes", "yes", "yes", "yes", None])
     rows.sort(key=lambda r: (r[0], r[2]))
-    return _csv(["participant_id", "form_version", "consented_on", "participate", "audio_recording",
-                 "direct_quotation", "archiving", "future_contact"], rows)
+    return _csv(
+        [
+            "participant_id",
+            "form_version",
+            "consented_on",
+            "participate",
+            "audio_recording",
+            "direct_quotation",
+            "archiving",
+            "future_contact",
+        ],
+        rows,
+    )
 
 
 def _withdrawals(plan: Plan) -> str:
-    rows = [[p.id, p.withdrawn[0].isoformat(), p.withdrawn[1], p.withdrawn[2]] for p in plan.people if p.withdrawn]
+    rows = [
+        [p.id, p.withdrawn[0].isoformat(), p.withdrawn[1], p.withdrawn[2]] for p in plan.people if p.withdrawn
+    ]
     return _csv(["participant_id", "withdrawn_on", "reason", "scope"], rows)
 
 
 def _ethics() -> str:
     data = {
-        "approvals": [{
-            "committee": text.COMMITTEE,
-            "reference": "SYN-REC-0001",
-            "approved_on": ETHICS_APPROVED,
-            "expires_on": ETHICS_EXPIRES,
-            "consent_forms": ["1.0"],
-            "documents": ["Participant information sheet v1.0", "Consent form v1.0", "Interview topic guide v1.0",
-                          "Questionnaire pack v1.0"],
-            "amendments": [{
-                "reference": "SYN-REC-0001/AM01",
-                "approved_on": AMENDMENT_APPROVED,
-                "consent_forms": ["2.0"],
-                "documents": ["Participant information sheet v2.0", "Consent form v2.0",
-                              "Focus group topic guide v1.0"],
-            }],
-        }],
+        "approvals": [
+            {
+                "committee": text.COMMITTEE,
+                "reference": "SYN-REC-0001",
+                "approved_on": ETHICS_APPROVED,
+                "expires_on": ETHICS_EXPIRES,
+                "consent_forms": ["1.0"],
+                "documents": [
+                    "Participant information sheet v1.0",
+                    "Consent form v1.0",
+                    "Interview topic guide v1.0",
+                    "Questionnaire pack v1.0",
+                ],
+                "amendments": [
+                    {
+                        "reference": "SYN-REC-0001/AM01",
+                        "approved_on": AMENDMENT_APPROVED,
+                        "consent_forms": ["2.0"],
+                        "documents": [
+                            "Participant information sheet v2.0",
+                            "Consent form v2.0",
+                            "Focus group topic guide v1.0",
+                        ],
+                    }
+                ],
+            }
+        ],
     }
     return text.ETHICS_HEAD + yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)
 
@@ -508,32 +635,59 @@ def _qualitative(plan: Plan) -> tuple[dict[str, str], dict[str, dt.date]]:
     for number, pid in enumerate(plan.interviewees):
         person = plan.person(pid)
         for wave in WAVES:
-            held = (person.enrolled_on + dt.timedelta(days=plan.rng.randrange(7, 29)) if wave.id == "T1"
-                    else _target(person, wave) + dt.timedelta(days=plan.rng.randrange(0, 29)))
+            held = (
+                person.enrolled_on + dt.timedelta(days=plan.rng.randrange(7, 29))
+                if wave.id == "T1"
+                else _target(person, wave) + dt.timedelta(days=plan.rng.randrange(0, 29))
+            )
             if wave.id == "T3":
                 t3_interviews[pid] = held
             turns = text.interview(pid, wave.id, plan.rng, used.setdefault(pid, set()))
-            front = {"id": f"INT-{pid}-{wave.id}", "kind": "interview", "wave": wave.id, "date": held,
-                     "interviewer": "SR1" if number % 2 == 0 else "SR2", "participants": [pid],
-                     "duration_minutes": 35 + plan.rng.randrange(25)}
+            front = {
+                "id": f"INT-{pid}-{wave.id}",
+                "kind": "interview",
+                "wave": wave.id,
+                "date": held,
+                "interviewer": "SR1" if number % 2 == 0 else "SR2",
+                "participants": [pid],
+                "duration_minutes": 35 + plan.rng.randrange(25),
+            }
             add(front, turns, "SR1" if number < 2 else "SR2")
     for (tid, held_on, members), script in zip(FOCUS_GROUPS, text.FOCUS_GROUPS, strict=True):
-        front = {"id": tid, "kind": "focus group", "wave": "T1", "date": held_on, "interviewer": "SR2",
-                 "participants": list(members), "duration_minutes": 70 + plan.rng.randrange(20)}
+        front = {
+            "id": tid,
+            "kind": "focus group",
+            "wave": "T1",
+            "date": held_on,
+            "interviewer": "SR2",
+            "participants": list(members),
+            "duration_minutes": 70 + plan.rng.randrange(20),
+        }
         add(front, text.focus_group(members, script), "SR2")
-    front = {"id": "EVENT-1", "kind": "event notes", "wave": "T2", "date": EVENT_DATE, "interviewer": "SR1",
-             "participants": plan.event_attendees, "duration_minutes": 180}
+    front = {
+        "id": "EVENT-1",
+        "kind": "event notes",
+        "wave": "T2",
+        "date": EVENT_DATE,
+        "interviewer": "SR1",
+        "participants": plan.event_attendees,
+        "duration_minutes": 180,
+    }
     add(front, text.event_notes(plan.event_attendees), "SR1")
 
     files["data/qualitative/codebook.csv"] = _csv(
         ["code_id", "name", "parent", "definition"],
-        [[c.id, c.name, c.parent, c.definition] for c in text.CODEBOOK])
+        [[c.id, c.name, c.parent, c.definition] for c in text.CODEBOOK],
+    )
     files["data/qualitative/segments.csv"] = _csv(
-        ["segment_id", "transcript", "start", "end", "code", "coder", "memo"], segments)
+        ["segment_id", "transcript", "start", "end", "code", "coder", "memo"], segments
+    )
     files["data/qualitative/themes.yml"] = text.THEMES_HEAD + yaml.safe_dump(
-        text.THEMES, sort_keys=False, allow_unicode=True, width=100)
+        text.THEMES, sort_keys=False, allow_unicode=True, width=100
+    )
     files["data/qualitative/propositions.yml"] = text.PROPOSITIONS_HEAD + yaml.safe_dump(
-        text.PROPOSITIONS, sort_keys=False, allow_unicode=True, width=100)
+        text.PROPOSITIONS, sort_keys=False, allow_unicode=True, width=100
+    )
     return files, t3_interviews
 
 
@@ -542,8 +696,9 @@ def _qualitative(plan: Plan) -> tuple[dict[str, str], dict[str, dt.date]]:
 
 def _instrument_file(instrument_id: str) -> str:
     head = text.MJS_HEAD if instrument_id == "mjs" else text.TEAM_HEAD
-    return head["comment"] + yaml.safe_dump(_definition(instrument_id), sort_keys=False, allow_unicode=True,
-                                            width=100)
+    return head["comment"] + yaml.safe_dump(
+        _definition(instrument_id), sort_keys=False, allow_unicode=True, width=100
+    )
 
 
 def example_files(seed: int = DEFAULT_SEED) -> dict[str, str]:
@@ -586,41 +741,56 @@ def _holds_data(path: Path) -> bool:
 
 
 def _check_design(study: Study) -> None:
-    waves = [(w.id, w.offset_months) for w in study.waves]
-    expected = [(w.id, w.offset_months) for w in WAVES]
+    def waves(items: Iterable[Wave]) -> str:
+        return ", ".join(f"{w.id} at {w.offset_months} months" for w in items)
+
     missing = [i for i in INSTRUMENTS if i not in study.instruments]
-    if waves != expected or missing:
+    if [(w.id, w.offset_months) for w in study.waves] != [(w.id, w.offset_months) for w in WAVES] or missing:
+        msg = (
+            f"does not fit the example study, which needs waves {waves(WAVES)} and instruments "
+            f"{', '.join(INSTRUMENTS)} (this study has waves {waves(study.waves)} and instruments "
+            f"{', '.join(study.instruments) or 'none'})"
+        )
         raise StudyConfigError(
-            f"does not fit the example study (needs waves {expected} and instruments {', '.join(INSTRUMENTS)}; "
-            f"has waves {waves} and instruments {', '.join(study.instruments) or 'none'})",
+            msg,
             path=study.study_file,
-            fix="Bake a new study with include_example_data=yes, or edit waves and instruments first.",
+            key="waves" if not missing else "instruments",
+            fix="Bake a new study with include_example_data=yes, or change its waves and instruments.",
         )
 
 
 def write_example(target_dir: Path, *, seed: int = DEFAULT_SEED, replace: bool = False) -> list[Path]:
     """Write the synthetic example's data files into the study folder ``target_dir``.
 
-    Refuses (``ExistingDataError``) when a file it would write already holds data,
-    unless ``replace`` is true. Checks first that study.yml has the example's design.
+    Refuses (``ExistingDataError``) when a file it would write already holds data, or
+    other transcripts are present, unless ``replace`` is true: then it overwrites its
+    files and deletes transcripts it does not write (its codes would not cover them).
+    Checks first that study.yml has the example's design.
     Returns the paths written, sorted.
     """
     target_dir = Path(target_dir)
     _check_design(load_study(target_dir))
     files = example_files(seed)
+    transcripts = target_dir / "data" / "qualitative" / "transcripts"
+    others = sorted(p for p in transcripts.glob("*.md") if p.relative_to(target_dir).as_posix() not in files)
     if not replace:
-        occupied = sorted(rel for rel in files if _holds_data(target_dir / rel)
-                          and (target_dir / rel).read_text(encoding="utf-8", errors="replace") != files[rel])
-        transcripts = target_dir / "data" / "qualitative" / "transcripts"
-        occupied += sorted(p.relative_to(target_dir).as_posix() for p in transcripts.glob("*.md")
-                           if p.relative_to(target_dir).as_posix() not in files)
+        occupied = sorted(
+            rel
+            for rel in files
+            if _holds_data(target_dir / rel)
+            and (target_dir / rel).read_text(encoding="utf-8", errors="replace") != files[rel]
+        )
+        occupied += [p.relative_to(target_dir).as_posix() for p in others]
         if occupied:
             shown = ", ".join(occupied[:3]) + (f" and {len(occupied) - 3} more" if len(occupied) > 3 else "")
+            msg = f"already holds data the example would overwrite or mix with ({shown})"
             raise ExistingDataError(
-                f"already holds data the example would overwrite or mix with ({shown})",
+                msg,
                 path=target_dir,
                 fix="Use an empty study, or pass --replace to overwrite the example's files.",
             )
+    for path in others:  # with replace: the example's coding would not cover them
+        path.unlink()
     written = []
     for rel, content in files.items():
         path = target_dir / rel
@@ -643,8 +813,9 @@ def filtered_scores(study: Study, instrument_ids: list[str]) -> dict[tuple[str, 
         instrument = load_instrument(study, instrument_id)
         path = study.measures_path(instrument_id)
         frame = read_typed(path, measure_types(instrument))
-        kept = consent.filter(frame, resource=f"data/measures/{path.name}", purpose="analysis",
-                              date_column="completed_on")
+        kept = consent.filter(
+            frame, resource=f"data/measures/{path.name}", purpose="analysis", date_column="completed_on"
+        )
         scored = score_frame(instrument, kept)
         for score in instrument.scores:
             for wave, value in zip(scored["wave"].to_list(), scored[score.id].to_list(), strict=True):
@@ -665,11 +836,21 @@ def table3_comparison(study: Study) -> list[dict]:
     for cell in PUBLISHED:
         values = scores.get((cell.construct, cell.wave), [])
         mean = sum(values) / len(values) if values else None
-        sd = (math.sqrt(sum((v - mean) ** 2 for v in values) / (len(values) - 1))
-              if mean is not None and len(values) > 1 else None)
-        rows.append({
-            "construct": cell.construct, "wave": cell.wave,
-            "published_n": cell.n, "published_mean": cell.mean, "published_sd": cell.sd,
-            "twin_n": len(values), "twin_mean": mean, "twin_sd": sd,
-        })
+        sd = (
+            math.sqrt(sum((v - mean) ** 2 for v in values) / (len(values) - 1))
+            if mean is not None and len(values) > 1
+            else None
+        )
+        rows.append(
+            {
+                "construct": cell.construct,
+                "wave": cell.wave,
+                "published_n": cell.n,
+                "published_mean": cell.mean,
+                "published_sd": cell.sd,
+                "twin_n": len(values),
+                "twin_mean": mean,
+                "twin_sd": sd,
+            }
+        )
     return rows

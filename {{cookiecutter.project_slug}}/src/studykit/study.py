@@ -182,6 +182,11 @@ class Study(_Model):
         return self.qualitative_dir / "themes.yml"
 
     @property
+    def propositions_path(self) -> Path:
+        """Propositions for the joint display: statement, constructs, themes."""
+        return self.qualitative_dir / "propositions.yml"
+
+    @property
     def refi_ids_path(self) -> Path:
         """REFI-QDA GUIDs of imported codes, transcripts and segments, so exports keep them."""
         return self.qualitative_dir / "refi-ids.csv"

@@ -21,6 +21,8 @@ from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
+import polars as pl
+
 from studykit.checks.findings import Finding, Rule, register
 from studykit.errors import DataReadError, QualitativeDataError
 from studykit.qual.identifiers import IdentifierMatch, find_identifiers, read_identity_key, resolve_key_path
@@ -118,6 +120,7 @@ register(
 )  # fmt: skip
 
 MISSING_LIMIT = 0.25
+_ROWS = "\x00rows"
 SMALL_CELL_MAX = 1
 DEMOGRAPHICS = ("group", "site", "gender", "age_band")
 AGE_BANDS = ((16, 24), (25, 34), (35, 44), (45, 54), (55, 64), (65, 200))
@@ -274,17 +277,35 @@ def _odd_kind(value: str) -> str:
     return "leading or trailing spaces"
 
 
-def missing_values(study: Study, table: TextTable) -> Iterator[Finding]:
-    rows = table.frame.height
+def _blank_counts(table: TextTable) -> tuple[int, dict[str, int]]:
+    return table.frame.height, {c: table.frame[c].null_count() for c in table.header}
+
+
+def _scan_blank_counts(path: Path) -> tuple[int, dict[str, int]] | None:
+    """Rows and blank cells per column, streamed: measure tables can have millions of rows."""
+    try:
+        counts = (
+            pl.scan_csv(path, infer_schema=False)
+            .select(pl.len().alias(_ROWS), pl.all().null_count())
+            .collect()
+            .row(0, named=True)
+        )
+    except (pl.exceptions.PolarsError, OSError):
+        return None  # not plain UTF-8 CSV: the structure layer reports it
+    rows = counts.pop(_ROWS)
+    return rows, counts
+
+
+def missing_values(study: Study, path: Path, counts: tuple[int, dict[str, int]]) -> Iterator[Finding]:
+    rows, blanks = counts
     if rows == 0:
         return
-    for column in table.header:
-        blank = table.frame[column].null_count()
+    for column, blank in blanks.items():
         share = blank / rows
         if share > MISSING_LIMIT:
             yield MISSING_THRESHOLD.finding(
                 f"{blank} of {rows} values ({share:.0%}) are blank, above the {MISSING_LIMIT:.0%} threshold",
-                file=_label(study, table.path), column=column, value=f"{share:.0%}",
+                file=_label(study, path), column=column, value=f"{share:.0%}",
             )  # fmt: skip
 
 
@@ -356,8 +377,9 @@ def check(study: Study) -> Iterator[Finding]:
     for table in (participants, tables["employment"]):
         if table is not None:
             yield from odd_characters(study, table)
-            yield from missing_values(study, table)
+            yield from missing_values(study, table.path, _blank_counts(table))
     for instrument in study.instruments:
-        table = _table(study.measures_path(instrument))
-        if table is not None:  # item columns hold numbers: only the missing-value threshold applies
-            yield from missing_values(study, table)
+        path = study.measures_path(instrument)
+        counts = _scan_blank_counts(path) if path.is_file() else None
+        if counts is not None:  # item columns hold numbers: only the missing-value threshold applies
+            yield from missing_values(study, path, counts)

@@ -64,7 +64,8 @@ ERASURE_DUE = Rule(
     "GOV007", "governance", "Data to remove still present", "warning",
     "The participant asked to remove all data and the withdrawal policy removes this row. studykit already "
     "leaves it out of analysis, reports and deposits; the raw copy is still here.",
-    "Run `studykit consent erase PARTICIPANT --dry-run` and follow the erasure procedure.",
+    "Delete the participant's rows, transcripts and coded segments from data/ following the erasure "
+    "procedure in docs/governance.md, and record the erasure (without the erased content).",
 )
 NOT_ENROLLED = Rule(
     "GOV008", "governance", "Participant not in participants.csv", "warning",
@@ -291,12 +292,16 @@ def _collection_findings(
     if removal is not None and consent.removes(pid, day):
         yield ERASURE_DUE.finding(
             f"{pid} asked to remove all data on {removal.withdrawn_on}; this is still in data/",
-            **where, value=pid, fix=_erase_fix(pid),
+            **{**where, "column": "participant_id" if item.row else where.get("column")},
+            value=pid, fix=_erase_fix(pid),
         )
 
 
 def _erase_fix(pid: str) -> str:
-    return f"Run `studykit consent erase {pid} --dry-run` and follow the erasure procedure."
+    return (
+        f"Delete {pid}'s rows, transcripts and coded segments from data/ following the erasure procedure "
+        "in docs/governance.md, and record the erasure (without the erased content)."
+    )
 
 
 def _enrolment_findings(

@@ -94,20 +94,31 @@ def window_findings(
     """Completion dates outside the window of their wave (rows with unknown participants or waves skipped)."""
     if enrolled is None or not {"participant_id", "wave", "completed_on"} <= set(typed.columns):
         return
-    rows = (
-        typed.select("participant_id", "wave", "completed_on").with_row_index("i")
-        .join(enrolled, on="participant_id", how="inner")
+    # Bounds per participant and wave are computed on the participants (a quarter of the rows)
+    # before joining: calendar-month arithmetic is the costly part.
+    bounds = enrolled.with_columns(
+        column
+        for n, wave in enumerate(study.waves)
+        for column in (
+            (pl.col("enrolled_on").dt.offset_by(f"{wave.offset_months}mo") - pl.duration(days=wave.window_days.before))
+            .alias(f"first_{n}"),
+            (pl.col("enrolled_on").dt.offset_by(f"{wave.offset_months}mo") + pl.duration(days=wave.window_days.after))
+            .alias(f"last_{n}"),
+        )
     )
     first = last = pl.lit(None, pl.Date)
-    for wave in study.waves:
+    for n, wave in reversed(list(enumerate(study.waves))):
         # offset_by clamps to the month's last day, as Wave.target_date does.
-        target = pl.col("enrolled_on").dt.offset_by(f"{wave.offset_months}mo")
-        is_wave = pl.col("wave") == wave.id
-        first = pl.when(is_wave).then(target - pl.duration(days=wave.window_days.before)).otherwise(first)
-        last = pl.when(is_wave).then(target + pl.duration(days=wave.window_days.after)).otherwise(last)
+        first = pl.when(pl.col("wave") == wave.id).then(pl.col(f"first_{n}")).otherwise(first)
+        last = pl.when(pl.col("wave") == wave.id).then(pl.col(f"last_{n}")).otherwise(last)
     outside = (
-        rows.with_columns(first=first, last=last)
-        .filter(pl.col("first").is_not_null() & ~pl.col("completed_on").is_between(pl.col("first"), pl.col("last")))
+        typed.select("participant_id", "wave", "completed_on").with_row_index("i")
+        .join(bounds, on="participant_id", how="inner")
+        .select("i", "wave", "completed_on", "enrolled_on", first.alias("first"), last.alias("last"))
+        .filter(
+            pl.col("first").is_not_null()
+            & ~pl.col("completed_on").is_between(pl.col("first"), pl.col("last"))
+        )
         .sort("i")
     )
     for row in outside.iter_rows(named=True):

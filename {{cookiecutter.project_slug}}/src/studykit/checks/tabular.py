@@ -142,42 +142,62 @@ def _typed(value: object, kind: str) -> object:
 
 @dataclass(frozen=True)
 class _Constraint:
+    """One Table Schema constraint: the pandera check, the same test as a polars expression, the words."""
+
     rule: Rule
     check: pa.Check
+    violated: pl.Expr
     describe: str
 
 
 def _constraints(field: Mapping) -> list[_Constraint]:
-    kind = field.get("type", "string")
+    name, kind = field["name"], field.get("type", "string")
     rules = field.get("constraints", {})
+    col = pl.col(name)
     out: list[_Constraint] = []
     if "minimum" in rules:
         low = _typed(rules["minimum"], kind)
-        out.append(_Constraint(OUT_OF_RANGE, pa.Check.ge(low), f"the minimum is {rules['minimum']}"))
+        out.append(_Constraint(OUT_OF_RANGE, pa.Check.ge(low), col < low, f"the minimum is {rules['minimum']}"))
     if "maximum" in rules:
         high = _typed(rules["maximum"], kind)
-        out.append(_Constraint(OUT_OF_RANGE, pa.Check.le(high), f"the maximum is {rules['maximum']}"))
+        out.append(_Constraint(OUT_OF_RANGE, pa.Check.le(high), col > high, f"the maximum is {rules['maximum']}"))
     if "exclusiveMinimum" in rules:
         low = _typed(rules["exclusiveMinimum"], kind)
-        out.append(_Constraint(OUT_OF_RANGE, pa.Check.gt(low), f"it must be above {rules['exclusiveMinimum']}"))
+        words = f"it must be above {rules['exclusiveMinimum']}"
+        out.append(_Constraint(OUT_OF_RANGE, pa.Check.gt(low), col <= low, words))
     if "exclusiveMaximum" in rules:
         high = _typed(rules["exclusiveMaximum"], kind)
-        out.append(_Constraint(OUT_OF_RANGE, pa.Check.lt(high), f"it must be below {rules['exclusiveMaximum']}"))
+        words = f"it must be below {rules['exclusiveMaximum']}"
+        out.append(_Constraint(OUT_OF_RANGE, pa.Check.lt(high), col >= high, words))
     if "enum" in rules:
         allowed = [_typed(v, kind) for v in rules["enum"]]
-        shown = ", ".join(str(v) for v in rules["enum"])
-        out.append(_Constraint(NOT_ALLOWED, pa.Check.isin(allowed), f"allowed values are {shown}"))
+        words = "allowed values are " + ", ".join(str(v) for v in rules["enum"])
+        out.append(_Constraint(NOT_ALLOWED, pa.Check.isin(allowed), ~col.is_in(allowed), words))
     if "pattern" in rules:
         # Table Schema matches the pattern against the whole value.
-        out.append(_Constraint(
-            PATTERN, pa.Check.str_matches(f"^(?:{rules['pattern']})$"), f"the pattern is {rules['pattern']}"
-        ))
+        whole = f"^(?:{rules['pattern']})$"
+        words = f"the pattern is {rules['pattern']}"
+        out.append(_Constraint(PATTERN, pa.Check.str_matches(whole), ~col.str.contains(whole), words))
     if "minLength" in rules or "maxLength" in rules:
         low, high = rules.get("minLength"), rules.get("maxLength")
-        out.append(_Constraint(
-            LENGTH, pa.Check.str_length(low, high), f"the length must be {low or 0} to {high or 'any'} characters"
-        ))
+        length = col.str.len_chars()
+        violated = (length < (low or 0)) | (length > high if high is not None else pl.lit(False))
+        words = f"the length must be {low or 0} to {high or 'any'} characters"
+        out.append(_Constraint(LENGTH, pa.Check.str_length(low, high), violated, words))
     return out
+
+
+def _suspects(typed: pl.DataFrame, schema: Mapping) -> pl.Expr:
+    """True for rows that break any constraint: one fused pass, so pandera only sees those rows."""
+    key = primary_key(schema)
+    tests = []
+    for field in fields_of(schema):
+        if field["name"] not in typed.columns:
+            continue
+        tests.extend(c.violated.fill_null(False) for c in _constraints(field))
+        if _required(field, key):
+            tests.append(pl.col(field["name"]).is_null())
+    return pl.any_horizontal(tests) if tests else pl.lit(False)
 
 
 def _required(field: Mapping, key: list[str]) -> bool:
@@ -196,6 +216,8 @@ def pandera_schema(schema: Mapping, columns: Iterable[str]) -> tuple[pa.DataFram
         if name not in present:
             continue
         constraints = _constraints(field)
+        if not constraints and not _required(field, key):
+            continue  # nothing to check beyond the type, which the cast already did
         for number, constraint in enumerate(constraints):
             index[(name, number)] = constraint
         spec[name] = pa.Column(
@@ -214,14 +236,21 @@ def _row(index: int) -> int:
 def _constraint_findings(
     typed: pl.DataFrame, text: pl.DataFrame, schema: Mapping, *, file: str, skip: set[tuple[int, str]]
 ) -> Iterator[Finding]:
+    # The pandera schema decides and reports; a fused polars pre-pass built from the same
+    # constraints hands it only the rows that break one, which keeps a clean million-row
+    # table from paying pandera's per-check overhead (docs/validation.md, "Speed").
+    rows = typed.select(pl.arg_where(_suspects(typed, schema))).to_series()
+    if rows.is_empty():
+        return
     compiled, index = pandera_schema(schema, typed.columns)
     try:
-        compiled.validate(typed, lazy=True)
+        compiled.validate(typed[rows], lazy=True)
     except pa.errors.SchemaErrors as exc:
         cases = exc.failure_cases.select("column", "check", "check_number", "index")
     else:
         return
-    for column, check, number, row_index in cases.iter_rows():
+    for column, check, number, position in cases.iter_rows():
+        row_index = None if position is None else int(rows[position])
         if row_index is None or (row_index, column) in skip:
             continue  # a cell that failed its type cast is reported once, as a type error
         value = text.get_column(column)[row_index]
@@ -238,11 +267,14 @@ def _constraint_findings(
 
 
 def _duplicates(text: pl.DataFrame, columns: list[str]) -> pl.DataFrame:
-    """Later occurrences of a repeated key (row_index, first_index), nulls excluded."""
-    keyed = text.select(columns).with_row_index("row_index").drop_nulls(columns)
+    """Later occurrences of a repeated key (row_index, first_index, key columns), nulls excluded.
+
+    A 64-bit hash of the key finds the candidates in one cheap pass; the exact
+    comparison then runs on those few rows only (so a hash collision costs nothing).
+    """
+    candidates = text.select(pl.struct(columns).hash().is_duplicated()).to_series()
+    keyed = text.select(columns).with_row_index("row_index").filter(candidates).drop_nulls(columns)
     later = keyed.filter(~pl.struct(columns).is_first_distinct())
-    if later.is_empty():
-        return later.select("row_index", pl.lit(0, pl.UInt32).alias("first_index"))
     first = keyed.group_by(columns, maintain_order=True).agg(pl.col("row_index").first().alias("first_index"))
     return later.join(first, on=columns, how="left").select("row_index", "first_index", *columns)
 

@@ -10,6 +10,11 @@ from studykit.governance.audit import AuditEntry
 from studykit.governance.registers import SCOPES
 from studykit.governance.status import ApprovalStatus, ParticipantConsent
 
+# Short headers so the table fits an 80-column terminal.
+SHORT = {
+    "participate": "part", "audio_recording": "audio", "direct_quotation": "quote",
+    "archiving": "archive", "future_contact": "contact",
+}
 STATE_STYLE = {
     "consented": "green",
     "withdrawn (no further data)": "yellow",
@@ -24,22 +29,25 @@ STATE_STYLE = {
 
 
 def consent_table(rows: list[ParticipantConsent]) -> Table:
-    """One line per participant: state, latest form and date, and each scope as it stands today."""
-    table = Table(title="Consent as it stands today (blank = no, default deny)", title_justify="left")
-    for column in ("participant", "state", "latest form", "consented on", "events", *SCOPES, "withdrawal"):
-        table.add_column(column.replace("_", " "), overflow="fold")
+    """One line per participant: latest form and date, each scope as it stands today, and the state."""
+    title = "Consent as it stands today (blank = no, default deny)"
+    table = Table(title=title, title_justify="left", box=None, pad_edge=False, header_style="bold")
+    for column in ("id", "form", "date"):
+        table.add_column(column, no_wrap=True)
+    for scope in SCOPES:
+        table.add_column(SHORT[scope], no_wrap=True)
+    table.add_column("state", overflow="fold", min_width=16)
     for row in rows:
         latest = row.events[-1] if row.events else None
-        withdrawal = "; ".join(f"{w.scope} ({w.withdrawn_on})" for w in row.withdrawals)
-        name = row.participant_id + ("" if row.enrolled else " *")
+        state = Text(row.state, style=STATE_STYLE.get(row.state, ""))
+        if row.withdrawals:
+            state.append(f" {row.withdrawals[0].withdrawn_on}")
         table.add_row(
-            name,
-            Text(row.state, style=STATE_STYLE.get(row.state, "")),
+            row.participant_id + ("" if row.enrolled else " *"),
             latest.form_version if latest else "",
             str(latest.consented_on) if latest else "",
-            str(len(row.events)),
             *("yes" if row.scopes_now[s] else "" for s in SCOPES),
-            withdrawal,
+            state,
         )
     if any(not r.enrolled for r in rows):
         table.caption = "* not in data/participants.csv"
@@ -49,8 +57,8 @@ def consent_table(rows: list[ParticipantConsent]) -> Table:
 def consent_history(row: ParticipantConsent) -> Group:
     """One participant in full: every consent event and withdrawal, oldest first."""
     events = Table(title=f"{row.participant_id}: consent events", title_justify="left")
-    for column in ("row", "form", "consented on", *SCOPES):
-        events.add_column(column.replace("_", " "))
+    for column in ("row", "form", "consented on", *(SHORT[s] for s in SCOPES)):
+        events.add_column(column, no_wrap=True)
     for e in row.events:
         scopes = ("yes" if e.has(s) else "" for s in SCOPES)
         events.add_row(str(e.row or ""), e.form_version, str(e.consented_on), *scopes)

@@ -5,9 +5,9 @@ Scores, reports, quotes and deposits all pass their tables through
 
 - ``analysis``: rows collected while consent to participate was in force, minus the
   data a "remove all data" withdrawal takes away under the study's withdrawal policy;
-- ``quotation``: the same, and only participants whose latest consent includes
-  direct quotation;
-- ``deposit``: the same, and only participants whose latest consent includes archiving.
+- ``quotation``: the same, without anyone who asked to remove all data (whatever the
+  policy retained), and only participants whose latest consent includes direct quotation;
+- ``deposit``: likewise, with the archiving scope instead of quotation.
 
 Each rule records an ``Exclusion`` (how many participants and rows it removed), so a
 report can state what consent took out. A row removed by one rule is not counted
@@ -126,7 +126,7 @@ class ConsentFilter:
         dates = _dates(frame, date_column) if date_column else [None] * frame.height
         pairs = list(zip(ids, dates, strict=True))
         rules: list[tuple[str, list[bool]]] = [
-            (REMOVAL, [pid is not None and self.removes(pid, day) for pid, day in pairs]),
+            (REMOVAL, [pid is not None and self._removal_drops(pid, day, purpose) for pid, day in pairs]),
             (NO_CONSENT, [pid is None or not self.collected_with_consent(pid, day) for pid, day in pairs]),
         ]
         if purpose in PURPOSE_SCOPE:
@@ -140,6 +140,13 @@ class ConsentFilter:
                 for i in hit:
                     keep[i] = False
         return frame.filter(pl.Series(keep, dtype=pl.Boolean))
+
+    def _removal_drops(self, participant_id: str, collected_on: dt.date | None, purpose: Purpose) -> bool:
+        # The policy may keep collected data for this study's analysis; they are never
+        # quoted or shared once the participant asked to remove all data.
+        if purpose == "analysis":
+            return self.removes(participant_id, collected_on)
+        return self.registers.removal(participant_id) is not None
 
     def summary(self) -> list[dict]:
         """Every exclusion so far as plain data (for reports, results.json and deposits)."""

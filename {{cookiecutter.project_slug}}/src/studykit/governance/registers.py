@@ -16,6 +16,7 @@ import datetime as dt
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -188,10 +189,24 @@ class Registers:
         """Everyone named in the consent or withdrawal register."""
         return {e.participant_id for e in self.consent} | {w.participant_id for w in self.withdrawals}
 
+    @cached_property
+    def _events(self) -> dict[str, list[ConsentEvent]]:
+        # Indexed once: checks and the filter ask about every row of every table.
+        index: dict[str, list[ConsentEvent]] = {}
+        for event in sorted(self.consent, key=lambda e: e.consented_on):
+            index.setdefault(event.participant_id, []).append(event)
+        return index
+
+    @cached_property
+    def _withdrawals(self) -> dict[str, list[Withdrawal]]:
+        index: dict[str, list[Withdrawal]] = {}
+        for withdrawal in sorted(self.withdrawals, key=lambda w: w.withdrawn_on):
+            index.setdefault(withdrawal.participant_id, []).append(withdrawal)
+        return index
+
     def events(self, participant_id: str) -> list[ConsentEvent]:
         """A participant's consent events, oldest first."""
-        mine = (e for e in self.consent if e.participant_id == participant_id)
-        return sorted(mine, key=lambda e: e.consented_on)
+        return list(self._events.get(participant_id, ()))
 
     def latest(self, participant_id: str) -> ConsentEvent | None:
         events = self.events(participant_id)
@@ -203,9 +218,8 @@ class Registers:
         return earlier[-1] if earlier else None
 
     def withdrawals_of(self, participant_id: str) -> list[Withdrawal]:
-        return sorted(
-            (w for w in self.withdrawals if w.participant_id == participant_id), key=lambda w: w.withdrawn_on
-        )
+        """A participant's withdrawals, oldest first."""
+        return list(self._withdrawals.get(participant_id, ()))
 
     def withdrawn_by(self, participant_id: str, day: dt.date) -> Withdrawal | None:
         """The first withdrawal on or before ``day``, if any (any scope stops collection)."""

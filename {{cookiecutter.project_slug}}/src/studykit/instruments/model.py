@@ -40,10 +40,10 @@ class Response(_Model):
         for name, mapping in (("labels", self.labels), ("values", self.values)):
             outside = [code for code in mapping if not self.min <= code <= self.max]
             if outside:
-                msg = f"response {name} has codes {outside} outside {self.min}..{self.max}"
+                msg = f"response {name} has codes {outside} outside {self.min} to {self.max}"
                 raise ValueError(msg)
         if self.values and set(self.values) != set(range(self.min, self.max + 1)):
-            msg = f"response values must give a value for every code {self.min}..{self.max}"
+            msg = f"response values must give a value for every code from {self.min} to {self.max}"
             raise ValueError(msg)
         return self
 
@@ -102,7 +102,7 @@ class Score(_Model):
             raise ValueError(msg)
         for band in self.bands:
             if band.min > band.max or band.min < self.range[0] or band.max > self.range[1]:
-                msg = f"score {self.id!r} band {band.label!r} ({band.min:g}..{band.max:g}) is out of range"
+                msg = f"score {self.id!r} band {band.label!r} ({band.min:g} to {band.max:g}) is out of range"
                 raise ValueError(msg)
         return self
 
@@ -166,7 +166,7 @@ class Instrument(_Model):
                 lo, hi = self.raw_range(score)
                 missing = [raw for raw in range(int(lo), int(hi) + 1) if raw not in score.conversion]
                 if missing:
-                    msg = f"score {score.id!r} conversion table lacks raw sums {missing} ({lo:g}..{hi:g})"
+                    msg = f"score {score.id!r} conversion table lacks raw sums {missing} ({lo:g} to {hi:g})"
                     raise ValueError(msg)
         scores = {s.id for s in self.scores}
         for norm in self.norms:

@@ -42,6 +42,7 @@ from lxml import etree
 
 from studykit import __version__
 from studykit.errors import QualitativeDataError
+from studykit.governance.audit import AuditEntry, appended_log, timestamp, utc_now, who
 from studykit.qual.coding import (
     CODEBOOK_COLUMNS,
     SEGMENT_COLUMNS,
@@ -58,6 +59,7 @@ from studykit.qual.transcripts import (
     load_transcripts,
     parse_transcript,
     render_transcript,
+    transcript_paths,
 )
 from studykit.study import Study
 
@@ -700,6 +702,50 @@ def align_selection(original: str, start: int, end: int, name: str | None) -> _A
     return f"positions {start}..{end} lie outside the source ({len(original)} characters)"
 
 
+def utf16_positions(text: str) -> Callable[[int], int]:
+    """Map a UTF-16 code-unit offset to a code-point offset of ``text``.
+
+    NVivo counts positions in UTF-16 code units, so each character beyond U+FFFF
+    (emoji, common in social-media text) counts twice. Offsets past the end stay
+    past the end, so they are reported rather than clipped.
+    """
+    table: list[int] = []
+    for index, character in enumerate(text):
+        table.append(index)
+        if ord(character) > 0xFFFF:
+            table.append(index)  # the second unit of a surrogate pair: same character
+    table.append(len(text))
+    return lambda unit: table[unit] if 0 <= unit < len(table) else len(text) + unit - len(table) + 1
+
+
+def _on_word_boundaries(text: str, spans: Iterable[tuple[int, int]]) -> int:
+    """How many spans start and end between words: the evidence for one way of counting positions."""
+    count = 0
+    for start, end in spans:
+        if 0 <= start < end <= len(text):
+            before = text[start - 1] if start else " "
+            after = text[end] if end < len(text) else " "
+            count += not before.isalnum() and not after.isalnum()
+    return count
+
+
+def counts_utf16(source: RefiSource, origin: str | None) -> bool:
+    """True when a source's positions are best read as UTF-16 code units (NVivo), not code points.
+
+    It only matters when the text has characters beyond U+FFFF. NVivo is known to
+    count that way; for other tools, the reading that puts more selections on word
+    boundaries wins.
+    """
+    if not source.text or not any(ord(c) > 0xFFFF for c in source.text):
+        return False
+    if origin and "nvivo" in origin.lower():
+        return True
+    spans = [(s.start, s.end) for s in source.selections]
+    to_points = utf16_positions(source.text)
+    as_units = [(to_points(a), to_points(b)) for a, b in spans]
+    return _on_word_boundaries(source.text, as_units) > _on_word_boundaries(source.text, spans)
+
+
 # --- ids, slugs and the GUID register -----------------------------------------------------------
 
 
@@ -793,11 +839,57 @@ def commit_files(files: dict[Path, bytes]) -> list[Path]:
     return [path for _, path in staged]
 
 
+def commit_import(
+    study: Study, files: dict[Path, bytes], summary: ExchangeSummary, *, replace: bool, by: str | None
+) -> ExchangeSummary:
+    """Refuse overwrites (unless ``replace``), then write the files and an audit-log entry together.
+
+    Who is asked first (``by`` or ``git config user.name``), so a refusal writes nothing.
+    """
+    refuse_overwrite([p for p in files if p != study.refi_ids_path], replace)
+    author = who(study, by)
+    replaced = sorted(
+        p.relative_to(study.root).as_posix()
+        for p in files
+        if (has_rows(p) if p.suffix == ".csv" else p.exists())
+    )
+    entry = AuditEntry(
+        at=timestamp(utc_now()),
+        by=author,
+        action="qual import",
+        register=summary.source.name,
+        participant_id="",
+        record={
+            "source": summary.source.name,
+            "counts": dict(summary.counts),
+            "written": sorted(p.relative_to(study.root).as_posix() for p in files),
+            "not_carried": len(summary.warnings),
+        },
+        previous={"replaced": replaced} if replaced else None,
+    )
+    log = study.audit_log_path
+    written = commit_files({**files, log: appended_log(log, entry)})
+    summary.written = [p for p in written if p != log]
+    return summary
+
+
 # --- import: project -> study files -----------------------------------------------------------
 
 
+def derived_guid(study: Study, kind: str, local: str) -> str:
+    """The GUID an export gives an item that came with no GUID: stable for the study, kind and id."""
+    return str(uuid.uuid5(STUDYKIT_NAMESPACE, f"{study.slug}/{kind}/{local}"))
+
+
 def _known_by_guid(study: Study) -> dict[tuple[str, str], str]:
-    return {(kind, guid.lower()): local for (kind, local), guid in read_ids(study).items()}
+    """Ids of the study's codes and transcripts by GUID: recorded at import, or as its exports derive them."""
+    known = {(kind, guid.lower()): local for (kind, local), guid in read_ids(study).items()}
+    book, _ = parse_codebook(study.codebook_path)
+    for code in book:
+        known.setdefault(("code", derived_guid(study, "code", code.code_id)), code.code_id)
+    for path in transcript_paths(study):
+        known.setdefault(("transcript", derived_guid(study, "transcript", path.stem)), path.stem)
+    return known
 
 
 def code_rows(
@@ -805,15 +897,23 @@ def code_rows(
 ) -> tuple[dict[str, str], list[dict[str, object]], list[dict[str, object]]]:
     """Code ids by GUID, ``codebook.csv`` rows and GUID-register rows for a list of codes.
 
-    A code the study exported before keeps its own id (found by GUID in the
-    register); any other gets a slug of its name, made unique.
+    A code the study already has keeps its id (found by GUID, recorded or derived,
+    else by name); any other gets a slug of its name, made unique.
     """
     by_guid = _known_by_guid(study)
+    # ATLAS.ti makes new GUIDs on every export: then a code keeps the id of the study's code of that name.
+    book, _ = parse_codebook(study.codebook_path)
+    by_name = {c.name.strip().casefold(): c.code_id for c in book}
     code_ids: dict[str, str] = {}
     taken: set[str] = set()
     for code in codes:
         previous = by_guid.get(("code", code.guid.lower()))
         if previous and previous not in taken:
+            code_ids[code.guid] = previous
+            taken.add(previous)
+    for code in codes:
+        previous = by_name.get(code.name.strip().casefold())
+        if code.guid not in code_ids and previous and previous not in taken:
             code_ids[code.guid] = previous
             taken.add(previous)
     for code in codes:
@@ -931,8 +1031,18 @@ def plan_project_import(
         ids.append({"kind": "transcript", "id": transcript_id, "guid": refi.guid})
 
         moved: list[str] = []
+        use_units = refi.selections and counts_utf16(refi, project.origin)
+        to_points = utf16_positions(original) if use_units else None
+        if to_points:
+            summary.notes.append(
+                f"{transcript_id}: positions read as UTF-16 code units (characters beyond U+FFFF, such as "
+                "emoji, count twice, as NVivo counts them) and converted to code points"
+            )
         for selection in refi.selections:
-            placed = align_selection(original, selection.start, selection.end, selection.name)
+            start, end = selection.start, selection.end
+            if to_points:
+                start, end = to_points(start), to_points(end)
+            placed = align_selection(original, start, end, selection.name)
             if isinstance(placed, str):
                 summary.warnings.append(
                     f"{transcript_id}: selection {selection.guid} ({len(selection.codings)} coding(s)) "
@@ -1037,16 +1147,14 @@ def plan_project_import(
     return files, summary
 
 
-def import_qdpx(study: Study, path: Path, *, replace: bool = False) -> ExchangeSummary:
+def import_qdpx(study: Study, path: Path, *, replace: bool = False, by: str | None = None) -> ExchangeSummary:
     """Import a REFI-QDA project into the study's transcripts, codebook and segments."""
     project = read_qdpx(path)
     files, summary = plan_project_import(study, project, Path(path))
-    refuse_overwrite([p for p in files if p != study.refi_ids_path], replace)
-    summary.written = commit_files(files)
-    return summary
+    return commit_import(study, files, summary, replace=replace, by=by)
 
 
-def import_qdc(study: Study, path: Path, *, replace: bool = False) -> ExchangeSummary:
+def import_qdc(study: Study, path: Path, *, replace: bool = False, by: str | None = None) -> ExchangeSummary:
     """Import a REFI-QDA codebook (``.qdc``, from any tool, Taguette included) into ``codebook.csv``."""
     codes, origin = read_qdc(path)
     summary = ExchangeSummary("import", Path(path))
@@ -1054,10 +1162,8 @@ def import_qdc(study: Study, path: Path, *, replace: bool = False) -> ExchangeSu
         summary.notes.append("Taguette codebook: its tags are flat, each tag path became one code")
     files, more = codebook_files(study, codes)
     summary.warnings += more
-    refuse_overwrite([study.codebook_path], replace)
-    summary.written = commit_files(files)
     summary.counts = {"codes": len(codes)}
-    return summary
+    return commit_import(study, files, summary, replace=replace, by=by)
 
 
 def codebook_files(study: Study, codes: list[RefiCode]) -> tuple[dict[Path, bytes], list[str]]:
@@ -1079,19 +1185,22 @@ def codebook_files(study: Study, codes: list[RefiCode]) -> tuple[dict[Path, byte
 
 
 def import_file(
-    study: Study, path: Path, *, replace: bool = False, coder: str | None = None
+    study: Study, path: Path, *, replace: bool = False, coder: str | None = None, by: str | None = None
 ) -> ExchangeSummary:
-    """Import an exchange file, by its kind: ``.qdpx``/``.qde`` project, ``.qdc`` codebook, Taguette CSV."""
+    """Import an exchange file, by its kind: ``.qdpx``/``.qde`` project, ``.qdc`` codebook, Taguette CSV.
+
+    ``by`` names who imports, for the audit log (default: ``git config user.name``).
+    """
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix in (".qdpx", ".qde"):
-        return import_qdpx(study, path, replace=replace)
+        return import_qdpx(study, path, replace=replace, by=by)
     if suffix == ".qdc":
-        return import_qdc(study, path, replace=replace)
+        return import_qdc(study, path, replace=replace, by=by)
     if suffix == ".csv":
         from studykit.qual.taguette import import_taguette_csv
 
-        return import_taguette_csv(study, path, replace=replace, coder=coder)
+        return import_taguette_csv(study, path, replace=replace, coder=coder, by=by)
     msg = f"is not a file studykit can import (got {suffix or 'no extension'})"
     raise QualitativeDataError(
         msg,
@@ -1108,7 +1217,7 @@ class _Guids:
     """GUIDs for export: those recorded at import when still valid, else uuid5 of slug, kind and id."""
 
     def __init__(self, study: Study) -> None:
-        self.slug = study.slug
+        self.study = study
         self.known = read_ids(study)
         self.used: set[str] = set()
         self.given: dict[tuple[str, str], str] = {}
@@ -1118,7 +1227,7 @@ class _Guids:
             return self.given[(kind, local)]
         guid = self.known.get((kind, local), "") if recorded else ""
         if not GUID.match(guid) or guid.lower() in self.used:
-            guid = str(uuid.uuid5(STUDYKIT_NAMESPACE, f"{self.slug}/{kind}/{local}"))
+            guid = derived_guid(self.study, kind, local)
         self.used.add(guid.lower())
         self.given[(kind, local)] = guid
         return guid
@@ -1281,8 +1390,9 @@ def build_qdpx(study: Study) -> tuple[bytes, ExchangeSummary]:
                 )
                 _element(coding, "CodeRef", targetGUID=guids("code", segment.code))
                 if segment.memo and segment.memo.strip():
-                    note_guid = guids("note", segment.segment_id, recorded=False)
-                    notes.append((note_guid, segment.segment_id, segment.memo.strip()))
+                    # Named after its coding's GUID, so a re-import and export keeps it too.
+                    note_guid = guids("note", guids("coding", segment.segment_id), recorded=False)
+                    notes.append((note_guid, segment.memo.strip()))
                     _element(coding, "NoteRef", targetGUID=note_guid)
         values = transcript.front_matter()
         for name, kind in SOURCE_VARIABLES.items():
@@ -1290,8 +1400,8 @@ def build_qdpx(study: Study) -> tuple[bytes, ExchangeSummary]:
                 _add_variable_value(source, variables[name], kind, str(values[name]))
     if notes:
         holder = _element(root, "Notes")
-        for note_guid, segment_id, memo in notes:
-            note = _element(holder, "Note", guid=note_guid, name=f"Memo on segment {segment_id}")
+        for note_guid, memo in notes:
+            note = _element(holder, "Note", guid=note_guid, name=f"Memo: {_selection_name(memo)[:60]}")
             _text_element(note, "PlainTextContent", memo)
 
     xml = _xml_bytes(root)

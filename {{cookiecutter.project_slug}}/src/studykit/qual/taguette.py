@@ -26,11 +26,10 @@ from studykit.qual.refi import (
     RefiCode,
     code_rows,
     codebook_files,
-    commit_files,
+    commit_import,
     csv_text,
     has_rows,
     read_ids,
-    refuse_overwrite,
     segment_order,
 )
 from studykit.qual.transcripts import Transcript, load_transcripts
@@ -153,7 +152,7 @@ def _code_lookup(study: Study) -> dict[str, str]:
 
 
 def import_highlights(
-    study: Study, path: Path, *, replace: bool = False, coder: str | None = None
+    study: Study, path: Path, *, replace: bool = False, coder: str | None = None, by: str | None = None
 ) -> ExchangeSummary:
     """Import Taguette highlights as coded segments of the study's transcripts.
 
@@ -232,14 +231,12 @@ def import_highlights(
     for number, row in enumerate(segments, start=1):
         row["segment_id"] = f"S{number:0{width}d}"
     files[study.segments_path] = csv_text(SEGMENT_COLUMNS, segments).encode("utf-8")
-    refuse_overwrite([p for p in files if p != study.refi_ids_path], replace)
-    summary.written = commit_files(files)
     summary.counts = {
         "highlights": len({(h.document, h.id) for h in highlights}),
         "segments": len(segments),
         "transcripts": len({r["transcript"] for r in segments}),
     }
-    return summary
+    return commit_import(study, files, summary, replace=replace, by=by)
 
 
 def _preview(text: str, limit: int = 60) -> str:
@@ -247,19 +244,19 @@ def _preview(text: str, limit: int = 60) -> str:
     return repr(words if len(words) <= limit else words[: limit - 1] + "…")
 
 
-def import_codebook_csv(study: Study, path: Path, *, replace: bool = False) -> ExchangeSummary:
+def import_codebook_csv(
+    study: Study, path: Path, *, replace: bool = False, by: str | None = None
+) -> ExchangeSummary:
     """Import a Taguette ``codebook.csv`` into ``codebook.csv`` (tags are flat: one code each)."""
     path = Path(path)
     codes = read_codebook_csv(path)
     files, warnings = codebook_files(study, codes)
-    refuse_overwrite([study.codebook_path], replace)
     summary = ExchangeSummary("import", path, warnings=warnings, counts={"codes": len(codes)})
-    summary.written = commit_files(files)
-    return summary
+    return commit_import(study, files, summary, replace=replace, by=by)
 
 
 def import_taguette_csv(
-    study: Study, path: Path, *, replace: bool = False, coder: str | None = None
+    study: Study, path: Path, *, replace: bool = False, coder: str | None = None, by: str | None = None
 ) -> ExchangeSummary:
     """Import a Taguette CSV export: highlights when it has ``content``, else a codebook."""
     try:
@@ -267,8 +264,8 @@ def import_taguette_csv(
     except DataReadError as exc:
         raise QualitativeDataError(exc.message, path=path, fix=exc.fix or TAGUETTE_FIX) from exc
     if {"content", "document"} <= header:
-        return import_highlights(study, path, replace=replace, coder=coder)
-    return import_codebook_csv(study, path, replace=replace)
+        return import_highlights(study, path, replace=replace, coder=coder, by=by)
+    return import_codebook_csv(study, path, replace=replace, by=by)
 
 
 __all__ = [

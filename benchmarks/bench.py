@@ -1,0 +1,211 @@
+"""Benchmark: studykit's validation of a 1,000,000-row measure table against frictionless and a bare read.
+
+``nox -s bench`` (or ``python benchmarks/bench.py --rows 1000000``) generates a synthetic
+study (benchmarks/generate.py), then runs, each in its own process so peak memory is
+its own:
+
+1. ``polars.read_csv`` of the measure table (typed, bad cells nulled): the floor;
+2. studykit's measures layer on that table: read as text, cast, pandera schema, keys,
+   waves, windows, stored scores;
+3. frictionless-py validating the same resource (with its foreign key to participants);
+4. ``studykit validate`` on the whole study, every layer, with the time of each layer.
+
+It prints the times and ratios and exits 1 when a target of DESIGN.md section 8 is missed:
+at least 50x faster than frictionless, within 3x of the bare read, peak memory under
+1 GB, and every injected defect found. Times are inside each process, imports excluded.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+SRC = HERE.parent / "{{cookiecutter.project_slug}}" / "src"
+MEASURES = "data/measures/bench.csv"
+TARGET_FRICTIONLESS = 50.0
+TARGET_FLOOR = 3.0
+TARGET_MEMORY_MB = 1024.0
+
+POLARS = """
+import json, sys, time
+import polars as pl
+times = []
+for _ in range(int(sys.argv[2])):
+    start = time.perf_counter()
+    frame = pl.read_csv(sys.argv[1], ignore_errors=True)
+    times.append(time.perf_counter() - start)
+print(json.dumps({"seconds": sorted(times)[len(times) // 2], "rows": frame.height}))
+"""
+MEASURES_LAYER = """
+import json, sys, time
+from pathlib import Path
+from studykit.checks import load_rules
+from studykit.checks import measures
+from studykit.study import load_study
+from pandera.backends.polars.register import register_polars_backends
+load_rules()
+register_polars_backends()  # pandera imports its backends on first use: an import, excluded like the others
+study = load_study(Path(sys.argv[1]))
+times = []
+for _ in range(int(sys.argv[2])):
+    start = time.perf_counter()
+    found = [[f.code, f.row, f.column] for f in measures.check(study)]
+    times.append(time.perf_counter() - start)
+print(json.dumps({"seconds": sorted(times)[len(times) // 2], "found": found}))
+"""
+FRICTIONLESS = """
+import json, sys, time
+from pathlib import Path
+from frictionless import Package
+root = Path(sys.argv[1])
+package = Package(str(root / "datapackage.json"))
+resource = next(r for r in package.resources if r.path == sys.argv[2])
+start = time.perf_counter()
+report = resource.validate(limit_errors=100_000)
+errors = [[e.type, getattr(e, "row_number", None)] for e in report.tasks[0].errors]
+print(json.dumps({"seconds": time.perf_counter() - start, "errors": len(errors)}))
+"""
+WHOLE = """
+import json, sys, time
+from pathlib import Path
+from studykit.checks import load_rules, validate, exit_code
+from studykit.study import load_study
+from pandera.backends.polars.register import register_polars_backends
+load_rules()
+register_polars_backends()
+study = load_study(Path(sys.argv[1]))
+marks = []
+def progress(description, completed, total):
+    if description.endswith(" checks") or description == "done":
+        marks.append((description.removesuffix(" checks"), time.perf_counter()))
+start = time.perf_counter()
+report = validate(study, progress=progress)
+layers = {a[0]: b[1] - a[1] for a, b in zip(marks, marks[1:])}
+print(json.dumps({"seconds": time.perf_counter() - start, "layers": layers, "exit": exit_code(report),
+                  "findings": len(report.findings)}))
+"""
+
+
+def run(code: str, *args: str, timeout: float) -> dict:
+    """Run a driver in its own process; its JSON result plus wall time and peak RSS (MiB, from wait4)."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(SRC), os.environ.get("PYTHONPATH", "")])}
+    started = time.perf_counter()
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        process = subprocess.Popen([sys.executable, "-c", code, *args], stdout=out, stderr=err, env=env)
+        timer = threading.Timer(timeout, process.kill)
+        timer.start()
+        try:
+            _, status, usage = os.wait4(process.pid, 0)
+        finally:
+            timer.cancel()
+        process.returncode = os.waitstatus_to_exitcode(status)
+        wall = time.perf_counter() - started
+        out.seek(0)
+        err.seek(0)
+        stdout, stderr = out.read(), err.read()
+    if wall >= timeout:
+        return {"timeout": timeout}
+    if process.returncode != 0:
+        return {"failed": stderr.strip().splitlines()[-1] if stderr.strip() else f"exit {process.returncode}"}
+    result = json.loads(stdout.strip().splitlines()[-1])
+    result["wall"] = wall
+    result["peak_mb"] = usage.ru_maxrss / 1024  # kilobytes on Linux
+    return result
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--dir", type=Path, help="Generate into this folder (kept) instead of a temporary one.")
+    parser.add_argument("--timeout", type=float, default=900, help="Seconds allowed for each run.")
+    parser.add_argument("--repeat", type=int, default=3, help="Median of this many runs (read and measures).")
+    parser.add_argument("--skip-frictionless", action="store_true", help="Leave out the slow frictionless run.")
+    args = parser.parse_args()
+    sys.path.insert(0, str(SRC))
+    sys.path.insert(0, str(HERE))
+    from generate import generate
+
+    with tempfile.TemporaryDirectory(prefix="studykit-bench-") as tmp:
+        root = args.dir or Path(tmp) / "bench-study"
+        if not (root / "expected.json").is_file():
+            sys.stderr.write(f"Generating a synthetic study with {args.rows:,} measure rows in {root} ...\n")
+            generate(root, rows=args.rows)
+        expected = json.loads((root / "expected.json").read_text(encoding="utf-8"))
+        path = str(root / MEASURES)
+        sys.stderr.write("Running: polars read, studykit measures layer, whole validate, frictionless ...\n")
+        repeat = str(args.repeat)
+        floor = run(POLARS, path, repeat, timeout=args.timeout)
+        ours = run(MEASURES_LAYER, str(root), repeat, timeout=args.timeout)
+        whole = run(WHOLE, str(root), timeout=args.timeout)
+        reference = {} if args.skip_frictionless else run(FRICTIONLESS, str(root), MEASURES, timeout=args.timeout)
+    return report(args.rows, expected, floor, ours, whole, reference)
+
+
+def _fmt(result: dict, key: str, unit: str = "s") -> str:
+    if "timeout" in result:
+        return f"> {result['timeout']:.0f} s (stopped)"
+    if "failed" in result:
+        return f"failed: {result['failed']}"
+    value = result.get(key)
+    return "-" if value is None else f"{value:.3f} {unit}" if unit == "s" else f"{value:.0f} {unit}"
+
+
+def report(rows: int, expected: list, floor: dict, ours: dict, whole: dict, reference: dict) -> int:
+    lines = [
+        f"Validation of a {rows:,}-row measure table (synthetic, {len(expected)} injected defects)",
+        "",
+        f"{'run':44} {'in-process':>14} {'wall':>10} {'peak RSS':>10}",
+        f"{'polars.read_csv (bare read, the floor)':44} {_fmt(floor, 'seconds'):>14} {_fmt(floor, 'wall'):>10} "
+        f"{_fmt(floor, 'peak_mb', 'MiB'):>10}",
+        f"{'studykit measures layer (this table)':44} {_fmt(ours, 'seconds'):>14} {_fmt(ours, 'wall'):>10} "
+        f"{_fmt(ours, 'peak_mb', 'MiB'):>10}",
+        f"{'studykit validate (whole study, all layers)':44} {_fmt(whole, 'seconds'):>14} {_fmt(whole, 'wall'):>10} "
+        f"{_fmt(whole, 'peak_mb', 'MiB'):>10}",
+        f"{'frictionless Resource.validate (this table)':44} {_fmt(reference, 'seconds'):>14} "
+        f"{_fmt(reference, 'wall'):>10} {_fmt(reference, 'peak_mb', 'MiB'):>10}",
+    ]
+    for layer, seconds in whole.get("layers", {}).items():
+        lines.append(f"    {layer + ' layer':40} {seconds:>12.3f} s")
+    failures: list[str] = []
+    ok = "seconds" in ours and "seconds" in floor
+    if ok:
+        found = {(code, row, column) for code, row, column in ours["found"]}
+        missed = [e for e in expected if tuple(e) not in found]
+        slower = ours["seconds"] / floor["seconds"]
+        lines.append("")
+        lines.append(f"studykit / bare read: {slower:.2f}x (target at most {TARGET_FLOOR:g}x)")
+        if slower > TARGET_FLOOR:
+            failures.append(f"{slower:.2f}x the bare read (target {TARGET_FLOOR:g}x)")
+        lines.append(f"injected defects found: {len(expected) - len(missed)} of {len(expected)}")
+        if missed:
+            failures.append(f"missed {len(missed)} injected defects, e.g. {missed[:3]}")
+        if "seconds" in reference:
+            faster = reference["seconds"] / ours["seconds"]
+            lines.append(f"frictionless / studykit: {faster:.0f}x faster (target at least {TARGET_FRICTIONLESS:g}x)")
+            if faster < TARGET_FRICTIONLESS:
+                failures.append(f"only {faster:.0f}x faster than frictionless (target {TARGET_FRICTIONLESS:g}x)")
+        elif "timeout" in reference:
+            lines.append("frictionless did not finish: studykit is faster by more than the timeout allows")
+        peaks = [r["peak_mb"] for r in (ours, whole) if r.get("peak_mb")]
+        if peaks and max(peaks) > TARGET_MEMORY_MB:
+            failures.append(f"peak memory {max(peaks):.0f} MiB (target under {TARGET_MEMORY_MB:.0f})")
+    else:
+        failures.append("a run failed: see the table")
+    if "seconds" not in whole:
+        failures.append("the whole-study validate did not finish")
+    lines.append("")
+    lines.append("All targets met." if not failures else "Targets missed: " + "; ".join(failures) + ".")
+    sys.stdout.write("\n".join(lines) + "\n")
+    return 0 if not failures else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,651 @@
+"""REFI-QDA import and export: round trip, the reference fixture, vendor quirks, schema validity.
+
+Every project used here is synthetic. The shared hand-authored fixture (from the public
+Ornio-app/qdpx-toolkit repository, MIT) sits beside the checkout in CI; the tests carry
+their own copy of its shape in ``OWN_PROJECT`` so they mean the same on a clone without it.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import uuid
+import zipfile
+from pathlib import Path
+
+import pytest
+from lxml import etree
+from studykit.cli import app
+from studykit.errors import QualitativeDataError
+from studykit.governance.audit import read_audit
+from studykit.qual import refi
+from studykit.qual.transcripts import load_transcripts, read_transcript
+from studykit.study import Study
+from typer.testing import CliRunner
+
+from tests.package.qual_study import (
+    CODEBOOK,
+    FOCUS_GROUP_BODY,
+    INTERVIEW_BODY,
+    default_segments,
+    make_qual_study,
+    segments_csv,
+    span,
+)
+
+REPO = Path(__file__).resolve().parents[2]
+SCHEMAS = REPO / "{{cookiecutter.project_slug}}" / "src" / "studykit" / "qual" / "schemas"
+SHARED_FIXTURE = REPO.parent / "shared" / "fixtures" / "refi-qda" / "hand-authored"
+
+# The element types of the reference fixture, in a project of our own: nested codes, a case
+# with variables, overlapping text selections, a memo linked to a selection, and picture,
+# PDF, audio and video sources whose files are absent.
+OWN_TEXT = "Diet and health are closely linked in this interview."
+OWN_FILE = "11111111-1111-1111-1111-111111111111.txt"
+OWN_PROJECT = """<?xml version="1.0" encoding="utf-8"?>
+<Project xmlns="urn:QDA-XML:project:1.0" name="Own sample" creationDateTime="2024-01-15T10:00:00Z">
+  <Users><User guid="10000000-0000-0000-0000-000000000001" name="Researcher A"/></Users>
+  <CodeBook><Codes>
+    <Code guid="20000000-0000-0000-0000-000000000001" name="Topics" isCodable="false">
+      <Code guid="20000000-0000-0000-0000-000000000002" name="Health" isCodable="true" color="#33cc33">
+        <Description>Anything about physical or mental health</Description>
+        <Code guid="20000000-0000-0000-0000-000000000003" name="Diet" isCodable="true">
+          <Description>Food and eating habits</Description>
+        </Code>
+      </Code>
+      <Code guid="20000000-0000-0000-0000-000000000004" name="Wellbeing" isCodable="true"/>
+    </Code>
+  </Codes></CodeBook>
+  <Variables>
+    <Variable guid="30000000-0000-0000-0000-000000000001" name="Age" typeOfVariable="Integer"/>
+  </Variables>
+  <Cases>
+    <Case guid="d0000000-0000-0000-0000-000000000001" name="Participant 1">
+      <VariableValue>
+        <VariableRef targetGUID="30000000-0000-0000-0000-000000000001"/><IntegerValue>34</IntegerValue>
+      </VariableValue>
+      <SourceRef targetGUID="40000000-0000-0000-0000-000000000001"/>
+    </Case>
+  </Cases>
+  <Sources>
+    <TextSource guid="40000000-0000-0000-0000-000000000001" name="Interview 1.txt"
+                plainTextPath="internal://11111111-1111-1111-1111-111111111111.txt"
+                creationDateTime="2024-01-15T10:05:00Z">
+      <PlainTextSelection guid="50000000-0000-0000-0000-000000000001" name="Diet and health"
+                          startPosition="0" endPosition="15">
+        <Coding guid="60000000-0000-0000-0000-000000000001"
+                creatingUser="10000000-0000-0000-0000-000000000001">
+          <CodeRef targetGUID="20000000-0000-0000-0000-000000000002"/>
+        </Coding>
+      </PlainTextSelection>
+      <PlainTextSelection guid="50000000-0000-0000-0000-000000000002" name="health are closely"
+                          startPosition="9" endPosition="23">
+        <Coding guid="60000000-0000-0000-0000-000000000002"
+                creatingUser="10000000-0000-0000-0000-000000000001">
+          <CodeRef targetGUID="20000000-0000-0000-0000-000000000003"/>
+        </Coding>
+      </PlainTextSelection>
+    </TextSource>
+    <PictureSource guid="40000000-0000-0000-0000-000000000002" name="photo.jpg"
+                   path="internal://22222222-2222-2222-2222-222222222222.jpg">
+      <PictureSelection guid="50000000-0000-0000-0000-000000000003"
+                        firstX="1" firstY="2" secondX="3" secondY="4">
+        <Coding guid="60000000-0000-0000-0000-000000000003">
+          <CodeRef targetGUID="20000000-0000-0000-0000-000000000004"/>
+        </Coding>
+      </PictureSelection>
+    </PictureSource>
+    <PDFSource guid="40000000-0000-0000-0000-000000000003" name="doc.pdf"
+               path="internal://33333333-3333-3333-3333-333333333333.pdf"/>
+    <AudioSource guid="40000000-0000-0000-0000-000000000004" name="interview.m4a" path="relative:///a.m4a">
+      <AudioSelection guid="50000000-0000-0000-0000-000000000006" begin="1000" end="5000"/>
+    </AudioSource>
+    <VideoSource guid="40000000-0000-0000-0000-000000000005" name="clip.mp4" path="absolute:///v/clip.mp4"/>
+  </Sources>
+  <Notes>
+    <Note guid="a0000000-0000-0000-0000-000000000001" name="Research memo">
+      <PlainTextContent>Remember to follow up on diet-related comments.</PlainTextContent>
+    </Note>
+  </Notes>
+  <Links>
+    <Link guid="b0000000-0000-0000-0000-000000000001" direction="OneWay"
+          originGUID="a0000000-0000-0000-0000-000000000001"
+          targetGUID="50000000-0000-0000-0000-000000000001"/>
+  </Links>
+</Project>
+"""
+
+
+BY = "Test coder"  # who imports, for the audit log
+
+
+def _empty_study(tmp_path: Path, name: str = "target") -> Study:
+    return make_qual_study(tmp_path / name, transcripts={})
+
+
+def _coded_study(tmp_path: Path) -> Study:
+    return make_qual_study(tmp_path / "source", codebook=CODEBOOK, segments=default_segments())
+
+
+def _zip(path: Path, entries: dict[str, bytes]) -> Path:
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, data in entries.items():
+            archive.writestr(name, data)
+    return path
+
+
+def _own_qdpx(tmp_path: Path) -> Path:
+    return _zip(
+        tmp_path / "own.qdpx",
+        {"project.qde": OWN_PROJECT.encode(), f"sources/{OWN_FILE}": OWN_TEXT.encode()},
+    )
+
+
+def _shared_qdpx(tmp_path: Path) -> Path:
+    entries = {"project.qde": (SHARED_FIXTURE / "project.qde").read_bytes()}
+    for source in (SHARED_FIXTURE / "sources").iterdir():
+        entries[f"sources/{source.name}"] = source.read_bytes()
+    return _zip(tmp_path / "shared.qdpx", entries)
+
+
+# The shared fixture is added when present (CI); our own copy of its shape always runs.
+REFERENCE_PROJECTS = [_own_qdpx] + ([_shared_qdpx] if SHARED_FIXTURE.is_dir() else [])
+
+
+def _rows(path: Path) -> list[dict[str, str]]:
+    with path.open(encoding="utf-8", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def _xsd(name: str) -> etree.XMLSchema:
+    return etree.XMLSchema(etree.parse(str(SCHEMAS / name)))
+
+
+def _project_xml(data: bytes) -> bytes:
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        return archive.read("project.qde")
+
+
+def _segments_by_name(study: Study) -> set[tuple]:
+    """Segments as (transcript, start, end, code name, coder, memo): independent of ids."""
+    names = {r["code_id"]: r["name"] for r in _rows(study.codebook_path)}
+    return {
+        (r["transcript"], int(r["start"]), int(r["end"]), names[r["code"]], r["coder"], r["memo"])
+        for r in _rows(study.segments_path)
+    }
+
+
+def _codes_by_name(study: Study) -> set[tuple]:
+    rows = _rows(study.codebook_path)
+    names = {r["code_id"]: r["name"] for r in rows}
+    return {(r["name"], names.get(r["parent"], ""), r["definition"]) for r in rows}
+
+
+# --- export ---------------------------------------------------------------------------------
+
+
+def test_export_qdpx_validates_against_project_xsd(tmp_path: Path) -> None:
+    study = _coded_study(tmp_path)
+    summary = refi.export_qdpx(study, tmp_path / "out.qdpx")
+    data = (tmp_path / "out.qdpx").read_bytes()
+    document = etree.fromstring(_project_xml(data))
+    schema = _xsd("Project.xsd")
+    assert schema.validate(document), schema.error_log
+    assert summary.counts == {"codes": 3, "transcripts": 2, "segments": 2, "coders": 2, "participants": 3}
+
+
+def test_export_qdpx_container_follows_refi_rules(tmp_path: Path) -> None:
+    study = _coded_study(tmp_path)
+    data, _ = refi.build_qdpx(study)
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        names = archive.namelist()
+        assert names[0] == "project.qde"
+        texts = [n for n in names if n != "project.qde"]
+        assert all(n.startswith("sources/") and n.count("/") == 1 and n.endswith(".txt") for n in texts)
+        bodies = {archive.read(n).decode("utf-8") for n in texts}
+        assert not any(archive.read(n).startswith(b"\xef\xbb\xbf") for n in texts)
+    assert bodies == {INTERVIEW_BODY, FOCUS_GROUP_BODY}
+    root = etree.fromstring(_project_xml(data))
+    ns = {"q": refi.PROJECT_NS}
+    start, end = span(INTERVIEW_BODY, "Supervision every week.")
+    selection = root.find(f".//q:PlainTextSelection[@startPosition='{start}']", ns)
+    assert selection is not None
+    assert selection.get("endPosition") == str(end)  # exclusive end, as QualCoder writes
+    # nested code and a case per participant linked to the transcripts they are in
+    assert root.find(".//q:Code[@name='Support']/q:Code[@name='Supervision']", ns) is not None
+    assert {c.get("name") for c in root.iterfind(".//q:Case", ns)} == {"P001", "P002", "P003"}
+
+
+def test_export_is_byte_identical_and_guids_are_stable(tmp_path: Path) -> None:
+    study = _coded_study(tmp_path)
+    first, _ = refi.build_qdpx(study)
+    second, _ = refi.build_qdpx(study)
+    assert first == second
+    with zipfile.ZipFile(io.BytesIO(first)) as archive:
+        assert {i.date_time for i in archive.infolist()} == {refi.ZIP_TIME}
+    code_guid = str(uuid.uuid5(refi.STUDYKIT_NAMESPACE, "synthetic-peer/code/C1"))
+    assert f'guid="{code_guid}"'.encode() in _project_xml(first)
+
+
+def test_export_qdc_validates_against_codebook_xsd(tmp_path: Path) -> None:
+    study = _coded_study(tmp_path)
+    refi.export_qdc(study, tmp_path / "codes.qdc")
+    document = etree.parse(str(tmp_path / "codes.qdc"))
+    schema = _xsd("Codebook.xsd")
+    assert schema.validate(document), schema.error_log
+    ns = {"c": refi.CODEBOOK_NS}
+    assert document.find("c:Codes/c:Code[@name='Support']/c:Code[@name='Supervision']", ns) is not None
+
+
+def test_export_reports_segments_it_cannot_place(tmp_path: Path) -> None:
+    bad = segments_csv([("S1", "INT-P001-T1", 0, 9999, "C1", "R1", ""), ("S2", "NOPE", 0, 5, "C1", "R1", "")])
+    study = make_qual_study(tmp_path, codebook=CODEBOOK, segments=bad)
+    _, summary = refi.build_qdpx(study)
+    assert summary.counts["segments"] == 0
+    assert any("S1 not exported" in w and "past the end" in w for w in summary.warnings)
+    assert any("S2 not exported" in w and "does not exist" in w for w in summary.warnings)
+
+
+def test_export_output_must_end_in_qdpx(tmp_path: Path) -> None:
+    study = _coded_study(tmp_path)
+    with pytest.raises(QualitativeDataError, match=r"must end in \.qdpx"):
+        refi.export_qdpx(study, tmp_path / "out.zip")
+    assert not (tmp_path / "out.zip").exists()
+
+
+# --- round trip -------------------------------------------------------------------------------
+
+
+def test_round_trip_preserves_codes_sources_selections_and_codings(tmp_path: Path) -> None:
+    original = _coded_study(tmp_path)
+    refi.export_qdpx(original, tmp_path / "x.qdpx")
+    target = _empty_study(tmp_path)
+    summary = refi.import_qdpx(target, tmp_path / "x.qdpx", by=BY)
+
+    assert summary.warnings == []
+    assert _codes_by_name(target) == _codes_by_name(original)
+    assert _segments_by_name(target) == _segments_by_name(original)
+    before = {t.id: t for t in load_transcripts(original)}
+    after = {t.id: t for t in load_transcripts(target)}
+    assert after.keys() == before.keys()
+    for tid, transcript in before.items():
+        assert after[tid].body == transcript.body
+        assert after[tid].front_matter() == transcript.front_matter()
+
+    # Exporting the imported study gives the same project: same GUIDs, same bytes.
+    assert refi.build_qdpx(target)[0] == refi.build_qdpx(original)[0]
+
+
+def test_reimport_into_the_same_study_keeps_its_ids(tmp_path: Path) -> None:
+    study = _coded_study(tmp_path)
+    before = _rows(study.codebook_path)
+    segments = _segments_by_name(study)
+    refi.export_qdpx(study, tmp_path / "x.qdpx")
+    refi.import_qdpx(study, tmp_path / "x.qdpx", replace=True, by=BY)
+    assert _rows(study.codebook_path) == before  # C1, C1.1, C2: not re-slugged
+    assert _segments_by_name(study) == segments
+    assert refi.read_ids(study)[("code", "C1")] == refi.derived_guid(study, "code", "C1")
+
+
+def test_reimport_with_new_guids_keeps_code_ids_by_name(tmp_path: Path) -> None:
+    # ATLAS.ti 26 regenerates every GUID on export.
+    study = _coded_study(tmp_path)
+    data, _ = refi.build_qdpx(study)
+    xml = _project_xml(data).decode()
+    for number, code in enumerate(("C1", "C1.1", "C2"), start=1):
+        xml = xml.replace(refi.derived_guid(study, "code", code), f"aaaaaaaa-0000-0000-0000-{number:012d}")
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        entries = {n: archive.read(n) for n in archive.namelist()}
+    path = _zip(tmp_path / "atlas.qdpx", {**entries, "project.qde": xml.encode()})
+    refi.import_qdpx(study, path, replace=True, by=BY)
+    assert [r["code_id"] for r in _rows(study.codebook_path)] == ["C1", "C1.1", "C2"]
+    assert refi.read_ids(study)[("code", "C2")] == "aaaaaaaa-0000-0000-0000-000000000003"
+
+
+def test_round_trip_keeps_foreign_guids(tmp_path: Path) -> None:
+    study = _empty_study(tmp_path)
+    refi.import_qdpx(study, _own_qdpx(tmp_path), by=BY)
+    xml = _project_xml(refi.build_qdpx(study)[0]).decode()
+    for guid in (
+        "20000000-0000-0000-0000-000000000001",  # codes
+        "20000000-0000-0000-0000-000000000003",
+        "40000000-0000-0000-0000-000000000001",  # the text source
+        "50000000-0000-0000-0000-000000000001",  # selections
+        "50000000-0000-0000-0000-000000000002",
+        "60000000-0000-0000-0000-000000000001",  # codings
+        "60000000-0000-0000-0000-000000000002",
+        "10000000-0000-0000-0000-000000000001",  # the user
+    ):
+        assert f'"{guid}"' in xml
+    assert refi.schema_errors(xml.encode()) == []
+
+
+def test_several_codings_of_one_selection_stay_one_selection(tmp_path: Path) -> None:
+    start, end = span(INTERVIEW_BODY, "Supervision every week.")
+    rows = [
+        ("S1", "INT-P001-T1", start, end, "C1", "R1", ""),
+        ("S2", "INT-P001-T1", start, end, "C2", "R2", ""),
+    ]
+    study = make_qual_study(tmp_path / "a", codebook=CODEBOOK, segments=segments_csv(rows))
+    root = etree.fromstring(_project_xml(refi.build_qdpx(study)[0]))
+    selections = root.findall(f".//{{{refi.PROJECT_NS}}}PlainTextSelection")
+    assert len(selections) == 1
+    assert len(selections[0].findall(f"{{{refi.PROJECT_NS}}}Coding")) == 2
+
+
+# --- import: the reference fixture ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("build", REFERENCE_PROJECTS, ids=lambda f: f.__name__.strip("_"))
+def test_reference_project_imports_text_and_reports_the_rest(tmp_path: Path, build) -> None:
+    study = _empty_study(tmp_path)
+    summary = refi.import_qdpx(study, build(tmp_path), by=BY)
+
+    transcript = read_transcript(study.transcripts_dir / "Interview-1.md")
+    assert transcript.body == OWN_TEXT
+    assert transcript.kind == "interview"
+    segments = {(r["start"], r["end"], r["code"]): r for r in _rows(study.segments_path)}
+    assert set(segments) == {("0", "15", "health"), ("9", "23", "diet")}  # overlapping, as given
+    assert transcript.body[0:15] == "Diet and health"
+    assert segments[("0", "15", "health")]["coder"] == "Researcher A"
+    assert segments[("0", "15", "health")]["memo"] == "Remember to follow up on diet-related comments."
+    codes = {r["code_id"]: r for r in _rows(study.codebook_path)}
+    assert codes["diet"]["parent"] == "health"
+    assert codes["health"]["parent"] == "topics"
+    assert codes["diet"]["definition"] == "Food and eating habits"
+
+    text = "\n".join(summary.warnings)
+    for kind in ("picture source 'photo.jpg'", "PDF source 'doc.pdf'", "audio source", "video source"):
+        assert f"{kind}" in text
+    assert "not in the archive" in text  # the picture and PDF files are absent
+    assert "Interview-1: check the front matter: kind (set to interview)" in text
+    assert "'Participant 1' is not shaped like a participant id" in text
+    assert {"case": "Participant 1", "participant_id": "", "variable": "Age", "value": "34"} in _rows(
+        study.refi_cases_path
+    )
+
+
+def test_import_of_unpacked_project_file(tmp_path: Path) -> None:
+    folder = tmp_path / "unpacked"
+    (folder / "sources").mkdir(parents=True)
+    (folder / "project.qde").write_text(OWN_PROJECT, encoding="utf-8")
+    (folder / "sources" / "11111111-1111-1111-1111-111111111111.txt").write_text(OWN_TEXT, encoding="utf-8")
+    study = _empty_study(tmp_path)
+    summary = refi.import_file(study, folder / "project.qde", by=BY)
+    assert summary.counts["segments"] == 2
+
+
+def test_participants_come_from_cases_named_like_ids(tmp_path: Path) -> None:
+    project = OWN_PROJECT.replace('name="Participant 1"', 'name="P001"')
+    path = _zip(
+        tmp_path / "p.qdpx",
+        {"project.qde": project.encode(), f"sources/{OWN_FILE}": OWN_TEXT.encode()},
+    )
+    study = _empty_study(tmp_path)
+    refi.import_qdpx(study, path, by=BY)
+    assert read_transcript(study.transcripts_dir / "Interview-1.md").participants == ("P001",)
+
+
+# --- import: vendor quirks ------------------------------------------------------------------------
+
+# NVivo writes a BOM and CRLF; vendors disagree on counting CRLF. Each selection's name is its text.
+QUIRK_TEXT = "Line one about hope.\r\nLine two about support.\r\nLine three about supervision.\r\n"
+QUIRK_LF = QUIRK_TEXT.replace("\r\n", "\n")
+
+
+def _quirk_selection(guid: int, name: str, start: int, end: int) -> str:
+    return (
+        f'<PlainTextSelection guid="50000000-0000-0000-0000-{guid:012d}" name="{name}" '
+        f'startPosition="{start}" endPosition="{end}"><Coding guid="60000000-0000-0000-0000-{guid:012d}">'
+        '<CodeRef targetGUID="20000000-0000-0000-0000-000000000001"/></Coding></PlainTextSelection>'
+    )
+
+
+def _quirk_project(selections: str) -> bytes:
+    return f"""<?xml version="1.0" encoding="utf-8"?>
+<Project xmlns="urn:QDA-XML:project:1.0" name="NVivo-like">
+  <CodeBook><Codes>
+    <Code guid="20000000-0000-0000-0000-000000000001" name="Topic" isCodable="true"/>
+  </Codes></CodeBook>
+  <Sources><TextSource guid="40000000-0000-0000-0000-000000000001" name="T1 P001.txt"
+    plainTextPath="internal://AAAAAAAA-1111-1111-1111-111111111111.txt">{selections}</TextSource></Sources>
+</Project>""".encode()
+
+
+def test_quirks_inner_name_capital_sources_bom_and_crlf_drift(tmp_path: Path) -> None:
+    crlf_two = QUIRK_TEXT.index("support")  # offsets counting CRLF as two characters
+    lf_one = QUIRK_LF.index("supervision")  # offsets counting CRLF as one (ATLAS.ti)
+    drifted = QUIRK_LF.index("hope") + 1  # neither: NVivo-style drift by one
+    far = 0  # names "support" but points at the start: its text is elsewhere
+    selections = "".join(
+        [
+            _quirk_selection(1, "support", crlf_two, crlf_two + 7),
+            _quirk_selection(2, "supervision", lf_one, lf_one + 11),
+            _quirk_selection(3, "hope", drifted, drifted + 4),
+            _quirk_selection(4, "support", far, far + 7),
+        ]
+    )
+    path = _zip(
+        tmp_path / "nvivo.qdpx",
+        {
+            "Project.qde": _quirk_project(selections),
+            "Sources/aaaaaaaa-1111-1111-1111-111111111111.txt": b"\xef\xbb\xbf" + QUIRK_TEXT.encode(),
+        },
+    )
+    study = _empty_study(tmp_path)
+    summary = refi.import_qdpx(study, path, by=BY)
+
+    transcript = read_transcript(study.transcripts_dir / "T1-P001.md")
+    assert transcript.body == QUIRK_LF  # BOM gone, line ends LF
+    assert transcript.wave == "T1"  # the wave id in the source name
+    placed = {transcript.body[int(r["start"]) : int(r["end"])] for r in _rows(study.segments_path)}
+    assert placed == {"support", "supervision", "hope"}
+    assert len(_rows(study.segments_path)) == 3  # the far one is not imported
+    assert "project file is named 'Project.qde'" in "\n".join(summary.notes)
+    assert "sources folder is named 'Sources'" in "\n".join(summary.notes)
+    assert "byte order mark removed" in "\n".join(summary.notes)
+    warnings = "\n".join(summary.warnings)
+    assert "16..20 -> 15..19 (re-aligned by -1 against its text)" in warnings
+    assert "(offsets counted CRLF as one character)" in warnings
+    assert "selection 50000000-0000-0000-0000-000000000004" in warnings
+    assert "not imported rather than shifted" in warnings
+
+
+@pytest.mark.parametrize("origin", ["NVivo for Windows 12.6", "some other tool"])
+def test_nvivo_positions_count_emoji_twice(tmp_path: Path, origin: str) -> None:
+    # NVivo counts UTF-16 code units: each emoji shifts later positions by one. Its selections
+    # have no names to check against, so the reading is chosen by origin or by word boundaries.
+    text = "Great news \U0001f600\U0001f600 today. Jab booked \U0001f489 for Friday. Feeling calm."
+    units = text.encode("utf-16-le")
+    wanted = ["today", "Jab booked", "Feeling calm"]
+    selections = ""
+    for number, phrase in enumerate(wanted, start=1):
+        start = len(text[: text.index(phrase)].encode("utf-16-le")) // 2
+        end = start + len(phrase)
+        assert units[2 * start : 2 * end].decode("utf-16-le") == phrase
+        selections += _quirk_selection(number, "", start, end)
+    project = _quirk_project(selections).replace(b'name="NVivo-like"', f'origin="{origin}" name="x"'.encode())
+    path = _zip(
+        tmp_path / "emoji.qdpx",
+        {"project.qde": project, "sources/aaaaaaaa-1111-1111-1111-111111111111.txt": text.encode()},
+    )
+    study = _empty_study(tmp_path)
+    summary = refi.import_qdpx(study, path, by=BY)
+    body = read_transcript(study.transcripts_dir / "T1-P001.md").body
+    assert sorted(body[int(r["start"]) : int(r["end"])] for r in _rows(study.segments_path)) == sorted(wanted)
+    assert any("UTF-16 code units" in n for n in summary.notes)
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "expected", "how"),
+    [
+        (6, 9, (6, 9), ""),  # exclusive end
+        (6, 8, (6, 9), "inclusive"),  # inclusive end, detected from the name
+    ],
+)
+def test_align_selection_detects_inclusive_ends(start: int, end: int, expected: tuple, how: str) -> None:
+    placed = refi.align_selection("alpha one beta", start, end, "one")
+    assert isinstance(placed, refi._Aligned)
+    assert (placed.start, placed.end) == expected
+    assert how in placed.how
+
+
+def test_align_selection_refuses_offsets_outside_the_text() -> None:
+    assert "outside the source" in refi.align_selection("short", 2, 50, None)
+
+
+def test_selection_named_with_a_label_keeps_its_offsets() -> None:
+    placed = refi.align_selection("Diet and health", 0, 4, "Region of interest")
+    assert isinstance(placed, refi._Aligned)
+    assert (placed.start, placed.end, placed.how) == (0, 4, "")
+
+
+# --- import: safety and bad input -----------------------------------------------------------------
+
+
+def test_import_refuses_to_overwrite_without_replace(tmp_path: Path) -> None:
+    study = _coded_study(tmp_path)
+    before = study.codebook_path.read_bytes(), study.segments_path.read_bytes()
+    with pytest.raises(QualitativeDataError, match=r"would overwrite codebook\.csv, segments\.csv"):
+        refi.import_qdpx(study, _own_qdpx(tmp_path), by=BY)
+    assert (study.codebook_path.read_bytes(), study.segments_path.read_bytes()) == before
+    assert not (study.transcripts_dir / "Interview-1.md").exists()
+    assert not study.refi_ids_path.exists()
+
+    refi.import_qdpx(study, _own_qdpx(tmp_path), replace=True, by=BY)
+    assert {r["name"] for r in _rows(study.codebook_path)} == {"Topics", "Health", "Diet", "Wellbeing"}
+
+
+def test_import_is_recorded_in_the_audit_log(tmp_path: Path) -> None:
+    study = _empty_study(tmp_path)
+    refi.import_qdpx(study, _own_qdpx(tmp_path), by=BY)
+    entries = read_audit(study.audit_log_path)
+    assert len(entries) == 1
+    entry = entries[0]
+    assert (entry["by"], entry["action"], entry["register"]) == (BY, "qual import", "own.qdpx")
+    assert entry["record"]["counts"]["segments"] == 2
+    assert "data/qualitative/transcripts/Interview-1.md" in entry["record"]["written"]
+    assert entry["previous"] is None
+    with pytest.raises(QualitativeDataError):
+        refi.import_qdpx(study, _own_qdpx(tmp_path), by=BY)  # refused: no second entry
+    assert len(read_audit(study.audit_log_path)) == 1
+
+
+def test_import_refuses_to_overwrite_a_transcript(tmp_path: Path) -> None:
+    study = _empty_study(tmp_path)
+    refi.import_qdpx(study, _own_qdpx(tmp_path), by=BY)
+    study.codebook_path.write_text("code_id,name,parent,definition\n", encoding="utf-8")
+    study.segments_path.write_text("segment_id,transcript,start,end,code,coder,memo\n", encoding="utf-8")
+    with pytest.raises(QualitativeDataError, match=r"overwrite Interview-1\.md"):
+        refi.import_qdpx(study, _own_qdpx(tmp_path), by=BY)
+
+
+def test_header_only_files_count_as_empty(tmp_path: Path) -> None:
+    study = make_qual_study(
+        tmp_path,
+        transcripts={},
+        codebook="code_id,name,parent,definition\n",
+        segments="segment_id,transcript,start,end,code,coder,memo\n",
+    )
+    assert refi.import_qdpx(study, _own_qdpx(tmp_path), by=BY).counts["segments"] == 2
+
+
+@pytest.mark.parametrize(
+    ("entries", "message"),
+    [
+        ({"sources/a.txt": b"x"}, "holds no project.qde"),
+        ({"a.qde": b"<Project/>", "b.qde": b"<Project/>"}, "2 .qde files"),
+        ({"project.qde": b"<Project"}, "not well-formed XML"),
+        ({"project.qde": b"<CodeBook/>"}, "root element is <CodeBook>"),
+    ],
+)
+def test_broken_qdpx_is_a_clear_error(tmp_path: Path, entries: dict, message: str) -> None:
+    study = _empty_study(tmp_path)
+    with pytest.raises(QualitativeDataError, match=message):
+        refi.import_qdpx(study, _zip(tmp_path / "bad.qdpx", entries), by=BY)
+    assert list(study.transcripts_dir.iterdir()) == []
+
+
+def test_not_a_zip_is_a_clear_error(tmp_path: Path) -> None:
+    (tmp_path / "x.qdpx").write_text("hello", encoding="utf-8")
+    with pytest.raises(QualitativeDataError, match="not a ZIP archive"):
+        refi.read_qdpx(tmp_path / "x.qdpx")
+
+
+def test_missing_text_file_is_reported(tmp_path: Path) -> None:
+    study = _empty_study(tmp_path)
+    summary = refi.import_qdpx(study, _zip(tmp_path / "m.qdpx", {"project.qde": OWN_PROJECT.encode()}), by=BY)
+    assert any("text source 'Interview 1.txt' not carried" in w for w in summary.warnings)
+    assert summary.counts["transcripts"] == 0
+
+
+# --- QDC ------------------------------------------------------------------------------------------
+
+# The shape of refi-tools' example_codebook.qdc: nested, coloured, but GUIDs like "c001".
+BAD_QDC = """<?xml version="1.0" encoding="utf-8"?>
+<CodeBook xmlns="urn:QDA-XML:codebook:1.0" origin="hand made">
+  <Codes>
+    <Code guid="c001" name="Emotions" isCodable="true" color="#FF0000">
+      <Code guid="c002" name="Joy" isCodable="true"/>
+    </Code>
+  </Codes>
+</CodeBook>
+"""
+
+
+def test_qdc_with_bad_guids_is_a_clear_error(tmp_path: Path) -> None:
+    (tmp_path / "bad.qdc").write_text(BAD_QDC, encoding="utf-8")
+    study = _empty_study(tmp_path)
+    message = r"2 code\(s\) have a GUID .*'Emotions' \(guid 'c001'\)"
+    with pytest.raises(QualitativeDataError, match=message) as info:
+        refi.import_file(study, tmp_path / "bad.qdc", by=BY)
+    assert "Export the codebook again" in (info.value.fix or "")
+    assert not refi.has_rows(study.codebook_path)
+
+
+def test_qdc_round_trip(tmp_path: Path) -> None:
+    original = _coded_study(tmp_path)
+    refi.export_qdc(original, tmp_path / "c.qdc")
+    target = _empty_study(tmp_path)
+    summary = refi.import_file(target, tmp_path / "c.qdc", by=BY)
+    assert summary.counts == {"codes": 3}
+    assert _codes_by_name(target) == _codes_by_name(original)
+
+
+def test_unknown_file_kind_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(QualitativeDataError, match="not a file studykit can import"):
+        refi.import_file(_empty_study(tmp_path), tmp_path / "x.nvp", by=BY)
+
+
+def test_vendored_schemas_keep_their_provenance() -> None:
+    assert "QDA-XML version 1.0" in (SCHEMAS / "Project.xsd").read_text(encoding="utf-8")
+    note = (SCHEMAS / "LICENSE-REFI-QDA.txt").read_text(encoding="utf-8")
+    assert "MIT" in note
+    assert "openqda/refi-tools" in note
+
+
+# --- command line ---------------------------------------------------------------------------------
+
+
+def test_cli_export_then_import(tmp_path: Path) -> None:
+    runner = CliRunner()
+    source = _coded_study(tmp_path)
+    out = tmp_path / "study.qdpx"
+    result = runner.invoke(app, ["qual", "export", "--qdpx", "-o", str(out), "-C", str(source.root)])
+    assert result.exit_code == 0, result.output
+    assert "Exported" in result.output
+    target = _empty_study(tmp_path)
+    command = ["qual", "import", str(out), "-C", str(target.root), "--by", BY]
+    result = runner.invoke(app, [*command, "--format", "json"])
+    assert result.exit_code == 0, result.output
+    assert '"segments": 2' in result.output
+    result = runner.invoke(app, command)
+    assert result.exit_code == 2
+    assert "--replace" in result.output
+
+
+def test_cli_export_qdc_default_path(tmp_path: Path) -> None:
+    study = _coded_study(tmp_path)
+    result = CliRunner().invoke(app, ["qual", "export", "--qdc", "-C", str(study.root)])
+    assert result.exit_code == 0, result.output
+    assert (study.root / "synthetic-peer.qdc").is_file()
