@@ -124,10 +124,14 @@ def run(code: str, *args: str, timeout: float) -> dict:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
-    parser.add_argument("--dir", type=Path, help="Generate into this folder (kept) instead of a temporary one.")
+    parser.add_argument(
+        "--dir", type=Path, help="Generate into this folder (kept) instead of a temporary one."
+    )
     parser.add_argument("--timeout", type=float, default=900, help="Seconds allowed for each run.")
     parser.add_argument("--repeat", type=int, default=3, help="Median of this many runs (read and measures).")
-    parser.add_argument("--skip-frictionless", action="store_true", help="Leave out the slow frictionless run.")
+    parser.add_argument(
+        "--skip-frictionless", action="store_true", help="Leave out the slow frictionless run."
+    )
     args = parser.parse_args()
     sys.path.insert(0, str(SRC))
     sys.path.insert(0, str(HERE))
@@ -145,7 +149,9 @@ def main() -> int:
         floor = run(POLARS, path, repeat, timeout=args.timeout)
         ours = run(MEASURES_LAYER, str(root), repeat, timeout=args.timeout)
         whole = run(WHOLE, str(root), timeout=args.timeout)
-        reference = {} if args.skip_frictionless else run(FRICTIONLESS, str(root), MEASURES, timeout=args.timeout)
+        reference = (
+            {} if args.skip_frictionless else run(FRICTIONLESS, str(root), MEASURES, timeout=args.timeout)
+        )
     return report(args.rows, expected, floor, ours, whole, reference)
 
 
@@ -159,18 +165,20 @@ def _fmt(result: dict, key: str, unit: str = "s") -> str:
 
 
 def report(rows: int, expected: list, floor: dict, ours: dict, whole: dict, reference: dict) -> int:
+    runs = [
+        ("polars.read_csv (bare read, the floor)", floor),
+        ("studykit measures layer (this table)", ours),
+        ("studykit validate (whole study, all layers)", whole),
+        ("frictionless Resource.validate (this table)", reference),
+    ]
     lines = [
         f"Validation of a {rows:,}-row measure table (synthetic, {len(expected)} injected defects)",
         "",
         f"{'run':44} {'in-process':>14} {'wall':>10} {'peak RSS':>10}",
-        f"{'polars.read_csv (bare read, the floor)':44} {_fmt(floor, 'seconds'):>14} {_fmt(floor, 'wall'):>10} "
-        f"{_fmt(floor, 'peak_mb', 'MiB'):>10}",
-        f"{'studykit measures layer (this table)':44} {_fmt(ours, 'seconds'):>14} {_fmt(ours, 'wall'):>10} "
-        f"{_fmt(ours, 'peak_mb', 'MiB'):>10}",
-        f"{'studykit validate (whole study, all layers)':44} {_fmt(whole, 'seconds'):>14} {_fmt(whole, 'wall'):>10} "
-        f"{_fmt(whole, 'peak_mb', 'MiB'):>10}",
-        f"{'frictionless Resource.validate (this table)':44} {_fmt(reference, 'seconds'):>14} "
-        f"{_fmt(reference, 'wall'):>10} {_fmt(reference, 'peak_mb', 'MiB'):>10}",
+        *(
+            f"{name:44} {_fmt(r, 'seconds'):>14} {_fmt(r, 'wall'):>10} {_fmt(r, 'peak_mb', 'MiB'):>10}"
+            for name, r in runs
+        ),
     ]
     for layer, seconds in whole.get("layers", {}).items():
         lines.append(f"    {layer + ' layer':40} {seconds:>12.3f} s")
@@ -189,9 +197,13 @@ def report(rows: int, expected: list, floor: dict, ours: dict, whole: dict, refe
             failures.append(f"missed {len(missed)} injected defects, e.g. {missed[:3]}")
         if "seconds" in reference:
             faster = reference["seconds"] / ours["seconds"]
-            lines.append(f"frictionless / studykit: {faster:.0f}x faster (target at least {TARGET_FRICTIONLESS:g}x)")
+            lines.append(
+                f"frictionless / studykit: {faster:.0f}x faster (target at least {TARGET_FRICTIONLESS:g}x)"
+            )
             if faster < TARGET_FRICTIONLESS:
-                failures.append(f"only {faster:.0f}x faster than frictionless (target {TARGET_FRICTIONLESS:g}x)")
+                failures.append(
+                    f"only {faster:.0f}x faster than frictionless (target {TARGET_FRICTIONLESS:g}x)"
+                )
         elif "timeout" in reference:
             lines.append("frictionless did not finish: studykit is faster by more than the timeout allows")
         peaks = [r["peak_mb"] for r in (ours, whole) if r.get("peak_mb")]

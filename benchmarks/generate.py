@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -44,7 +45,9 @@ INSTRUMENT = {
     "licence": {"item_text_allowed": True, "note": "Invented; no real instrument."},
     "response": {"min": 1, "max": 5},
     "items": [{"id": item} for item in ITEMS],
-    "scores": [{"id": "total", "name": "Total", "items": ITEMS, "method": "sum", "range": [14, 70], "decimals": 0}],
+    "scores": [
+        {"id": "total", "name": "Total", "items": ITEMS, "method": "sum", "range": [14, 70], "decimals": 0}
+    ],
 }
 
 
@@ -69,17 +72,18 @@ def _study_yml() -> dict:
 
 def _participants(n: int, rng: np.random.Generator) -> pl.DataFrame:
     start = dt.date(2023, 1, 1)
-    return pl.DataFrame({
-        "participant_id": [f"P{i:06d}" for i in range(1, n + 1)],
-        "group": rng.choice(["peer worker", "non-peer professional", "manager", "other"], n),
-        "role": [None] * n,
-        "site": rng.choice([f"S{i:02d}" for i in range(10)], n),
-        "enrolled_on": rng.integers(0, 365, n),
-        "gender": [None] * n,
-        "age": rng.integers(18, 66, n),
-    }, schema_overrides={"role": pl.String, "gender": pl.String}).with_columns(
-        enrolled_on=pl.lit(start) + pl.duration(days=pl.col("enrolled_on"))
-    )
+    return pl.DataFrame(
+        {
+            "participant_id": [f"P{i:06d}" for i in range(1, n + 1)],
+            "group": rng.choice(["peer worker", "non-peer professional", "manager", "other"], n),
+            "role": [None] * n,
+            "site": rng.choice([f"S{i:02d}" for i in range(10)], n),
+            "enrolled_on": rng.integers(0, 365, n),
+            "gender": [None] * n,
+            "age": rng.integers(18, 66, n),
+        },
+        schema_overrides={"role": pl.String, "gender": pl.String},
+    ).with_columns(enrolled_on=pl.lit(start) + pl.duration(days=pl.col("enrolled_on")))
 
 
 def _measures(people: pl.DataFrame, rng: np.random.Generator) -> pl.DataFrame:
@@ -93,9 +97,11 @@ def _measures(people: pl.DataFrame, rng: np.random.Generator) -> pl.DataFrame:
         + pl.duration(days=pl.Series(rng.integers(-10, 50, n))),
         **{item: pl.Series(values) for item, values in items.items()},
     )
-    return frame.with_columns(total=pl.sum_horizontal(ITEMS)).select(
-        "participant_id", "wave", "completed_on", *ITEMS, "total"
-    ).cast(pl.String)
+    return (
+        frame.with_columns(total=pl.sum_horizontal(ITEMS))
+        .select("participant_id", "wave", "completed_on", *ITEMS, "total")
+        .cast(pl.String)
+    )
 
 
 def _inject(frame: pl.DataFrame, rng: np.random.Generator) -> tuple[pl.DataFrame, list[list]]:
@@ -149,25 +155,42 @@ def generate(root: Path, *, rows: int = 1_000_000, seed: int = 42) -> list[list]
     (root / "data" / "measures").mkdir(parents=True, exist_ok=True)
     (root / "governance").mkdir(parents=True, exist_ok=True)
     (root / "study.yml").write_text(yaml.safe_dump(_study_yml(), sort_keys=False), encoding="utf-8")
-    (root / "instruments" / "bench.yml").write_text(yaml.safe_dump(INSTRUMENT, sort_keys=False), encoding="utf-8")
+    (root / "instruments" / "bench.yml").write_text(
+        yaml.safe_dump(INSTRUMENT, sort_keys=False), encoding="utf-8"
+    )
     people = _participants(max(rows // len(WAVES), 1), rng)
     people.write_csv(root / "data" / "participants.csv", date_format="%Y-%m-%d")
     measures, expected = _inject(_measures(people, rng), rng)
     measures.write_csv(root / "data" / "measures" / "bench.csv")
     (root / "data" / "employment.csv").write_text(
-        "participant_id,wave,recorded_on,employed_as_peer_worker,role,contract,hours_per_week\n", encoding="utf-8"
+        "participant_id,wave,recorded_on,employed_as_peer_worker,role,contract,hours_per_week\n",
+        encoding="utf-8",
     )
     consent = people.select(
-        "participant_id", pl.lit("1.0").alias("form_version"), (pl.col("enrolled_on") - pl.duration(days=20)).alias("consented_on"),
-        *(pl.lit("yes").alias(scope) for scope in
-          ("participate", "audio_recording", "direct_quotation", "archiving", "future_contact")),
+        "participant_id",
+        pl.lit("1.0").alias("form_version"),
+        (pl.col("enrolled_on") - pl.duration(days=20)).alias("consented_on"),
+        *(
+            pl.lit("yes").alias(scope)
+            for scope in ("participate", "audio_recording", "direct_quotation", "archiving", "future_contact")
+        ),
     )
     consent.write_csv(root / "governance" / "consent.csv", date_format="%Y-%m-%d")
-    (root / "governance" / "withdrawals.csv").write_text("participant_id,withdrawn_on,reason,scope\n", encoding="utf-8")
-    ethics = {"approvals": [{
-        "committee": "Synthetic Research Ethics Committee", "reference": "SYN/BENCH", "approved_on": "2022-12-01",
-        "expires_on": "2030-12-31", "consent_forms": ["1.0"], "documents": ["Consent form v1.0"],
-    }]}
+    (root / "governance" / "withdrawals.csv").write_text(
+        "participant_id,withdrawn_on,reason,scope\n", encoding="utf-8"
+    )
+    ethics = {
+        "approvals": [
+            {
+                "committee": "Synthetic Research Ethics Committee",
+                "reference": "SYN/BENCH",
+                "approved_on": "2022-12-01",
+                "expires_on": "2030-12-31",
+                "consent_forms": ["1.0"],
+                "documents": ["Consent form v1.0"],
+            }
+        ]
+    }
     (root / "governance" / "ethics.yml").write_text(yaml.safe_dump(ethics, sort_keys=False), encoding="utf-8")
     write_descriptor(load_study(root))
     (root / "expected.json").write_text(json.dumps(expected), encoding="utf-8")
@@ -181,7 +204,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=42)
     args = parser.parse_args()
     expected = generate(args.root, rows=args.rows, seed=args.seed)
-    print(f"Wrote a synthetic study with {args.rows:,} measure rows and {len(expected)} defects to {args.root}")
+    sys.stdout.write(f"Wrote {args.root}: {args.rows:,} measure rows, {len(expected)} injected defects\n")
 
 
 if __name__ == "__main__":

@@ -375,6 +375,27 @@ def test_import_of_unpacked_project_file(tmp_path: Path) -> None:
     assert summary.counts["segments"] == 2
 
 
+def test_inline_text_and_whole_document_coding(tmp_path: Path) -> None:
+    project = b"""<?xml version="1.0" encoding="utf-8"?>
+<Project xmlns="urn:QDA-XML:project:1.0" name="inline">
+  <CodeBook><Codes>
+    <Code guid="20000000-0000-0000-0000-000000000001" name="Whole" isCodable="true"/>
+  </Codes></CodeBook>
+  <Sources><TextSource guid="40000000-0000-0000-0000-000000000009" name="Memo T2.rtf">
+    <PlainTextContent>Short text.</PlainTextContent>
+    <Coding guid="60000000-0000-0000-0000-000000000009">
+      <CodeRef targetGUID="20000000-0000-0000-0000-000000000001"/>
+    </Coding>
+  </TextSource></Sources>
+</Project>"""
+    study = _empty_study(tmp_path)
+    summary = refi.import_qdpx(study, _zip(tmp_path / "i.qdpx", {"project.qde": project}), by=BY)
+    transcript = read_transcript(study.transcripts_dir / "Memo-T2.md")
+    assert (transcript.body, transcript.wave) == ("Short text.", "T2")
+    assert [(r["start"], r["end"], r["code"]) for r in _rows(study.segments_path)] == [("0", "11", "whole")]
+    assert any("whole document" in n for n in summary.notes)
+
+
 def test_participants_come_from_cases_named_like_ids(tmp_path: Path) -> None:
     project = OWN_PROJECT.replace('name="Participant 1"', 'name="P001"')
     path = _zip(

@@ -330,3 +330,17 @@ def test_score_command_exit_2_on_unknown_instrument(tmp_path):
     result = CliRunner().invoke(app, ["score", "-i", "nope", "--study-dir", str(root)])
     assert result.exit_code == 2
     assert "does not list instrument 'nope'" in result.stderr
+
+
+def test_uneven_response_values_are_looked_up():
+    instrument = Instrument.model_validate({
+        "id": "uneven", "name": "Uneven", "version": "1", "construct": "test", "citation": "Invented.",
+        "licence": {"item_text_allowed": True, "note": "Invented."},
+        "response": {"min": 1, "max": 3, "values": {1: 0, 2: 10, 3: 50}},
+        "items": [{"id": "item_01"}, {"id": "item_02", "reverse": True}],
+        "scores": [
+            {"id": "total", "name": "T", "items": ["item_01", "item_02"], "method": "sum", "range": [0, 100]}
+        ],
+    })  # fmt: skip
+    result = score_frame(instrument, frame(instrument, [3, 3], [2, 1], [1, 2]))
+    assert result.get_column("total").to_list() == [50.0, 60.0, 10.0]

@@ -25,7 +25,8 @@ def study_summary(study: Study) -> Group:
     for column in ("id", "label", "months after enrolment", "window (days before/after)"):
         waves.add_column(column)
     for w in study.waves:
-        waves.add_row(w.id, w.label, str(w.offset_months), f"-{w.window_days.before} / +{w.window_days.after}")
+        window = f"-{w.window_days.before} / +{w.window_days.after}"
+        waves.add_row(w.id, w.label, str(w.offset_months), window)
     qualitative = ", ".join(study.strands.qualitative) or "none"
     facts = Table.grid(padding=(0, 2))
     facts.add_row("Principal investigator", study.principal_investigator)
@@ -52,7 +53,8 @@ def report_table(report: Report, *, max_rows: int = MAX_ROWS_PER_FILE) -> Group:
         warnings = sum(f.severity == "warning" for f in findings)
         title = Text.assemble((file, "bold"), f"  {errors} error(s), {warnings} warning(s)")
         table = Table(title=title, title_justify="left", show_lines=False, expand=False)
-        for column, width in (("row", None), ("column", 18), ("value", 18), ("code", None), ("problem", None)):
+        widths = {"row": None, "column": 18, "value": 18, "code": None, "problem": None}
+        for column, width in widths.items():
             table.add_column(column, overflow="fold", max_width=width)
         for f in findings[:max_rows]:
             table.add_row(
@@ -64,7 +66,8 @@ def report_table(report: Report, *, max_rows: int = MAX_ROWS_PER_FILE) -> Group:
             )
         parts.append(table)
         if len(findings) > max_rows:
-            parts.append(Text(f"… and {len(findings) - max_rows} more in {file}: see --format json.", style="dim"))
+            more = len(findings) - max_rows
+            parts.append(Text(f"… and {more} more in {file}: see --format json.", style="dim"))
         # The fix is the same for every finding of a rule, so it is said once per rule and file.
         fixes: dict[str, str] = {}
         for f in findings:
@@ -97,8 +100,8 @@ def validation_summary(report: Report, code: int, *, written_to: object = None) 
     if code == 0:
         lines.append(f"Validation passed with {len(report.warnings)} warning(s).", style="green")
     elif code == 1:
-        lines.append(f"Validation found {len(report.errors)} error(s): fix them and run `studykit validate` again.",
-                     style="red")
+        found = len(report.errors)
+        lines.append(f"Validation found {found} error(s): fix them and validate again.", style="red")
     else:
         lines.append("Validation could not check everything (exit code 2): see the lines above.", style="red")
     if written_to is not None:

@@ -337,12 +337,12 @@ def _report_target(study: Study, output: Path | None) -> Path | None:
     data = (study.root / "data").resolve()
     resolved = output.resolve()
     if resolved == data or data in resolved.parents:
-        raise StudykitError(
-            "is inside data/, which validation never writes to", path=output,
-            fix="Choose a path outside data/, for example --output validation-report.json.",
-        )
+        msg = "is inside data/, which validation never writes to"
+        fix = "Choose a path outside data/, for example --output validation-report.json."
+        raise StudykitError(msg, path=output, fix=fix)
     if not resolved.parent.is_dir():
-        raise StudykitError("cannot be written: its folder does not exist", path=output)
+        msg = "cannot be written: its folder does not exist"
+        raise StudykitError(msg, path=output)
     return output
 # --- end validate command ---
 

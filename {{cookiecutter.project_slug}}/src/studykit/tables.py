@@ -49,13 +49,15 @@ class CastFailure:
         return self.row_index + 2
 
 
-def _decode(raw: bytes) -> tuple[str, str]:
-    if raw.startswith(b"\xef\xbb\xbf"):
-        return raw[3:].decode("utf-8"), "utf-8-sig"
-    try:
-        return raw.decode("utf-8"), "utf-8"
-    except UnicodeDecodeError:
-        return raw.decode("latin-1"), "latin-1"
+BOM = b"\xef\xbb\xbf"
+
+
+def _parse(source: bytes) -> pl.DataFrame:
+    return pl.read_csv(io.BytesIO(source), infer_schema=False, null_values=[""], truncate_ragged_lines=False)
+
+
+def _is_encoding_error(exc: Exception) -> bool:
+    return "utf-8" in str(exc).lower() or "utf8" in str(exc).lower()
 
 
 def read_text_table(path: Path, *, file_label: str | None = None) -> TextTable:
@@ -69,21 +71,20 @@ def read_text_table(path: Path, *, file_label: str | None = None) -> TextTable:
     except OSError as exc:
         msg = f"cannot be read ({exc.strerror})"
         raise DataReadError(msg, path=label) from exc
-    text, encoding = _decode(raw)
-    if not text.strip():
+    encoding, source = ("utf-8-sig", raw[len(BOM) :]) if raw.startswith(BOM) else ("utf-8", raw)
+    if not source or source.isspace():
         msg = "is empty: it has no header row"
         raise DataReadError(msg, path=label, fix="Add the header row.")
-    if encoding == "utf-8":
-        source: bytes = raw
-    else:
-        source = text.encode("utf-8")
     try:
-        frame = pl.read_csv(
-            io.BytesIO(source),
-            infer_schema=False,
-            null_values=[""],
-            truncate_ragged_lines=False,
-        )
+        try:
+            # polars checks that the bytes are UTF-8 while it parses, so a separate decode
+            # of the whole file (as long as the parse itself) is only needed for Latin-1.
+            frame = _parse(source)
+        except pl.exceptions.ComputeError as exc:
+            if not _is_encoding_error(exc):
+                raise
+            encoding, source = "latin-1", source.decode("latin-1").encode("utf-8")
+            frame = _parse(source)
     except (pl.exceptions.ComputeError, pl.exceptions.NoDataError) as exc:
         first = str(exc).strip().splitlines()[0]
         msg = f"is not a readable CSV file ({first})"
@@ -130,7 +131,7 @@ def _cast_expr(column: str, kind: str) -> pl.Expr:
     if kind == "date":
         return col.str.strptime(pl.Date, "%Y-%m-%d", strict=False).alias(column)
     if kind == "integer":
-        return col.cast(pl.Int64, strict=False).alias(column)
+        return col.str.to_integer(strict=False).alias(column)  # same result as cast(Int64), faster
     if kind not in DTYPES:
         msg = f"unknown column type {kind!r}"
         raise ValueError(msg)

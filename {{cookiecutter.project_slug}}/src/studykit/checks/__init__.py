@@ -52,7 +52,10 @@ LAYER_MODULES: tuple[tuple[str, str], ...] = (
 UNCHECKABLE = frozenset({"STR001", "STR002", "STR023"})
 
 COULD_NOT_RUN = Rule(
-    "STR023", "structure", "Check could not run", "error",
+    "STR023",
+    "structure",
+    "Check could not run",
+    "error",
     "A layer of checks could not run because a file it needs is missing or invalid (for example a broken "
     "instrument definition or register). The other layers still ran (exit code 2).",
     "Do what the message says, then validate again.",
@@ -94,7 +97,9 @@ def _relative(study: Study, path: object) -> str:
         return "study.yml"
     path = Path(str(path))
     try:
-        return (path if not path.is_absolute() else path.resolve().relative_to(study.root.resolve())).as_posix()
+        return (
+            path if not path.is_absolute() else path.resolve().relative_to(study.root.resolve())
+        ).as_posix()
     except ValueError:
         return path.as_posix()
 
@@ -111,7 +116,9 @@ def _run_layer(study: Study, module_name: str, *, raise_errors: bool) -> list[Fi
             raise
         return [
             COULD_NOT_RUN.finding(
-                f"the {name} checks stopped: {exc.message}", file=_relative(study, exc.path), column=exc.key,
+                f"the {name} checks stopped: {exc.message}",
+                file=_relative(study, exc.path),
+                column=exc.key,
                 fix=exc.fix,
             )
         ]
@@ -120,7 +127,8 @@ def _run_layer(study: Study, module_name: str, *, raise_errors: bool) -> list[Fi
             raise
         return [
             INTERNAL.finding(
-                f"internal error in the {name} checks: {type(exc).__name__}: {exc}; run with --debug for details",
+                f"internal error in the {name} checks: {type(exc).__name__}: {exc}; "
+                "run with --debug for details",
                 file="(studykit)",
             )
         ]
@@ -169,4 +177,3 @@ def exit_code(report: Report) -> int:
     if any(f.code in UNCHECKABLE for f in report.findings):
         return 2
     return 0 if report.valid else 1
-

@@ -21,28 +21,43 @@ from studykit.study import Study
 CHUNK = 1 << 20
 
 CHANGED = Rule(
-    "INT001", "integrity", "File changed since accepted", "warning",
+    "INT001",
+    "integrity",
+    "File changed since accepted",
+    "warning",
     "The file's checksum differs from the one recorded when the data were last accepted.",
     "If the change is intended, run `studykit validate --accept` to record it; otherwise restore the file "
     "(for example from git).",
 )
 ADDED = Rule(
-    "INT002", "integrity", "New file since accepted", "warning",
+    "INT002",
+    "integrity",
+    "New file since accepted",
+    "warning",
     "The file was not there when the data were last accepted.",
     "If it belongs to the study, run `studykit validate --accept` to record it.",
 )
 REMOVED = Rule(
-    "INT003", "integrity", "File gone since accepted", "warning",
+    "INT003",
+    "integrity",
+    "File gone since accepted",
+    "warning",
     "A file listed in the manifest no longer exists.",
     "Restore the file, or run `studykit validate --accept` if it was removed on purpose.",
 )
 NO_MANIFEST = Rule(
-    "INT004", "integrity", "No manifest yet", "info",
+    "INT004",
+    "integrity",
+    "No manifest yet",
+    "info",
     "No checksums have been recorded, so changes to the data files cannot be seen.",
     "Run `studykit validate --accept` once the data are as they should be.",
 )
 BAD_MANIFEST = Rule(
-    "INT005", "integrity", "Manifest line not understood", "warning",
+    "INT005",
+    "integrity",
+    "Manifest line not understood",
+    "warning",
     "A line of the manifest is not '<sha256>  <path>'.",
     "Run `studykit validate --accept` to write the manifest again.",
 )
@@ -55,8 +70,11 @@ def data_files(study: Study) -> list[Path]:
     if not root.is_dir():
         return []
     return sorted(
-        p for p in root.rglob("*")
-        if p.is_file() and p.name != "README.md" and not any(part.startswith(".") for part in p.relative_to(root).parts)
+        p
+        for p in root.rglob("*")
+        if p.is_file()
+        and p.name != "README.md"
+        and not any(part.startswith(".") for part in p.relative_to(root).parts)
     )
 
 
@@ -84,7 +102,8 @@ def accept(study: Study) -> Path:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(manifest_text(checksums(study)), encoding="utf-8")
     except OSError as exc:
-        raise StudykitError(f"cannot be written ({exc.strerror})", path=path) from exc
+        msg = f"cannot be written ({exc.strerror})"
+        raise StudykitError(msg, path=path) from exc
     return path
 
 

@@ -1,4 +1,4 @@
-"""Measures layer: each instrument's table, read once, checked in full (codes MEA###, plus STR### for its schema).
+"""Measures layer: each instrument's table, read once and checked in full (MEA###, and STR### for its schema).
 
 For every instrument in study.yml, ``data/measures/<id>.csv`` is read as text
 (``studykit.tables``) and checked against the Table Schema that ``build_descriptor``
@@ -23,21 +23,28 @@ import polars as pl
 
 from studykit.checks.findings import Finding, Rule, register
 from studykit.checks.structure import UNREADABLE, encoding_findings, relative, tabular_resources
-from studykit.checks.tabular import check_frame, header_findings
+from studykit.checks.tabular import check_frame, header_findings, reference_finding
 from studykit.errors import DataReadError
+from studykit.instruments import Instrument
 from studykit.study import Study
 from studykit.tables import cast, read_text_table
 
 SCORE_TOLERANCE = 0.01
 
 UNKNOWN_WAVE = Rule(
-    "MEA001", "measures", "Unknown wave", "error",
+    "MEA001",
+    "measures",
+    "Unknown wave",
+    "error",
     "The wave is not one of the waves listed in study.yml.",
     "Use a wave id from study.yml (see `studykit info`), or add the wave to study.yml.",
     requires=("structure",),
 )
 OUTSIDE_WINDOW = Rule(
-    "MEA002", "measures", "Completed outside the wave's window", "error",
+    "MEA002",
+    "measures",
+    "Completed outside the wave's window",
+    "error",
     "The completion date is outside the wave's window: the participant's enrolment date plus the wave's "
     "offset in months, minus/plus the window days of study.yml.",
     "Check the completion date and the wave; if the data are right, widen window_days for this wave in "
@@ -45,7 +52,10 @@ OUTSIDE_WINDOW = Rule(
     requires=("structure",),
 )
 SCORE_MISMATCH = Rule(
-    "MEA003", "measures", "Stored score does not match the items", "error",
+    "MEA003",
+    "measures",
+    "Stored score does not match the items",
+    "error",
     f"A score stored in the table differs by more than {SCORE_TOLERANCE} from the score computed from the "
     "items with the instrument's scoring rules.",
     "Correct the items or the stored score; or drop the score column and let `studykit score` compute it.",
@@ -70,89 +80,126 @@ def wave_findings(typed: pl.DataFrame, study: Study, schema: Mapping, *, file: s
     if "wave" not in typed.columns or "enum" in wave_field.get("constraints", {}):
         return
     ids = study.wave_ids
-    bad = typed.select(pl.col("wave")).with_row_index("i").filter(
-        pl.col("wave").is_not_null() & ~pl.col("wave").is_in(ids)
+    bad = (
+        typed.select(pl.col("wave"))
+        .with_row_index("i")
+        .filter(pl.col("wave").is_not_null() & ~pl.col("wave").is_in(ids))
     )
     for i, wave in bad.iter_rows():
         yield UNKNOWN_WAVE.finding(
-            f"wave {wave!r} is not in study.yml (waves: {', '.join(ids)})", file=file, row=_row(i), column="wave",
+            f"wave {wave!r} is not in study.yml (waves: {', '.join(ids)})",
+            file=file,
+            row=_row(i),
+            column="wave",
             value=wave,
         )
 
 
-def enrolment_dates(participants: pl.DataFrame | None) -> pl.DataFrame | None:
-    """participant_id -> enrolled_on (typed), first row per participant, unparseable dates left out."""
-    if participants is None or not {"participant_id", "enrolled_on"} <= set(participants.columns):
-        return None
+def _bounds(participants: pl.DataFrame, study: Study) -> pl.DataFrame:
+    """One row per participant id: enrolment date and, per wave n, the window ``first_n``..``last_n``.
+
+    Computed on the participants (a quarter of the measure rows or fewer) before the join:
+    calendar-month arithmetic is the costly part. An unparseable enrolment date gives no window
+    (the structure layer reports the date).
+    """
     typed, _ = cast(participants.select("participant_id", "enrolled_on"), {"enrolled_on": "date"})
-    return typed.drop_nulls().unique("participant_id", keep="first")
-
-
-def window_findings(
-    typed: pl.DataFrame, study: Study, enrolled: pl.DataFrame | None, *, file: str
-) -> Iterator[Finding]:
-    """Completion dates outside the window of their wave (rows with unknown participants or waves skipped)."""
-    if enrolled is None or not {"participant_id", "wave", "completed_on"} <= set(typed.columns):
-        return
-    # Bounds per participant and wave are computed on the participants (a quarter of the rows)
-    # before joining: calendar-month arithmetic is the costly part.
-    bounds = enrolled.with_columns(
-        column
-        for n, wave in enumerate(study.waves)
-        for column in (
-            (pl.col("enrolled_on").dt.offset_by(f"{wave.offset_months}mo") - pl.duration(days=wave.window_days.before))
-            .alias(f"first_{n}"),
-            (pl.col("enrolled_on").dt.offset_by(f"{wave.offset_months}mo") + pl.duration(days=wave.window_days.after))
-            .alias(f"last_{n}"),
-        )
-    )
-    first = last = pl.lit(None, pl.Date)
-    for n, wave in reversed(list(enumerate(study.waves))):
+    columns = []
+    for n, wave in enumerate(study.waves):
         # offset_by clamps to the month's last day, as Wave.target_date does.
-        first = pl.when(pl.col("wave") == wave.id).then(pl.col(f"first_{n}")).otherwise(first)
-        last = pl.when(pl.col("wave") == wave.id).then(pl.col(f"last_{n}")).otherwise(last)
-    outside = (
-        typed.select("participant_id", "wave", "completed_on").with_row_index("i")
-        .join(bounds, on="participant_id", how="inner")
-        .select("i", "wave", "completed_on", "enrolled_on", first.alias("first"), last.alias("last"))
-        .filter(
-            pl.col("first").is_not_null()
-            & ~pl.col("completed_on").is_between(pl.col("first"), pl.col("last"))
-        )
-        .sort("i")
+        target = pl.col("enrolled_on").dt.offset_by(f"{wave.offset_months}mo")
+        columns.append((target - pl.duration(days=wave.window_days.before)).alias(f"first_{n}"))
+        columns.append((target + pl.duration(days=wave.window_days.after)).alias(f"last_{n}"))
+    return (
+        typed.drop_nulls("participant_id")
+        .unique("participant_id", keep="first")
+        .with_columns(*columns, pl.lit(True).alias("known"))
     )
-    for row in outside.iter_rows(named=True):
+
+
+def _foreign_key_to(schema: Mapping, resource: str) -> bool:
+    return any(
+        fk.get("reference", {}).get("resource") == resource
+        and fk.get("fields") in (["participant_id"], "participant_id")
+        for fk in schema.get("foreignKeys", [])
+    )
+
+
+def participant_findings(
+    typed: pl.DataFrame, study: Study, bounds: pl.DataFrame, schema: Mapping, people: str, *, file: str
+) -> Iterator[Finding]:
+    """Unknown participants (the foreign key) and dates outside the wave window, in one join."""
+    if "participant_id" not in typed.columns:
+        return
+    check_keys = _foreign_key_to(schema, people)
+    dated = {"wave", "completed_on"} <= set(typed.columns)
+    first = last = pl.lit(None, pl.Date)
+    if dated:
+        for n, wave in reversed(list(enumerate(study.waves))):
+            first = pl.when(pl.col("wave") == wave.id).then(pl.col(f"first_{n}")).otherwise(first)
+            last = pl.when(pl.col("wave") == wave.id).then(pl.col(f"last_{n}")).otherwise(last)
+    extra = ["wave", "completed_on"] if dated else []
+    outside = (
+        pl.col("first").is_not_null() & ~pl.col("completed_on").is_between(pl.col("first"), pl.col("last"))
+        if dated
+        else pl.lit(False)
+    )
+    unknown = pl.col("known").is_null() if check_keys else pl.lit(False)
+    rows = (
+        typed.lazy()
+        .select("participant_id", *extra)
+        .with_row_index("i")
+        .filter(pl.col("participant_id").is_not_null())
+        .join(bounds.lazy(), on="participant_id", how="left")
+        .select(
+            "i", "participant_id", "known", "enrolled_on", *extra, first.alias("first"), last.alias("last")
+        )
+        .filter(unknown | outside)
+        .sort("i")
+        .collect()
+    )
+    for row in rows.iter_rows(named=True):
+        if row["known"] is None:
+            if check_keys:
+                yield reference_finding(
+                    ["participant_id"], people, row["participant_id"], row["i"], file=file
+                )
+            continue
         yield OUTSIDE_WINDOW.finding(
             f"completed on {row['completed_on']}, outside wave {row['wave']}'s window "
             f"{row['first']} to {row['last']} (enrolled on {row['enrolled_on']})",
-            file=file, row=_row(row["i"]), column="completed_on", value=row["completed_on"],
+            file=file,
+            row=_row(row["i"]),
+            column="completed_on",
+            value=row["completed_on"],
         )
 
 
-def score_findings(typed: pl.DataFrame, instrument: object, *, file: str) -> Iterator[Finding]:
-    """Stored score columns compared with the scores computed from the items."""
-    stored = [s.id for s in instrument.scores if s.id in typed.columns]  # type: ignore[attr-defined]
-    if not stored:
-        return
-    from studykit.instruments.scoring import score_frame
+def score_findings(typed: pl.DataFrame, instrument: Instrument, *, file: str) -> Iterator[Finding]:
+    """Stored score columns compared with the scores computed from the items (one fused pass)."""
+    from studykit.instruments.scoring import score_expressions
 
-    computed = score_frame(instrument, typed)
-    for score_id in stored:
-        if score_id not in computed.columns:
-            continue
-        both = pl.DataFrame({
-            "stored": typed.get_column(score_id).cast(pl.Float64, strict=False),
-            "computed": computed.get_column(score_id).cast(pl.Float64, strict=False),
-        }).with_row_index("i")
-        bad = both.filter(
-            pl.col("stored").is_not_null()
-            & (pl.col("computed").is_null() | ((pl.col("stored") - pl.col("computed")).abs() > SCORE_TOLERANCE))
+    stored = [s for s in instrument.scores if s.id in typed.columns]
+    columns = list(typed.columns)
+    for score in stored:
+        computed, _ = score_expressions(instrument, score, columns)
+        value = pl.col(score.id).cast(pl.Float64, strict=False)
+        expected = computed.alias("expected")
+        wrong = value.is_not_null() & (expected.is_null() | ((value - expected).abs() > SCORE_TOLERANCE))
+        bad = (
+            typed.lazy()
+            .with_row_index("i")
+            .filter(wrong)
+            .select("i", value.alias("stored"), expected)
+            .collect()
         )
-        for i, value, expected in bad.iter_rows():
-            shown = "no score (too few items answered)" if expected is None else f"{expected:g}"
+        for i, stored_value, should in bad.iter_rows():
+            shown = "no score (too few items answered)" if should is None else f"{should:g}"
             yield SCORE_MISMATCH.finding(
-                f"stored {score_id} is {value:g} but the items give {shown}",
-                file=file, row=_row(i), column=score_id, value=value,
+                f"stored {score.id} is {stored_value:g} but the items give {shown}",
+                file=file,
+                row=_row(i),
+                column=score.id,
+                value=stored_value,
             )
 
 
@@ -170,17 +217,19 @@ def check(study: Study) -> Iterator[Finding]:
 
     resources = {r["path"]: r for r in tabular_resources(build_descriptor(study))}
     people = resources.get(relative(study, study.participants_path), {}).get("name", "participants")
-    participants: pl.DataFrame | None = None
-    enrolled: pl.DataFrame | None = None
+    bounds: pl.DataFrame | None = None
+    participants_readable = True
     for instrument_id in study.instruments:
         path = study.measures_path(instrument_id)
         file = relative(study, path)
         resource = resources.get(file)
         if resource is None or not path.is_file():
             continue  # no schema (drift finding) or missing file (structure finding)
-        if participants is None:
+        if bounds is None and participants_readable:
             participants = _participants(study)
-            enrolled = enrolment_dates(participants)
+            participants_readable = participants is not None
+            if participants is not None and {"participant_id", "enrolled_on"} <= set(participants.columns):
+                bounds = _bounds(participants, study)
         _progress(f"reading {file}")
         try:
             table = read_text_table(path, file_label=file)
@@ -191,10 +240,11 @@ def check(study: Study) -> Iterator[Finding]:
         yield from encoding_findings(table, file=file)
         yield from header_findings(table.header, schema, file=file)
         _progress(f"checking {file} ({table.frame.height:,} rows)")
-        references = {people: participants} if participants is not None else {}
-        typed, findings = check_frame(table.frame, schema, file=file, references=references)
+        # The foreign key to participants is checked below, in the same join as the wave windows.
+        typed, findings = check_frame(table.frame, schema, file=file, references={})
         del table  # the text frame is no longer needed: keep peak memory down
         yield from findings
         yield from wave_findings(typed, study, schema, file=file)
-        yield from window_findings(typed, study, enrolled, file=file)
+        if bounds is not None:
+            yield from participant_findings(typed, study, bounds, schema, people, file=file)
         yield from score_findings(typed, load_instrument(study, instrument_id), file=file)

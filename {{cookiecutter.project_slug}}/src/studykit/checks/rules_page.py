@@ -32,7 +32,10 @@ def rules_markdown() -> str:
         mine = sorted((r for r in rules.values() if r.layer == layer), key=lambda r: r.code)
         if not mine:
             continue
-        parts.append(f"\n## {layer}\n\n| code | severity | rule | what it means | what to do |\n|---|---|---|---|---|\n")
+        parts.append(
+            f"\n## {layer}\n\n| code | severity | rule | what it means | what to do |\n"
+            "|---|---|---|---|---|\n"
+        )
         for rule in mine:
             parts.append(
                 f"| {rule.code} | {rule.severity} | {_cell(rule.title)} | {_cell(rule.explanation)} | "

@@ -45,51 +45,78 @@ FRICTIONLESS_MAX_ROWS = 20_000
 V2 = "https://datapackage.org/profiles/2.0/datapackage.json"
 
 INTERNAL = Rule(
-    "STR000", "structure", "Internal error in a check", "error",
+    "STR000",
+    "structure",
+    "Internal error in a check",
+    "error",
     "A check stopped on an unexpected error, so part of the validation did not run. The other layers "
     "still ran.",
     "Run `studykit validate --debug` to see the traceback, and report it with the study's studykit version.",
 )
 MISSING_FILE = Rule(
-    "STR001", "structure", "File missing", "error",
+    "STR001",
+    "structure",
+    "File missing",
+    "error",
     "A data file the data package describes does not exist, so it cannot be checked (exit code 2).",
     "Create the file with its header row (see docs/data-formats.md), or remove the instrument from study.yml "
     "and run `studykit package sync`.",
 )
 UNREADABLE = Rule(
-    "STR002", "structure", "File cannot be read", "error",
+    "STR002",
+    "structure",
+    "File cannot be read",
+    "error",
     "A data file is not a readable CSV file (for example a spreadsheet saved under a .csv name, or rows with "
     "a different number of cells), so it cannot be checked (exit code 2).",
     "Open it in a spreadsheet and save it again as CSV (UTF-8).",
 )
 NOT_UTF8 = Rule(
-    "STR003", "structure", "Not UTF-8", "error",
+    "STR003",
+    "structure",
+    "Not UTF-8",
+    "error",
     "The file is not UTF-8 (it was read as Latin-1), so accented letters may be wrong in other tools.",
     "Save the file again as 'CSV UTF-8'.",
 )
 BOM = Rule(
-    "STR004", "structure", "Byte order mark", "warning",
+    "STR004",
+    "structure",
+    "Byte order mark",
+    "warning",
     "The file starts with a byte order mark (a spreadsheet's 'CSV UTF-8' does this). studykit reads it, "
     "some tools do not.",
     "Nothing needs doing; to remove it, save as plain CSV UTF-8 without BOM.",
 )
 RAGGED = Rule(
-    "STR016", "structure", "Wrong number of cells", "error",
+    "STR016",
+    "structure",
+    "Wrong number of cells",
+    "error",
     "A row has more or fewer cells than the header row.",
     "Check the row for a stray comma or a missing value; quote cells that contain commas.",
 )
 NO_DESCRIPTOR = Rule(
-    "STR020", "structure", "datapackage.json missing or unreadable", "error",
+    "STR020",
+    "structure",
+    "datapackage.json missing or unreadable",
+    "error",
     "The study's data package descriptor is missing or is not valid JSON.",
     "Run `studykit package sync`.",
 )
 BAD_DESCRIPTOR = Rule(
-    "STR021", "structure", "datapackage.json is not a valid data package", "error",
+    "STR021",
+    "structure",
+    "datapackage.json is not a valid data package",
+    "error",
     "The descriptor breaks the Frictionless Data Package profile.",
     "Run `studykit package sync`; do not edit datapackage.json by hand.",
 )
 DRIFT = Rule(
-    "STR022", "structure", "datapackage.json out of date", "error",
+    "STR022",
+    "structure",
+    "datapackage.json out of date",
+    "error",
     "datapackage.json no longer matches study.yml and the instrument definitions.",
     "Run `studykit package sync`.",
 )
@@ -110,12 +137,24 @@ _FRICTIONLESS = {
 }
 _CONSTRAINTS = {
     "required": REQUIRED,
-    "minimum": OUT_OF_RANGE, "maximum": OUT_OF_RANGE,
-    "exclusiveMinimum": OUT_OF_RANGE, "exclusiveMaximum": OUT_OF_RANGE,
-    "enum": NOT_ALLOWED, "pattern": PATTERN, "unique": NOT_UNIQUE,
-    "minLength": LENGTH, "maxLength": LENGTH,
+    "minimum": OUT_OF_RANGE,
+    "maximum": OUT_OF_RANGE,
+    "exclusiveMinimum": OUT_OF_RANGE,
+    "exclusiveMaximum": OUT_OF_RANGE,
+    "enum": NOT_ALLOWED,
+    "pattern": PATTERN,
+    "unique": NOT_UNIQUE,
+    "minLength": LENGTH,
+    "maxLength": LENGTH,
 }
-_LABEL_ERRORS = {"missing-label", "extra-label", "incorrect-label", "duplicate-label", "blank-label", "blank-row"}
+_LABEL_ERRORS = {
+    "missing-label",
+    "extra-label",
+    "incorrect-label",
+    "duplicate-label",
+    "blank-label",
+    "blank-row",
+}
 
 
 def relative(study: Study, path: Path) -> str:
@@ -133,7 +172,8 @@ def measure_files(study: Study) -> set[str]:
 def tabular_resources(descriptor: Mapping) -> list[dict]:
     """Resources that are CSV tables with a schema."""
     return [
-        r for r in descriptor.get("resources", [])
+        r
+        for r in descriptor.get("resources", [])
         if isinstance(r.get("path"), str) and r["path"].endswith(".csv") and isinstance(r.get("schema"), dict)
     ]
 
@@ -166,7 +206,9 @@ def _descriptor_findings(study: Study) -> Iterator[Finding]:
         yield DRIFT.finding(sentence, file=file)
 
 
-def _frictionless_findings(study: Study, descriptor: Mapping, resource: Mapping, *, file: str) -> Iterator[Finding]:
+def _frictionless_findings(
+    study: Study, descriptor: Mapping, resource: Mapping, *, file: str
+) -> Iterator[Finding]:
     """Validate one resource with frictionless; map its errors to our rules, without the row's ``cells``."""
     from frictionless import Package
 
@@ -196,7 +238,10 @@ def _frictionless_findings(study: Study, descriptor: Mapping, resource: Mapping,
             if error.type == "foreign-key":
                 column = ", ".join(getattr(error, "field_names", []) or []) or None
             yield rule.finding(
-                error.message, file=file, row=getattr(error, "row_number", None), column=column,
+                error.message,
+                file=file,
+                row=getattr(error, "row_number", None),
+                column=column,
                 value=getattr(error, "cell", None) or None,
             )
 
@@ -204,7 +249,8 @@ def _frictionless_findings(study: Study, descriptor: Mapping, resource: Mapping,
 def _frictionless_can_check(resource: Mapping, tables: Mapping[str, TextTable]) -> bool:
     """Small, UTF-8, and every table it refers to read and small too (frictionless reads those as well)."""
     names = [resource["name"]] + [
-        fk["reference"]["resource"] for fk in resource["schema"].get("foreignKeys", [])
+        fk["reference"]["resource"]
+        for fk in resource["schema"].get("foreignKeys", [])
         if fk.get("reference", {}).get("resource")
     ]
     return all(

@@ -34,70 +34,115 @@ HEADER_ROW = 1
 FIRST_DATA_ROW = 2
 
 MISSING_COLUMN = Rule(
-    "STR005", "structure", "Column missing", "error",
+    "STR005",
+    "structure",
+    "Column missing",
+    "error",
     "A field of the table's schema has no column in the file's header row.",
     "Add the column to the header row (or correct its spelling); the schema comes from study.yml and the "
     "instrument definitions.",
 )
 EXTRA_COLUMN = Rule(
-    "STR006", "structure", "Unknown column", "error",
+    "STR006",
+    "structure",
+    "Unknown column",
+    "error",
     "The header row names a column the table's schema does not have (often a typo of a field name).",
     "Rename the column to the field it holds, or remove it.",
 )
 WRONG_TYPE = Rule(
-    "STR007", "structure", "Wrong type", "error",
+    "STR007",
+    "structure",
+    "Wrong type",
+    "error",
     "A cell holds a value that cannot be read as the field's type (integer, number, date as YYYY-MM-DD, "
     "boolean as true/false).",
     "Correct the cell, or leave it blank if the value is missing.",
 )
 REQUIRED = Rule(
-    "STR008", "structure", "Required value missing", "error",
+    "STR008",
+    "structure",
+    "Required value missing",
+    "error",
     "A field that must always have a value is blank.",
     "Fill in the cell.",
 )
 OUT_OF_RANGE = Rule(
-    "STR009", "structure", "Value out of range", "error",
+    "STR009",
+    "structure",
+    "Value out of range",
+    "error",
     "A value is below the field's minimum or above its maximum (for items: outside the response range).",
     "Correct the value; check the response codes in the instrument definition.",
 )
 NOT_ALLOWED = Rule(
-    "STR010", "structure", "Value not allowed", "error",
+    "STR010",
+    "structure",
+    "Value not allowed",
+    "error",
     "A value is not one of the field's allowed values (for a wave: not a wave id of study.yml).",
     "Use one of the allowed values.",
 )
 PATTERN = Rule(
-    "STR011", "structure", "Value does not match the pattern", "error",
+    "STR011",
+    "structure",
+    "Value does not match the pattern",
+    "error",
     "A value does not have the form the field requires (for example participant ids like P001).",
     "Correct the value to the required form.",
 )
 DUPLICATE_KEY = Rule(
-    "STR012", "structure", "Duplicate key", "error",
+    "STR012",
+    "structure",
+    "Duplicate key",
+    "error",
     "Two rows have the same primary key (for measures: the same participant and wave).",
     "Keep one row per key: remove or correct the duplicate.",
 )
 NOT_UNIQUE = Rule(
-    "STR013", "structure", "Duplicate value", "error",
+    "STR013",
+    "structure",
+    "Duplicate value",
+    "error",
     "A field whose values must be unique holds the same value twice.",
     "Remove or correct the duplicate.",
 )
 UNKNOWN_REFERENCE = Rule(
-    "STR014", "structure", "Unknown reference", "error",
+    "STR014",
+    "structure",
+    "Unknown reference",
+    "error",
     "A value refers to a row of another table that does not exist (for example a participant id that is "
     "not in data/participants.csv).",
     "Correct the id, or add the missing row to the referenced table.",
 )
 LENGTH = Rule(
-    "STR015", "structure", "Value too long or too short", "error",
+    "STR015",
+    "structure",
+    "Value too long or too short",
+    "error",
     "A text value is shorter than the field's minLength or longer than its maxLength.",
     "Correct the value.",
 )
 register(
-    MISSING_COLUMN, EXTRA_COLUMN, WRONG_TYPE, REQUIRED, OUT_OF_RANGE, NOT_ALLOWED, PATTERN,
-    DUPLICATE_KEY, NOT_UNIQUE, UNKNOWN_REFERENCE, LENGTH,
+    MISSING_COLUMN,
+    EXTRA_COLUMN,
+    WRONG_TYPE,
+    REQUIRED,
+    OUT_OF_RANGE,
+    NOT_ALLOWED,
+    PATTERN,
+    DUPLICATE_KEY,
+    NOT_UNIQUE,
+    UNKNOWN_REFERENCE,
+    LENGTH,
 )
 
 _POLARS_TYPES: dict[str, pl.DataType] = {
-    "integer": pl.Int64(), "number": pl.Float64(), "boolean": pl.Boolean(), "date": pl.Date(),
+    "integer": pl.Int64(),
+    "number": pl.Float64(),
+    "boolean": pl.Boolean(),
+    "date": pl.Date(),
 }
 
 
@@ -124,8 +169,12 @@ def header_findings(header: list[str], schema: Mapping, *, file: str) -> list[Fi
         fix = f"Rename the column to {near[0]!r}." if near else None
         findings.append(
             EXTRA_COLUMN.finding(
-                f"column {column!r} is not in the table's schema", file=file, row=HEADER_ROW, column=column,
-                value=column, fix=fix,
+                f"column {column!r} is not in the table's schema",
+                file=file,
+                row=HEADER_ROW,
+                column=column,
+                value=column,
+                fix=fix,
             )
         )
     return findings
@@ -157,10 +206,14 @@ def _constraints(field: Mapping) -> list[_Constraint]:
     out: list[_Constraint] = []
     if "minimum" in rules:
         low = _typed(rules["minimum"], kind)
-        out.append(_Constraint(OUT_OF_RANGE, pa.Check.ge(low), col < low, f"the minimum is {rules['minimum']}"))
+        out.append(
+            _Constraint(OUT_OF_RANGE, pa.Check.ge(low), col < low, f"the minimum is {rules['minimum']}")
+        )
     if "maximum" in rules:
         high = _typed(rules["maximum"], kind)
-        out.append(_Constraint(OUT_OF_RANGE, pa.Check.le(high), col > high, f"the maximum is {rules['maximum']}"))
+        out.append(
+            _Constraint(OUT_OF_RANGE, pa.Check.le(high), col > high, f"the maximum is {rules['maximum']}")
+        )
     if "exclusiveMinimum" in rules:
         low = _typed(rules["exclusiveMinimum"], kind)
         words = f"it must be above {rules['exclusiveMinimum']}"
@@ -255,14 +308,19 @@ def _constraint_findings(
             continue  # a cell that failed its type cast is reported once, as a type error
         value = text.get_column(column)[row_index]
         if check == "not_nullable":
-            yield REQUIRED.finding(f"{column} is blank but required", file=file, row=_row(row_index), column=column)
+            yield REQUIRED.finding(
+                f"{column} is blank but required", file=file, row=_row(row_index), column=column
+            )
             continue
         constraint = index.get((column, number))
         if constraint is None:  # pragma: no cover - pandera added a check we did not ask for
             continue
         yield constraint.rule.finding(
             f"{value!r} is not allowed in {column}: {constraint.describe}",
-            file=file, row=_row(row_index), column=column, value=value,
+            file=file,
+            row=_row(row_index),
+            column=column,
+            value=value,
         )
 
 
@@ -272,8 +330,13 @@ def _duplicates(text: pl.DataFrame, columns: list[str]) -> pl.DataFrame:
     A 64-bit hash of the key finds the candidates in one cheap pass; the exact
     comparison then runs on those few rows only (so a hash collision costs nothing).
     """
-    candidates = text.select(pl.struct(columns).hash().is_duplicated()).to_series()
-    keyed = text.select(columns).with_row_index("row_index").filter(candidates).drop_nulls(columns)
+    candidates = text.select(pl.arg_where(pl.struct(columns).hash().is_duplicated())).to_series()
+    keyed = (
+        text.select(columns)[candidates]
+        .with_columns(candidates.alias("row_index"))
+        .select("row_index", *columns)
+        .drop_nulls(columns)
+    )
     later = keyed.filter(~pl.struct(columns).is_first_distinct())
     first = keyed.group_by(columns, maintain_order=True).agg(pl.col("row_index").first().alias("first_index"))
     return later.join(first, on=columns, how="left").select("row_index", "first_index", *columns)
@@ -288,7 +351,10 @@ def key_findings(text: pl.DataFrame, schema: Mapping, *, file: str) -> Iterator[
             value = " / ".join(str(row[k]) for k in key)
             yield DUPLICATE_KEY.finding(
                 f"{label} {value} is already used in row {_row(row['first_index'])}",
-                file=file, row=_row(row["row_index"]), column=label, value=value,
+                file=file,
+                row=_row(row["row_index"]),
+                column=label,
+                value=value,
             )
     for field in fields_of(schema):
         name = field["name"]
@@ -296,7 +362,10 @@ def key_findings(text: pl.DataFrame, schema: Mapping, *, file: str) -> Iterator[
             for row in _duplicates(text, [name]).iter_rows(named=True):
                 yield NOT_UNIQUE.finding(
                     f"{row[name]!r} is already used in row {_row(row['first_index'])}",
-                    file=file, row=_row(row["row_index"]), column=name, value=row[name],
+                    file=file,
+                    row=_row(row["row_index"]),
+                    column=name,
+                    value=row[name],
                 )
 
 
@@ -315,21 +384,36 @@ def foreign_key_findings(
             continue
         if not all(f in lookup.columns for f in target_fields):
             continue
-        keys = lookup.select(
-            pl.col(t).alias(f) for f, t in zip(fields, target_fields, strict=True)
-        ).drop_nulls().unique()
-        missing = (
-            text.select(fields).with_row_index("row_index").drop_nulls(fields).join(keys, on=fields, how="anti")
-            .sort("row_index")
+        keys = (
+            lookup.select(pl.col(t).alias(f) for f, t in zip(fields, target_fields, strict=True))
+            .drop_nulls()
+            .unique()
         )
-        where = f"data/{target['resource']}.csv" if target.get("resource") else "this table"
+        missing = (
+            text.lazy()
+            .select(fields)
+            .with_row_index("row_index")
+            .drop_nulls(fields)
+            .join(keys.lazy(), on=fields, how="anti")
+            .sort("row_index")
+            .collect()
+        )
         for row in missing.iter_rows(named=True):
             value = " / ".join(str(row[f]) for f in fields)
-            yield UNKNOWN_REFERENCE.finding(
-                f"{', '.join(fields)} {value} is not in {target.get('resource') or 'this table'}",
-                file=file, row=_row(row["row_index"]), column=", ".join(fields), value=value,
-                fix=f"Correct the value, or add {value} to {where}." if target.get("resource") else None,
-            )
+            yield reference_finding(fields, target.get("resource", ""), value, row["row_index"], file=file)
+
+
+def reference_finding(fields: list[str], resource: str, value: str, row_index: int, *, file: str) -> Finding:
+    """A value with no row in the referenced resource ("" = this table)."""
+    fix = f"Correct the value, or add {value} to the {resource} table." if resource else None
+    return UNKNOWN_REFERENCE.finding(
+        f"{', '.join(fields)} {value} is not in {resource or 'this table'}",
+        file=file,
+        row=_row(row_index),
+        column=", ".join(fields),
+        value=value,
+        fix=fix,
+    )
 
 
 def types_of(schema: Mapping) -> dict[str, str]:
@@ -351,7 +435,11 @@ def check_frame(
     typed, failures = cast(text, types)
     findings = [
         WRONG_TYPE.finding(
-            f"{f.value!r} is not a valid {types[f.column]}", file=file, row=f.row, column=f.column, value=f.value
+            f"{f.value!r} is not a valid {types[f.column]}",
+            file=file,
+            row=f.row,
+            column=f.column,
+            value=f.value,
         )
         for f in failures
     ]

@@ -246,9 +246,8 @@ def _internal(path_attr: str | None) -> str | None:
     return None
 
 
-def _codes(
-    parent: etree._Element, parent_guid: str | None, out: list[RefiCode], project: RefiProject
-) -> None:
+def _codes(parent: etree._Element, parent_guid: str | None, out: list[RefiCode]) -> None:
+    """Codes in document order, each with its parent's GUID (the nesting gives the hierarchy)."""
     for element in _kids(parent, "Code"):
         guid = element.get("guid") or ""
         out.append(
@@ -261,7 +260,7 @@ def _codes(
                 codable=(element.get("isCodable") or "true").strip().lower() not in ("false", "0"),
             )
         )
-        _codes(element, guid, out, project)
+        _codes(element, guid, out)
 
 
 def _note_refs(element: etree._Element, notes: dict[str, str]) -> list[str]:
@@ -333,7 +332,7 @@ def parse_project(
 
     for book in _kids(root, "CodeBook"):
         for codes in _kids(book, "Codes"):
-            _codes(codes, None, project.codes, project)
+            _codes(codes, None, project.codes)
     folders = [c.name for c in project.codes if not c.codable]
     if folders:
         project.notes.append(
@@ -398,6 +397,7 @@ def parse_project(
                 _report_other_source(source, kind, name, read_source, project)
                 continue
             text = _kid_text(source, "PlainTextContent")
+            text = text.removeprefix("\ufeff") if text is not None else None
             plain = source.get("plainTextPath")
             if text is None and plain:
                 inner = _internal(plain)
@@ -572,10 +572,9 @@ def read_qdc(path: Path) -> tuple[list[RefiCode], str | None]:
             path=path,
             fix="Export the codebook again as REFI-QDA codebook (.qdc).",
         )
-    project = RefiProject(name="")
     codes: list[RefiCode] = []
     for group in _kids(root, "Codes"):
-        _codes(group, None, codes, project)
+        _codes(group, None, codes)
     bad = [c for c in codes if not GUID.match(c.guid)]
     if bad:
         listed = ", ".join(f"{c.name!r} (guid {c.guid!r})" for c in bad[:5])
