@@ -490,3 +490,34 @@ def test_rules_page_is_generated_from_the_registry():
 
     page = Path(__file__).resolve().parents[2] / "docs" / "rules.md"
     assert page.read_text(encoding="utf-8") == rules_markdown(), "run `python -m studykit.checks.rules_page`"
+
+
+def test_frictionless_and_polars_engines_report_the_same(tmp_path, monkeypatch):
+    import studykit.checks.structure as structure
+
+    participants = (
+        PARTICIPANTS
+        + "P004,astronaut,,B,2024-13-01,,12\n"
+        + "P001,manager,,A,2024-01-10,,40\n"
+        + "p5,other,,A,2024-01-10,,forty\n"
+        + "P006,other,,A,,,\n"
+    )
+    root = make_study(tmp_path, participants=participants)
+    keys = ("code", "row", "column", "value", "message")
+
+    def participant_findings() -> list[list]:
+        report = validate(load_study(root))
+        return [row for row in report.flatten(("file", *keys)) if row[0] == "data/participants.csv"]
+
+    by_frictionless = participant_findings()
+    monkeypatch.setattr(structure, "FRICTIONLESS_MAX_ROWS", 0)
+    by_polars = participant_findings()
+    assert by_frictionless == by_polars
+    assert [
+        "data/participants.csv",
+        "STR009",
+        5,
+        "age",
+        "12",
+        "'12' is not allowed in age: the minimum is 16",
+    ] in (by_polars)

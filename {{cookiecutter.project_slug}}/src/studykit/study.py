@@ -18,6 +18,7 @@ from typing import Annotated, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from studykit._yaml import SAFE_LOADER
 from studykit.errors import StudyConfigError
 
 STUDY_FILE = "study.yml"
@@ -266,7 +267,7 @@ def load_study(study_dir: Path | str = ".") -> Study:
             fix="Run studykit inside a study folder, or pass --study-dir PATH to one that holds study.yml.",
         )
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=SAFE_LOADER)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else None

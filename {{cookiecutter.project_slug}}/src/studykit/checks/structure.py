@@ -35,6 +35,7 @@ from studykit.checks.tabular import (
     check_frame,
     header_findings,
     primary_key,
+    reference_finding,
 )
 from studykit.errors import DataReadError
 from studykit.study import Study
@@ -207,7 +208,7 @@ def _descriptor_findings(study: Study) -> Iterator[Finding]:
 
 
 def _frictionless_findings(
-    study: Study, descriptor: Mapping, resource: Mapping, *, file: str
+    study: Study, descriptor: Mapping, resource: Mapping, table: TextTable, *, file: str
 ) -> Iterator[Finding]:
     """Validate one resource with frictionless; map its errors to our rules, without the row's ``cells``."""
     from frictionless import Package
@@ -233,17 +234,53 @@ def _frictionless_findings(
             column = getattr(error, "field_name", None) or None
             if rule is NOT_UNIQUE and [column] == primary_key(resource["schema"]):
                 continue  # the same duplicate is reported once, as a primary-key error
+            row = getattr(error, "row_number", None)
             if error.type == "primary-key":
-                column = ", ".join(resource["schema"].get("primaryKey", []))
-            if error.type == "foreign-key":
-                column = ", ".join(getattr(error, "field_names", []) or []) or None
-            yield rule.finding(
-                error.message,
-                file=file,
-                row=getattr(error, "row_number", None),
-                column=column,
-                value=getattr(error, "cell", None) or None,
-            )
+                key = primary_key(resource["schema"])
+                column = ", ".join(key)
+                value = " / ".join(str(_cell(table, row, k)) for k in key)
+                first = error.note.rsplit(" ", 1)[-1]
+                message = f"{column} {value} is already used in row {int(first) if first.isdigit() else '?'}"
+            elif error.type == "foreign-key":
+                fields = list(getattr(error, "field_names", []) or [])
+                column = ", ".join(fields) or None
+                value = " / ".join(str(c) for c in getattr(error, "field_cells", []) or [])
+                found = reference_finding(
+                    fields, getattr(error, "reference_name", ""), value, row - 2, file=file
+                )
+                yield found
+                continue
+            else:
+                value = getattr(error, "cell", None) or None
+                message = _message(error, rule, column, value, resource["schema"])
+            yield rule.finding(message, file=file, row=row, column=column, value=value)
+
+
+def _cell(table: TextTable, row: int | None, column: str) -> object:
+    if row is None or column not in table.frame.columns or not 2 <= row < table.frame.height + 2:
+        return None
+    return table.frame.get_column(column)[row - 2]
+
+
+def _message(error: object, rule: Rule, column: str | None, value: object, schema: Mapping) -> str:
+    """frictionless's error in the words the polars engine uses, so both engines read the same."""
+    quoted = str(getattr(error, "note", "")).split('"')
+    if rule is WRONG_TYPE and len(quoted) > 1:
+        return f"{value!r} is not a valid {quoted[1].split('/')[0]}"
+    if rule is REQUIRED:
+        return f"{column} is blank but required"
+    if getattr(error, "type", "") == "constraint-error" and len(quoted) > 3:
+        name, bound = quoted[1], quoted[3]
+        field = next((f for f in schema.get("fields", []) if f["name"] == column), {})
+        enum = field.get("constraints", {}).get("enum", [bound])
+        words = {
+            "minimum": f"the minimum is {bound}",
+            "maximum": f"the maximum is {bound}",
+            "enum": "allowed values are " + ", ".join(str(v) for v in enum),
+            "pattern": f"the pattern is {bound}",
+        }.get(name, f"the {name} constraint is {bound}")
+        return f"{value!r} is not allowed in {column}: {words}"
+    return str(getattr(error, "message", error))
 
 
 def _frictionless_can_check(resource: Mapping, tables: Mapping[str, TextTable]) -> bool:
@@ -267,7 +304,7 @@ def _table_findings(
     yield from encoding_findings(table, file=file)
     yield from header_findings(table.header, resource["schema"], file=file)
     if _frictionless_can_check(resource, tables):
-        yield from _frictionless_findings(study, descriptor, resource, file=file)
+        yield from _frictionless_findings(study, descriptor, resource, table, file=file)
         return
     references = {name: t.frame for name, t in tables.items()}
     _, findings = check_frame(table.frame, resource["schema"], file=file, references=references)

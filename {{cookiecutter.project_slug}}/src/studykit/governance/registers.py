@@ -24,6 +24,7 @@ import polars as pl
 import yaml
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 
+from studykit._yaml import SAFE_LOADER
 from studykit.errors import DataReadError, RegisterError
 from studykit.study import Study
 from studykit.tables import TextTable, cast, read_text_table
@@ -386,7 +387,7 @@ def read_ethics(path: Path, label: str | None = None) -> Ethics:
     label = label or path.as_posix()
     fix = "See the commented example in governance/ethics.yml and docs/governance.md."
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=SAFE_LOADER)
     except FileNotFoundError as exc:
         msg = "is missing"
         raise RegisterError(msg, path=label, fix="Create it: " + fix) from exc

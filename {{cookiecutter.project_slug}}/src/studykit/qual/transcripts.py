@@ -39,6 +39,7 @@ from typing import Annotated, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from studykit._yaml import SAFE_LOADER
 from studykit.errors import QualitativeDataError
 from studykit.study import Study
 
@@ -197,7 +198,7 @@ def parse_transcript(text: str, path: Path) -> Transcript:
     """Parse the text of a transcript file; ``path`` is used for messages and ``Transcript.path``."""
     yaml_text, body, body_line = split_front_matter(text, path)
     try:
-        data = yaml.safe_load(yaml_text)
+        data = yaml.load(yaml_text, Loader=SAFE_LOADER)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 2 if mark else 1  # +1 for 1-based, +1 for the opening '---'
