@@ -488,7 +488,7 @@ def test_findings_cover_frictionless_on_a_seeded_measures_file(tmp_path):
 def test_rules_page_is_generated_from_the_registry():
     from studykit.checks.rules_page import rules_markdown
 
-    page = Path(__file__).resolve().parents[2] / "docs" / "rules.md"
+    page = Path(__file__).resolve().parents[2] / "{{cookiecutter.project_slug}}" / "docs" / "rules.md"
     assert page.read_text(encoding="utf-8") == rules_markdown(), "run `python -m studykit.checks.rules_page`"
 
 
