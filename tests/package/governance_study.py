@@ -10,23 +10,18 @@ from pathlib import Path
 
 import yaml
 
+from tests.package.designs import design
+
 TODAY = dt.date(2025, 6, 1)
-STUDY = {
-    "title": "Synthetic governance study",
-    "slug": "governance-study",
-    "synthetic": True,
-    "principal_investigator": "Study Team",
-    "institution": "Example Institute",
-    "contact_email": "team@example.org",
-    "licences": {"data": "CC-BY-4.0", "code": "MIT"},
-    "waves": [
+STUDY = design(
+    title="Synthetic governance study",
+    slug="governance-study",
+    institution="Example Institute",
+    waves=[
         {"id": "T1", "label": "baseline", "offset_months": 0},
         {"id": "T2", "label": "6 months", "offset_months": 6},
     ],
-    "instruments": ["wemwbs"],
-    "strands": {"qualitative": ["interviews"]},
-    "archive": {"target": "UK Data Service"},
-}
+)
 APPROVAL = {
     "committee": "Synthetic Research Ethics Committee",
     "reference": "SYN/0001",

@@ -10,22 +10,13 @@ from pathlib import Path
 import yaml
 from studykit.study import Study, load_study
 
-DESIGN = {
-    "title": "Synthetic peer work study",
-    "slug": "synthetic-peer",
-    "synthetic": True,
-    "principal_investigator": "Study Team",
-    "institution": "Test Institution",
-    "contact_email": "team@example.org",
-    "licences": {"data": "CC-BY-4.0", "code": "MIT"},
-    "waves": [
-        {"id": "T1", "label": "after training", "offset_months": 0},
-        {"id": "T2", "label": "4 months", "offset_months": 4},
-    ],
-    "instruments": ["wemwbs"],
-    "strands": {"qualitative": ["interviews", "focus groups"]},
-    "archive": {"target": "UK Data Service"},
-}
+from tests.package.designs import design
+
+DESIGN = design(
+    title="Synthetic peer work study",
+    slug="synthetic-peer",
+    strands={"qualitative": ["interviews", "focus groups"]},
+)
 
 PARTICIPANTS = (
     "participant_id,group,role,site,enrolled_on,gender,age\n"

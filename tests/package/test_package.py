@@ -15,25 +15,16 @@ from studykit.package import PROFILE, build_descriptor, drift, write_descriptor
 from typer.testing import CliRunner
 
 from tests.conftest import TEMPLATE, bake
+from tests.package.designs import design
 from tests.regenerate import fragments
 
 TEMPLATE_STUDY = TEMPLATE / "{{cookiecutter.project_slug}}"
-DESIGN = {
-    "title": 'Étude test: "quotes" & ünïcode',
-    "slug": "test-study",
-    "description": "A test study.",
-    "principal_investigator": "Study Team",
-    "institution": "Test Institution",
-    "contact_email": "team@example.org",
-    "licences": {"data": "CC-BY-4.0", "code": "MIT"},
-    "waves": [
-        {"id": "T1", "label": "after training", "offset_months": 0},
-        {"id": "T2", "label": "4 months", "offset_months": 4},
-    ],
-    "instruments": ["wemwbs", "cbi"],
-    "strands": {"qualitative": ["interviews"]},
-    "archive": {"target": "UK Data Service"},
-}
+DESIGN = design(
+    title='Étude test: "quotes" & ünïcode',
+    description="A test study.",
+    synthetic=False,
+    instruments=["wemwbs", "cbi"],
+)
 HEADERS = {
     "participants.csv": "participant_id,group,role,site,enrolled_on,gender,age",
     "employment.csv": "participant_id,wave,recorded_on,employed_as_peer_worker,role,contract,hours_per_week",

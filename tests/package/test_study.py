@@ -16,22 +16,10 @@ from studykit.errors import StudyConfigError
 from studykit.study import Wave
 from typer.testing import CliRunner
 
+from tests.package.designs import design
+
 PACKAGE_SRC = Path(__file__).resolve().parents[2] / "{{cookiecutter.project_slug}}" / "src"
-DESIGN = {
-    "title": "Test study",
-    "slug": "test-study",
-    "principal_investigator": "Study Team",
-    "institution": "Test Institution",
-    "contact_email": "team@example.org",
-    "licences": {"data": "CC-BY-4.0", "code": "MIT"},
-    "waves": [
-        {"id": "T1", "label": "after training", "offset_months": 0},
-        {"id": "T2", "label": "4 months", "offset_months": 4},
-    ],
-    "instruments": ["wemwbs"],
-    "strands": {"qualitative": ["interviews"]},
-    "archive": {"target": "UK Data Service"},
-}
+DESIGN = design(synthetic=False)
 
 
 def make_study(tmp_path: Path, **overrides: object) -> Path:
