@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import math
 from pathlib import Path
 
@@ -16,6 +17,8 @@ from studykit.errors import DataReadError, StudyConfigError
 from studykit.instruments import Instrument, library_ids, load_library_instrument
 from studykit.instruments.scoring import score_frame, score_study, scores_table
 from typer.testing import CliRunner
+
+from tests.package import designs
 
 # The SWEMWBS raw -> metric table as printed in shared/domain/instruments.md (Warwick guidance).
 SWEMWBS_TABLE = {
@@ -239,22 +242,23 @@ def test_raising_one_code_moves_scores_the_way_its_direction_says(instrument_id,
 # --- reading a study, the command ------------------------------------------------------------------
 
 
+CONSENT_HEADER = (
+    "participant_id,form_version,consented_on,participate,audio_recording,direct_quotation,archiving,future_contact"
+)
+
+
 def make_study(tmp_path: Path, measures: dict[str, str]) -> Path:
-    design = {
-        "title": "Scoring study",
-        "slug": "scoring-study",
-        "principal_investigator": "Study Team",
-        "institution": "Test Institution",
-        "contact_email": "team@example.org",
-        "licences": {"data": "CC-BY-4.0", "code": "MIT"},
-        "waves": [
-            {"id": "T1", "label": "a", "offset_months": 0},
-            {"id": "T2", "label": "b", "offset_months": 4},
-        ],
-        "instruments": list(measures),
-        "archive": {"target": "Zenodo"},
-    }
+    design = designs.design(
+        title="Scoring study", instruments=list(measures), strands={}, archive={"target": "Zenodo"}
+    )
     (tmp_path / "study.yml").write_text(yaml.safe_dump(design), encoding="utf-8")
+    # Both participants consented before collection, so the consent filter keeps every row.
+    (tmp_path / "governance").mkdir()
+    (tmp_path / "governance" / "consent.csv").write_text(
+        f"{CONSENT_HEADER}\nP001,1.0,2024-01-01,yes,,,,\nP002,1.0,2024-01-01,yes,,,,\n", encoding="utf-8"
+    )
+    (tmp_path / "governance" / "withdrawals.csv").write_text("participant_id,withdrawn_on,reason,scope\n")
+    (tmp_path / "governance" / "ethics.yml").write_text("approvals: []\n")
     (tmp_path / "data" / "measures").mkdir(parents=True)
     for instrument_id, rows in measures.items():
         items = load_library_instrument(instrument_id).item_ids
@@ -344,3 +348,17 @@ def test_uneven_response_values_are_looked_up():
     })  # fmt: skip
     result = score_frame(instrument, frame(instrument, [3, 3], [2, 1], [1, 2]))
     assert result.get_column("total").to_list() == [50.0, 60.0, 10.0]
+
+
+def test_score_command_applies_the_consent_filter(tmp_path):
+    from tests.conftest import bake
+
+    study = bake(tmp_path)  # the example study: P033 asked to remove all data
+    result = CliRunner().invoke(app, ["score", "-C", str(study), "--instrument", "wemwbs"])
+    assert result.exit_code == 0, result.output
+    scored = pl.read_csv(io.StringIO(result.stdout))
+    raw = pl.read_csv(study / "data" / "measures" / "wemwbs.csv")
+    assert "P033" in raw.get_column("participant_id").to_list()
+    assert "P033" not in scored.get_column("participant_id").to_list()
+    assert scored.filter(pl.col("wave") == "T1").height == 32
+    assert "Consent filter (removal_requested): left out 1 row(s) of 1 participant(s)" in result.stderr

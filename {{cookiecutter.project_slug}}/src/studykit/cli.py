@@ -529,12 +529,23 @@ def score(
     ] = None,
     debug: Debug = False,
 ) -> None:
-    """Compute instrument scores from the measure tables and write them as CSV."""
+    """Compute instrument scores from the measure tables and write them as CSV.
+
+    Only rows that consent allows for analysis are scored (the consent filter);
+    what it excluded is said on stderr.
+    """
+    from studykit.governance.consent_filter import ConsentFilter
     from studykit.instruments.scoring import scores_table
 
     def body() -> None:
-        table = scores_table(_study(study_dir), instrument)
+        study = _study(study_dir)
+        consent = ConsentFilter.from_study(study)
+        table = scores_table(study, instrument, consent=consent)
         _write_product(table.write_csv(), output)
+        for e in consent.exclusions:
+            if e.rows:
+                err.print(f"Consent filter ({e.rule}): left out {e.rows} row(s) of {e.participants} "
+                          f"participant(s) from {e.resource}.", highlight=False, soft_wrap=True)
 
     _run(body, debug=debug)
 

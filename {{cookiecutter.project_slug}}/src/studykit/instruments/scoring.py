@@ -18,11 +18,16 @@ Rows keep their order and count, so the result lines up with the input frame.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import polars as pl
 
 from studykit.instruments.model import Instrument, Score
 from studykit.study import Study
 from studykit.tables import read_typed
+
+if TYPE_CHECKING:
+    from studykit.governance.consent_filter import ConsentFilter
 
 __all__ = ["KEYS", "measure_types", "score_expressions", "score_frame", "score_study", "scores_table"]
 
@@ -95,19 +100,32 @@ def measure_types(instrument: Instrument) -> dict[str, str]:
     return types
 
 
-def score_study(study: Study, instrument_ids: list[str] | None = None) -> dict[str, pl.DataFrame]:
-    """Scores of each instrument of the study (or of those named), read from its measure table."""
+def score_study(
+    study: Study, instrument_ids: list[str] | None = None, *, consent: ConsentFilter | None = None
+) -> dict[str, pl.DataFrame]:
+    """Scores of each instrument of the study (or of those named), read from its measure table.
+
+    With ``consent`` (the study's ``ConsentFilter``, as ``studykit score`` passes), rows
+    that consent does not allow for analysis are dropped first and the filter records what
+    it excluded; without it every row is scored (for checks of the raw data).
+    """
     from studykit.instruments import load_instrument
 
     scores: dict[str, pl.DataFrame] = {}
     for instrument_id in instrument_ids or study.instruments:
         instrument = load_instrument(study, instrument_id)
         frame = read_typed(study.measures_path(instrument_id), measure_types(instrument))
+        if consent is not None:
+            frame = consent.filter(
+                frame, resource=instrument_id, purpose="analysis", date_column="completed_on"
+            )
         scores[instrument_id] = score_frame(instrument, frame)
     return scores
 
 
-def scores_table(study: Study, instrument_id: str | None = None) -> pl.DataFrame:
+def scores_table(
+    study: Study, instrument_id: str | None = None, *, consent: ConsentFilter | None = None
+) -> pl.DataFrame:
     """One table of scores: one instrument's (columns named by score id), or every instrument's.
 
     With every instrument the tables are joined on participant and wave, and columns are
@@ -124,9 +142,10 @@ def scores_table(study: Study, instrument_id: str | None = None) -> pl.DataFrame
                 key="instruments",
                 fix=f"Use one of: {', '.join(study.instruments) or '(none listed)'}.",
             )
-        return score_study(study, [instrument_id])[instrument_id].sort(KEYS, maintain_order=True)
+        scored = score_study(study, [instrument_id], consent=consent)[instrument_id]
+        return scored.sort(KEYS, maintain_order=True)
     combined: pl.DataFrame | None = None
-    for name, frame in score_study(study).items():
+    for name, frame in score_study(study, consent=consent).items():
         renamed = frame.rename({c: f"{name}.{c}" for c in frame.columns if c not in KEYS})
         combined = (
             renamed
