@@ -294,3 +294,21 @@ def test_baked_example_passes_validate(baked):
     assert report["counts"]["error"] == 0
     # Only the documented warning: the raw files still hold the "remove all data" participant.
     assert {f["code"] for f in report["findings"] if f["severity"] == "warning"} <= {"GOV007"}
+
+
+def test_example_compare_shows_table3_next_to_the_twin(tmp_path):
+    from studykit.cli import app
+    from typer.testing import CliRunner
+
+    from tests.conftest import bake
+
+
+    study = bake(tmp_path)
+    before = {p: p.read_bytes() for p in study.rglob("*") if p.is_file()}
+    result = CliRunner().invoke(app, ["example", "--compare", "--into", str(study), "--format", "json"])
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.stdout)
+    wemwbs = {r["wave"]: r for r in rows if r["construct"] == "wemwbs.total"}
+    assert (wemwbs["T1"]["published_n"], wemwbs["T1"]["twin_n"]) == (32, 32)
+    assert round(wemwbs["T3"]["twin_mean"], 1) == wemwbs["T3"]["published_mean"] == 48.7
+    assert {p: p.read_bytes() for p in study.rglob("*") if p.is_file()} == before, "--compare writes nothing"
