@@ -51,7 +51,10 @@ def demo(session: nox.Session) -> None:
     session.run("studykit", "info")
     session.run("studykit", "validate", success_codes=[0, 1])
     session.run("pytest", "-q", "tests")
-    session.log(f"The example study is in {DEMO}. Try: cd demo-study && studykit --help")
+    session.log(
+        f"The example study is in {DEMO}. Next: cd demo-study, read README.md, and run `nox -s validate` "
+        "there (or `python -m pip install -r requirements.lock -e .` for `studykit --help`)."
+    )
 
 
 @nox.session(default=False)
