@@ -521,3 +521,14 @@ def test_frictionless_and_polars_engines_report_the_same(tmp_path, monkeypatch):
         "12",
         "'12' is not allowed in age: the minimum is 16",
     ] in (by_polars)
+
+
+def test_duplicate_participant_ids_still_join_measure_rows_by_id(tmp_path):
+    # Repeated ids make the participants' id hashes repeat, so the measures layer joins on the
+    # text itself: the duplicate is reported once, and no measure row becomes "unknown".
+    doubled = PARTICIPANTS + PARTICIPANTS.splitlines()[1] + "\n"
+    root = make_study(tmp_path, participants=doubled)
+    report = validate(load_study(root))
+    codes = {(f.code, f.file) for f in report.errors}
+    assert ("STR012", "data/participants.csv") in codes
+    assert not [f for f in report.errors if f.file == MEASURES_FILE], report.flatten()

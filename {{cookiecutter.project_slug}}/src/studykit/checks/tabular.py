@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -243,15 +243,23 @@ def _constraints(field: Mapping) -> list[_Constraint]:
 
 def _suspects(typed: pl.DataFrame, schema: Mapping) -> pl.Expr:
     """True for rows that break any constraint: one fused pass, so pandera only sees those rows."""
+    tests = [test for _, _, test in _tests(typed.columns, schema)]
+    # Kleene OR: true when any test is true, whatever nulls the others give.
+    return pl.any_horizontal(tests).fill_null(False) if tests else pl.lit(False)
+
+
+def _tests(columns: Iterable[str], schema: Mapping) -> Iterator[tuple[str, int | None, pl.Expr]]:
+    """(field, constraint number or None for required, expression true where it is broken)."""
     key = primary_key(schema)
-    tests = []
+    present = set(columns)
     for field in fields_of(schema):
-        if field["name"] not in typed.columns:
+        name = field["name"]
+        if name not in present:
             continue
-        tests.extend(c.violated.fill_null(False) for c in _constraints(field))
+        for number, constraint in enumerate(_constraints(field)):
+            yield name, number, constraint.violated
         if _required(field, key):
-            tests.append(pl.col(field["name"]).is_null())
-    return pl.any_horizontal(tests) if tests else pl.lit(False)
+            yield name, None, pl.col(name).is_null()
 
 
 def _required(field: Mapping, key: list[str]) -> bool:
@@ -259,8 +267,14 @@ def _required(field: Mapping, key: list[str]) -> bool:
     return bool(field.get("constraints", {}).get("required")) or field["name"] in key
 
 
-def pandera_schema(schema: Mapping, columns: Iterable[str]) -> tuple[pa.DataFrameSchema, dict]:
-    """The pandera polars schema for the fields present in ``columns``, and its check index."""
+def pandera_schema(
+    schema: Mapping, columns: Iterable[str], *, only: set[tuple[str, int | None]] | None = None
+) -> tuple[pa.DataFrameSchema, dict]:
+    """The pandera polars schema for the fields present in ``columns``, and its check index.
+
+    ``only`` keeps just those (field, constraint number) pairs, number None standing for
+    "required"; fields left with nothing to check are dropped.
+    """
     present = set(columns)
     key = primary_key(schema)
     spec: dict[str, pa.Column] = {}
@@ -269,15 +283,16 @@ def pandera_schema(schema: Mapping, columns: Iterable[str]) -> tuple[pa.DataFram
         name = field["name"]
         if name not in present:
             continue
-        constraints = _constraints(field)
-        if not constraints and not _required(field, key):
+        numbered = [(n, c) for n, c in enumerate(_constraints(field)) if only is None or (name, n) in only]
+        required = _required(field, key) and (only is None or (name, None) in only)
+        if not numbered and not required:
             continue  # nothing to check beyond the type, which the cast already did
-        for number, constraint in enumerate(constraints):
-            index[(name, number)] = constraint
+        for position, (_, constraint) in enumerate(numbered):
+            index[(name, position)] = constraint
         spec[name] = pa.Column(
             _POLARS_TYPES.get(field.get("type", "string"), pl.String()),
-            checks=[c.check for c in constraints],
-            nullable=not _required(field, key),
+            checks=[c.check for _, c in numbered],
+            nullable=not required,
             coerce=False,
         )
     return pa.DataFrameSchema(spec, strict=False, name="table schema"), index
@@ -296,9 +311,16 @@ def _constraint_findings(
     rows = typed.select(pl.arg_where(_suspects(typed, schema))).to_series()
     if rows.is_empty():
         return
-    compiled, index = pandera_schema(schema, typed.columns)
+    suspects = typed[rows]
+    # pandera's cost is per column and check, whatever the rows: give it the checks these rows break.
+    tests = list(_tests(suspects.columns, schema))
+    broken = suspects.select(
+        test.fill_null(False).any().alias(str(n)) for n, (_, _, test) in enumerate(tests)
+    ).row(0)
+    only = {(name, number) for (name, number, _), hit in zip(tests, broken, strict=True) if hit}
+    compiled, index = pandera_schema(schema, suspects.columns, only=only)
     try:
-        compiled.validate(typed[rows], lazy=True)
+        compiled.validate(suspects, lazy=True)
     except pa.errors.SchemaErrors as exc:
         cases = exc.failure_cases.select("column", "check", "check_number", "index")
     else:
@@ -330,8 +352,19 @@ def _duplicates(text: pl.DataFrame, columns: list[str]) -> pl.DataFrame:
 
     A 64-bit hash of the key finds the candidates in one cheap pass; the exact
     comparison then runs on those few rows only (so a hash collision costs nothing).
+    Repeated hashes are found by sorting, which costs less than a hash table of a
+    million keys.
     """
-    candidates = text.select(pl.arg_where(pl.struct(columns).hash().is_duplicated())).to_series()
+    hashes = text.select(pl.struct(columns).hash().alias("hash"))
+    repeated = (
+        hashes.lazy()
+        .sort("hash")
+        .filter(pl.col("hash") == pl.col("hash").shift(1))
+        .select(pl.col("hash").unique())
+        .collect()
+        .get_column("hash")
+    )
+    candidates = hashes.select(pl.arg_where(pl.col("hash").is_in(repeated.implode()))).to_series()
     keyed = (
         text.select(columns)[candidates]
         .with_columns(candidates.alias("row_index"))
@@ -427,18 +460,23 @@ def check_frame(
     *,
     file: str,
     references: Mapping[str, pl.DataFrame] | None = None,
+    also: Sequence[Callable[[pl.DataFrame], Iterable[Finding]]] = (),
 ) -> tuple[pl.DataFrame, list[Finding]]:
     """Every Table Schema finding for a text frame, and the frame cast to the schema's types.
 
     Header findings are separate (``header_findings``) because they need the file's header row.
+    ``also`` are further checks of the typed frame (a layer's own rules): they run beside the
+    schema checks and their findings come last, in the order given.
     """
     types = {c: t for c, t in types_of(schema).items() if c in text.columns}
-    # Keys need only the text, so they run beside the cast: polars releases the GIL, and the
-    # two overlap on a table's hash joins and parses (about 20% of the time on two cores).
-    with ThreadPoolExecutor(max_workers=2) as pool:
+    # Keys need only the text, so they run beside the cast; the other checks run beside each
+    # other once the frame is cast. polars releases the GIL, so the passes overlap on two cores
+    # while pandera's Python work runs in the main thread.
+    with ThreadPoolExecutor(max_workers=2 + len(also)) as pool:
         keys = pool.submit(lambda: list(key_findings(text, schema, file=file)))
         foreign = pool.submit(lambda: list(foreign_key_findings(text, schema, references or {}, file=file)))
         typed, failures = cast(text, types)
+        more = [pool.submit(lambda c=c: list(c(typed))) for c in also]
         skip = {(f.row_index, f.column) for f in failures}
         constraints = list(_constraint_findings(typed, text, schema, file=file, skip=skip))
     findings = [
@@ -451,4 +489,5 @@ def check_frame(
         )
         for f in failures
     ]
-    return typed, findings + constraints + keys.result() + foreign.result()
+    extra = [f for future in more for f in future.result()]
+    return typed, findings + constraints + keys.result() + foreign.result() + extra

@@ -29,7 +29,15 @@ from studykit.tables import read_typed
 if TYPE_CHECKING:
     from studykit.governance.consent_filter import ConsentFilter
 
-__all__ = ["KEYS", "measure_types", "score_expressions", "score_frame", "score_study", "scores_table"]
+__all__ = [
+    "KEYS",
+    "complete_score",
+    "measure_types",
+    "score_expressions",
+    "score_frame",
+    "score_study",
+    "scores_table",
+]
 
 KEYS = ("participant_id", "wave")
 
@@ -78,6 +86,32 @@ def score_expressions(instrument: Instrument, score: Score, columns: list[str]) 
             value = raw
     result = _round(pl.when(enough & (answered > 0)).then(value).cast(pl.Float64), score.decimals)
     return result.alias(score.id), answered.cast(pl.Int64).alias(f"{score.id}_items")
+
+
+def complete_score(
+    instrument: Instrument, score: Score, columns: list[str]
+) -> tuple[pl.Expr, pl.Expr] | None:
+    """A cheap form of a score for rows whose items are all answered in range: (that condition, score).
+
+    On those rows ``score_expressions`` gives the same value, so a check can run the full
+    expressions on the other rows only. None when there is no cheap form (conversion tables,
+    item value maps, items with different response ranges, item columns missing).
+    """
+    if score.method not in ("sum", "mean") or not all(i in columns for i in score.items):
+        return None
+    items = [instrument.item(i) for i in score.items]
+    responses = [instrument.response_for(i) for i in items]
+    if any(r.values for r in responses) or len({(r.min, r.max) for r in responses}) != 1:
+        return None
+    low, high = responses[0].min, responses[0].max
+    codes = {i.id: pl.col(i.id).cast(pl.Int64, strict=False) for i in items}
+    answered = pl.all_horizontal(c.is_between(low, high) for c in codes.values()).fill_null(False)
+    # Integer arithmetic (exact), then the same float steps as score_expressions.
+    total = pl.sum_horizontal(low + high - codes[i.id] if i.reverse else codes[i.id] for i in items)
+    value = total.cast(pl.Float64)
+    if score.method == "mean":
+        value = value / len(items)
+    return answered, _round(value, score.decimals)
 
 
 def score_frame(instrument: Instrument, frame: pl.DataFrame) -> pl.DataFrame:
