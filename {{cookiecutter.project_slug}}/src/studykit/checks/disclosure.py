@@ -132,6 +132,7 @@ FREE_TEXT = {
     "segments": ("memo",),
 }
 ODD = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffd]|  |^\s|\s$")
+ODD_SUPERSET = r"[\x00-\x1f\x7f\x{fffd}]|  |^\s|\s$"
 COLUMN_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
@@ -217,10 +218,19 @@ def free_text_findings(
         for column in columns:
             if column not in table.header:
                 continue
-            for index, value in enumerate(table.frame[column].to_list()):
-                if value:
-                    for match in find_identifiers(value, names=names):
-                        yield _identifier_finding(match, file=file, row=index + 2, column=column)
+            # Free text repeats (roles, sites): scan each distinct value once, then only
+            # the rows holding a value that had a match become findings.
+            distinct = table.frame.get_column(column).drop_nulls().unique(maintain_order=True).to_list()
+            found = {v: m for v in distinct if v and (m := list(find_identifiers(v, names=names)))}
+            if not found:
+                continue
+            hits = (
+                table.frame.select(column).with_row_index("index")
+                .filter(pl.col(column).is_in(list(found)))
+            )
+            for index, value in hits.iter_rows():
+                for match in found[value]:
+                    yield _identifier_finding(match, file=file, row=index + 2, column=column)
 
 
 def theme_findings(study: Study, names: list[str]) -> Iterator[Finding]:
@@ -239,7 +249,13 @@ def duplicate_ids(study: Study, table: TextTable) -> Iterator[Finding]:
     if "participant_id" not in table.header:
         return
     first: dict[str, int] = {}
-    for index, value in enumerate(table.frame["participant_id"].to_list()):
+    # Only ids that occur more than once can be duplicates: look at those rows alone.
+    repeated = (
+        table.frame.select("participant_id")
+        .with_row_index("index")
+        .filter(pl.col("participant_id").is_duplicated() & pl.col("participant_id").is_not_null())
+    )
+    for index, value in repeated.iter_rows():
         if value is None:
             continue
         if value in first:
@@ -259,12 +275,26 @@ def odd_characters(study: Study, table: TextTable) -> Iterator[Finding]:
                 f"column name {column!r} is not lower-case letters, digits and underscores",
                 file=file, row=1, column=column, value=column,
             )  # fmt: skip
-        for index, value in enumerate(table.frame[column].to_list()):
+        for index, value in _odd_candidates(table.frame, column):
             if value and ODD.search(value):
                 what = _odd_kind(value)
                 yield ODD_CHARACTERS.finding(
                     f"value has {what}", file=file, row=index + 2, column=column, value=repr(value)
                 )
+
+
+def _odd_candidates(frame: pl.DataFrame, column: str) -> list[tuple[int, str]]:
+    """(index, value) of cells that may have odd characters, found over the whole column.
+
+    The polars pattern matches a superset of ``ODD`` (every control character, any Unicode
+    space at either end), so ``ODD`` decides each candidate exactly as before.
+    """
+    return list(
+        frame.select(pl.col(column).cast(pl.String))
+        .with_row_index("index")
+        .filter(pl.col(column).str.contains(ODD_SUPERSET).fill_null(False))
+        .iter_rows()
+    )
 
 
 def _odd_kind(value: str) -> str:

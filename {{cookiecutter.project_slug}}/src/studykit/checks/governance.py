@@ -16,6 +16,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import polars as pl
+
 from studykit.checks.findings import Finding, Rule, register
 from studykit.errors import RegisterError, StudykitError
 from studykit.governance.consent_filter import ConsentFilter
@@ -117,21 +119,44 @@ def _label(study: Study, path: Path) -> str:
         return path.as_posix()
 
 
-def _table_rows(study: Study, path: Path, date_column: str) -> Iterator[Collected]:
-    """Rows with a readable participant id and date; anything else is the structure layer's to report."""
+def _table_frame(study: Study, path: Path, date_column: str) -> pl.DataFrame | None:
+    """(row, participant_id, day) of rows with a readable id and date; the rest is the structure layer's."""
     if not path.is_file():
-        return
+        return None
     try:
         table = read_text_table(path)
     except StudykitError:
-        return
+        return None
     if "participant_id" not in table.header or date_column not in table.header:
-        return
+        return None
     typed, _ = cast(table.frame.select("participant_id", date_column), {date_column: "date"})
+    return (
+        typed.rename({date_column: "day"})
+        .with_row_index("row", offset=2)
+        .filter(pl.col("participant_id").is_not_null() & pl.col("day").is_not_null())
+    )
+
+
+def _tables(study: Study) -> list[tuple[str, str, pl.DataFrame]]:
+    """(file, date column, rows) of every dated table: measures, then employment."""
+    sources = [(study.measures_path(i), "completed_on") for i in study.instruments]
+    sources.append((study.employment_path, "recorded_on"))
+    found = []
+    for path, column in sources:
+        frame = _table_frame(study, path, column)
+        if frame is not None:
+            found.append((_label(study, path), column, frame))
+    return found
+
+
+def _table_rows(study: Study, path: Path, date_column: str) -> Iterator[Collected]:
+    """Rows with a readable participant id and date; anything else is the structure layer's to report."""
+    frame = _table_frame(study, path, date_column)
+    if frame is None:
+        return
     file = _label(study, path)
-    for index, (pid, day) in enumerate(typed.iter_rows()):
-        if pid is not None and day is not None:
-            yield Collected(file, index + 2, date_column, pid, day)
+    for row, pid, day in frame.select("row", "participant_id", "day").iter_rows():
+        yield Collected(file, row, date_column, pid, day)
 
 
 def _transcripts(study: Study) -> Iterator[Collected]:
@@ -179,20 +204,80 @@ def check(study: Study, *, today: dt.date | None = None) -> Iterator[Finding]:
     today = today or dt.datetime.now(dt.UTC).date()
     consent_file = _label(study, study.consent_path)
     yield from _register_findings(registers, consent_file, _label(study, study.withdrawals_path))
-    data = list(collected(study))
+    tables = _tables(study)
+    transcripts = list(_transcripts(study))
+    has_data = bool(transcripts) or any(frame.height for _, _, frame in tables)
     ethics_file = _label(study, study.ethics_path)
     approvals = registers.ethics.approvals
-    if not approvals and (registers.consent or data):
+    if not approvals and (registers.consent or has_data):
         yield NO_APPROVAL.finding("no approval is recorded", file=ethics_file, column="approvals")
     if approvals:
         yield from _form_findings(registers, consent_file)
         yield from _expiry_findings(study, registers, ethics_file, today)
     consent = ConsentFilter(registers, study.governance.withdrawal)
-    for item in data:
+    for file, column, frame in tables:
+        # Only rows that may break a rule become Python objects; each is then decided exactly.
+        suspects = _suspects(frame, registers, check_period=bool(approvals))
+        for row, pid, day in suspects.select("row", "participant_id", "day").iter_rows():
+            item = Collected(file, row, column, pid, day)
+            yield from _collection_findings(item, registers, consent, check_period=bool(approvals))
+    for item in transcripts:
         yield from _collection_findings(item, registers, consent, check_period=bool(approvals))
     enrolled = _enrolled(study)
     if enrolled is not None:
         yield from _enrolment_findings(study, registers, consent, enrolled)
+
+
+def _suspects(frame: pl.DataFrame, registers: Registers, *, check_period: bool) -> pl.DataFrame:
+    """Rows of (row, participant_id, day) that may yield a collection finding, in row order.
+
+    A superset of the failing rows, computed over whole columns: no consent event in
+    force (an as-of join on the consent events), consent without participate, on or after
+    a withdrawal, outside every approval period (decided once per distinct date), or of a
+    participant who asked to remove all data.
+    """
+    if frame.height == 0:
+        return frame
+    events = pl.DataFrame(
+        {
+            "participant_id": [e.participant_id for e in registers.consent],
+            "_consented_on": [e.consented_on for e in registers.consent],
+            "_participate": [e.has("participate") for e in registers.consent],
+        },
+        schema={"participant_id": pl.String, "_consented_on": pl.Date, "_participate": pl.Boolean},
+    ).sort("_consented_on")
+    withdrawn = pl.DataFrame(
+        {
+            "participant_id": [w.participant_id for w in registers.withdrawals],
+            "_withdrawn_on": [w.withdrawn_on for w in registers.withdrawals],
+        },
+        schema={"participant_id": pl.String, "_withdrawn_on": pl.Date},
+    ).group_by("participant_id").agg(pl.col("_withdrawn_on").min())
+    removing = sorted({w.participant_id for w in registers.withdrawals if w.removes_data})
+    days = frame.get_column("day").unique().drop_nulls()
+    covered = pl.DataFrame(
+        {"day": days, "_covered": [registers.ethics.covers(day) for day in days.to_list()]},
+        schema={"day": pl.Date, "_covered": pl.Boolean},
+    )
+    joined = (
+        frame.sort("day")
+        # Both sides are sorted by date; polars cannot verify that within groups, hence no check.
+        .join_asof(
+            events, left_on="day", right_on="_consented_on", by="participant_id", strategy="backward",
+            check_sortedness=False,
+        )
+        .join(withdrawn, on="participant_id", how="left")
+        .join(covered, on="day", how="left")
+    )
+    suspect = (
+        pl.col("_consented_on").is_null()
+        | ~pl.col("_participate").fill_null(False)
+        | (pl.col("day") >= pl.col("_withdrawn_on")).fill_null(False)
+        | pl.col("participant_id").is_in(removing)
+    )
+    if check_period:
+        suspect = suspect | ~pl.col("_covered").fill_null(False)
+    return joined.filter(suspect).select(frame.columns).sort("row")
 
 
 def _register_findings(registers: Registers, consent_file: str, withdrawals_file: str) -> Iterator[Finding]:
@@ -215,8 +300,13 @@ def _register_findings(registers: Registers, consent_file: str, withdrawals_file
 
 def _form_findings(registers: Registers, consent_file: str) -> Iterator[Finding]:
     ethics = registers.ethics
+    # Few distinct (form, date) pairs across many consent events: decide each once.
+    approved_pairs: dict[tuple[str, dt.date], bool] = {}
     for event in registers.consent:
-        if ethics.approves_form(event.form_version, event.consented_on):
+        pair = (event.form_version, event.consented_on)
+        if pair not in approved_pairs:
+            approved_pairs[pair] = ethics.approves_form(*pair)
+        if approved_pairs[pair]:
             continue
         current = [a for a in ethics.approvals if a.covers(event.consented_on)]
         if current:

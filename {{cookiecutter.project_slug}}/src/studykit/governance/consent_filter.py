@@ -122,24 +122,76 @@ class ConsentFilter:
                 msg = f"has no {column!r} column, so consent cannot be applied"
                 fix = "Pass the table with its participant and date columns."
                 raise DataReadError(msg, path=resource, fix=fix)
-        ids = frame.get_column(participant_column).cast(pl.String).to_list()
-        dates = _dates(frame, date_column) if date_column else [None] * frame.height
-        pairs = list(zip(ids, dates, strict=True))
-        rules: list[tuple[str, list[bool]]] = [
-            (REMOVAL, [pid is not None and self._removal_drops(pid, day, purpose) for pid, day in pairs]),
-            (NO_CONSENT, [pid is None or not self.collected_with_consent(pid, day) for pid, day in pairs]),
+        ids = frame.get_column(participant_column).cast(pl.String)
+        dates = _dates(frame, date_column) if date_column else pl.Series([None] * frame.height, dtype=pl.Date)
+        rows = pl.DataFrame({"pid": ids, "day": dates}).with_row_index("_index")
+        rules: list[tuple[str, pl.Series]] = [
+            (REMOVAL, self._removal_mask(rows, purpose)),
+            (NO_CONSENT, self._no_consent_mask(rows)),
         ]
         if purpose in PURPOSE_SCOPE:
             scope = PURPOSE_SCOPE[purpose]
-            rules.append((RULE_FOR_SCOPE[scope], [pid is None or not self.allows(pid, scope) for pid in ids]))
-        keep = [True] * frame.height
+            # Decided once per participant, not per row.
+            allowed = [pid for pid in ids.drop_nulls().unique().to_list() if self.allows(pid, scope)]
+            rules.append((RULE_FOR_SCOPE[scope], ~ids.is_in(allowed).fill_null(False)))
+        keep = pl.Series([True] * frame.height, dtype=pl.Boolean)
         for rule, drops in rules:
-            hit = [i for i, drop in enumerate(drops) if drop and keep[i]]
-            if hit:
-                self.exclusions.append(Exclusion(rule, resource, len({ids[i] for i in hit}), len(hit)))
-                for i in hit:
-                    keep[i] = False
-        return frame.filter(pl.Series(keep, dtype=pl.Boolean))
+            hit = drops & keep
+            count = int(hit.sum())
+            if count:
+                self.exclusions.append(Exclusion(rule, resource, ids.filter(hit).n_unique(), count))
+                keep = keep & ~hit
+        return frame.filter(keep)
+
+    def _removal_mask(self, rows: pl.DataFrame, purpose: Purpose) -> pl.Series:
+        """Rows a "remove all data" request takes away; only those participants' rows are looked at."""
+        removing = sorted({w.participant_id for w in self.registers.withdrawals if w.removes_data})
+        candidates = rows.filter(pl.col("pid").is_in(removing))
+        dropped = [
+            index for index, pid, day in candidates.iter_rows() if self._removal_drops(pid, day, purpose)
+        ]
+        return rows.get_column("_index").is_in(dropped)
+
+    def _no_consent_mask(self, rows: pl.DataFrame) -> pl.Series:
+        """Rows without consent to participate in force when collected (undated: at first consent).
+
+        The consent event in force is an as-of join on the consent events by date; withdrawals
+        end it from their earliest date on.
+        """
+        consent = self.registers.consent
+        events = pl.DataFrame(
+            {
+                "pid": [e.participant_id for e in consent],
+                "_on": [e.consented_on for e in consent],
+                "_participate": [e.has("participate") for e in consent],
+            },
+            schema={"pid": pl.String, "_on": pl.Date, "_participate": pl.Boolean},
+        ).sort("_on")
+        first = events.group_by("pid").agg(pl.col("_on").min().alias("_first"))
+        withdrawn = pl.DataFrame(
+            {
+                "pid": [w.participant_id for w in self.registers.withdrawals],
+                "_withdrawn_on": [w.withdrawn_on for w in self.registers.withdrawals],
+            },
+            schema={"pid": pl.String, "_withdrawn_on": pl.Date},
+        ).group_by("pid").agg(pl.col("_withdrawn_on").min())
+        dated = (
+            rows.join(first, on="pid", how="left")
+            .with_columns(pl.coalesce("day", "_first").alias("_effective"))
+            .filter(pl.col("pid").is_not_null() & pl.col("_effective").is_not_null())
+            .sort("_effective")
+            # Both sides are sorted by date; polars cannot verify that within groups, hence no check.
+            .join_asof(
+                events, left_on="_effective", right_on="_on", by="pid", strategy="backward",
+                check_sortedness=False,
+            )
+            .join(withdrawn, on="pid", how="left")
+        )
+        in_force = dated.filter(
+            pl.col("_participate").fill_null(False)
+            & (pl.col("_withdrawn_on").is_null() | (pl.col("_effective") < pl.col("_withdrawn_on")))
+        )
+        return ~rows.get_column("_index").is_in(in_force.get_column("_index"))
 
     def _removal_drops(self, participant_id: str, collected_on: dt.date | None, purpose: Purpose) -> bool:
         # The policy may keep collected data for this study's analysis; they are never
@@ -153,14 +205,14 @@ class ConsentFilter:
         return [asdict(e) for e in self.exclusions]
 
 
-def _dates(frame: pl.DataFrame, column: str) -> list[dt.date | None]:
+def _dates(frame: pl.DataFrame, column: str) -> pl.Series:
     series = frame.get_column(column)
     if series.dtype == pl.Date:
-        return series.to_list()
+        return series
     if series.dtype == pl.Datetime:
-        return series.dt.date().to_list()
+        return series.dt.date()
     # Text dates: an unparseable one counts as undated (the structure layer reports it).
-    return series.cast(pl.String).str.strptime(pl.Date, "%Y-%m-%d", strict=False).to_list()
+    return series.cast(pl.String).str.strptime(pl.Date, "%Y-%m-%d", strict=False)
 
 
 def _policy_removes(policy: WithdrawalPolicy, removal: Withdrawal, collected_on: dt.date | None) -> bool:

@@ -309,6 +309,22 @@ def _participant(value: str | None, label: str, row: int) -> str:
     return pid
 
 
+def _scopes(record: dict[str, str | None], label: str, row: int) -> frozenset[str]:
+    """The scopes ticked ``yes`` in one consent row; anything but yes or blank is an error."""
+    scopes = set()
+    for scope in SCOPES:
+        cell = (record[scope] or "").lower()
+        if cell == YES:
+            scopes.add(scope)
+        elif cell not in ("", NO):
+            msg = f"{record[scope]!r} is not yes or blank"
+            raise RegisterError(
+                msg, path=label, row=row, field=scope,
+                fix="Write yes where the participant ticked the box; leave it blank (no) otherwise.",
+            )
+    return frozenset(scopes)
+
+
 def read_consent(path: Path, label: str | None = None) -> tuple[ConsentEvent, ...]:
     """Read consent.csv: one row per consent event, each scope ``yes`` or blank (no)."""
     label = label or path.as_posix()
@@ -317,22 +333,24 @@ def read_consent(path: Path, label: str | None = None) -> tuple[ConsentEvent, ..
     dates = _dates(table.frame, "consented_on", label)
     events: list[ConsentEvent] = []
     seen: dict[tuple[str, dt.date], int] = {}
-    for index, (record, day) in enumerate(zip(table.frame.iter_rows(named=True), dates, strict=True)):
+    # Whole columns as lists, and each distinct combination of scope cells read once:
+    # consent.csv has a row per participant (hundreds of thousands in large studies).
+    columns = [table.frame.get_column(c).to_list() for c in ("participant_id", "form_version", *SCOPES)]
+    scope_sets: dict[tuple[str | None, ...], frozenset[str]] = {}
+    # When every id is well formed (checked over the column) the per-row check can be skipped.
+    ids_valid = bool(
+        table.frame.get_column("participant_id").str.contains(PARTICIPANT_ID.pattern).fill_null(False).all()
+    )
+    for index, (pid_cell, version_cell, *cells) in enumerate(zip(*columns, strict=True)):
         row = index + 2
-        pid = _participant(record["participant_id"], label, row)
-        version = _required(record["form_version"], label, row, "form_version")
+        day = dates[index]
+        pid = pid_cell if ids_valid else _participant(pid_cell, label, row)
+        version = _required(version_cell, label, row, "form_version")
         day = _required_date(day, label, row, "consented_on")
-        scopes = set()
-        for scope in SCOPES:
-            cell = (record[scope] or "").lower()
-            if cell == YES:
-                scopes.add(scope)
-            elif cell not in ("", NO):
-                msg = f"{record[scope]!r} is not yes or blank"
-                raise RegisterError(
-                    msg, path=label, row=row, field=scope,
-                    fix="Write yes where the participant ticked the box; leave it blank (no) otherwise.",
-                )
+        key = tuple(cells)
+        scopes = scope_sets.get(key)
+        if scopes is None:
+            scopes = scope_sets[key] = _scopes(dict(zip(SCOPES, cells, strict=True)), label, row)
         if (pid, day) in seen:
             msg = f"a second consent event for {pid} on {day} (the first is row {seen[pid, day]})"
             raise RegisterError(
@@ -341,7 +359,7 @@ def read_consent(path: Path, label: str | None = None) -> tuple[ConsentEvent, ..
                 fix="Keep one event per participant and day: merge the rows, or correct the date.",
             )
         seen[pid, day] = row
-        events.append(ConsentEvent(pid, version, day, frozenset(scopes), row))
+        events.append(ConsentEvent(pid, version, day, scopes, row))
     return tuple(events)
 
 
