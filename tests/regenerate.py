@@ -114,10 +114,9 @@ def example_files() -> dict[str, str]:
     return {f"{prefix}/{relative}": text for relative, text in generate().items()}
 
 
-def write_example() -> None:
-    """Write .bake/example/ afresh (first: the fragments read its instruments and headers)."""
-    files = example_files()
-    for stale in sorted(p for p in EXAMPLE.rglob("*") if p.is_file()):
+def sync_files(files: dict[str, str], existing: list[Path], *, newline: str | None = None) -> None:
+    """Make the template hold exactly ``files``: remove stale ones, write changed ones."""
+    for stale in sorted(existing):
         if stale.relative_to(TEMPLATE).as_posix() not in files:
             stale.unlink()
             print(f"removed {stale.relative_to(TEMPLATE)}")
@@ -125,24 +124,20 @@ def write_example() -> None:
         path = TEMPLATE / relative
         if not path.is_file() or path.read_text(encoding="utf-8") != text:
             path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(text, encoding="utf-8", newline="")
+            path.write_text(text, encoding="utf-8", newline=newline)
             print(f"wrote {relative}")
+
+
+def write_example() -> None:
+    """Write .bake/example/ afresh (first: the fragments read its instruments and headers)."""
+    sync_files(example_files(), [p for p in EXAMPLE.rglob("*") if p.is_file()], newline="")
 
 
 def main() -> int:
     write_example()
     _check_example_library_headers()
     files = fragments()
-    for stale in sorted(RESOURCES.glob("*.json")):
-        if stale.relative_to(TEMPLATE).as_posix() not in files:
-            stale.unlink()
-            print(f"removed {stale.relative_to(TEMPLATE)}")
-    for relative, text in files.items():
-        path = TEMPLATE / relative
-        if not path.is_file() or path.read_text(encoding="utf-8") != text:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(text, encoding="utf-8")
-            print(f"wrote {relative}")
+    sync_files(files, list(RESOURCES.glob("*.json")))
     print(f"{len(files)} generated files are up to date.")
     return 0
 
