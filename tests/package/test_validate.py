@@ -532,3 +532,64 @@ def test_duplicate_participant_ids_still_join_measure_rows_by_id(tmp_path):
     codes = {(f.code, f.file) for f in report.errors}
     assert ("STR012", "data/participants.csv") in codes
     assert not [f for f in report.errors if f.file == MEASURES_FILE], report.flatten()
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"", "is empty: it has no header row"),
+        (b"  \r\n\t\n", "is empty: it has no header row"),
+        (b"\xef\xbb\xbf", "is empty: it has no header row"),
+    ],
+)
+def test_str002_blank_files_say_they_are_empty(tmp_path, content, message):
+    root = make_study(tmp_path, measures=content)
+    report = validate(load_study(root))
+    assert [[f.code, f.file, f.message] for f in report.errors] == [["STR002", MEASURES_FILE, message]]
+
+
+def test_padded_cells_are_stripped_and_a_blank_one_is_missing(tmp_path):
+    padded = MEASURES.replace("P002,T1,2024-01-20,1,1,2,2", "P002, T1 ,2024-01-20,1,\t1 ,2,  ")
+    report = validate(load_study(make_study(tmp_path, measures=padded)))
+    # " T1 " is T1, "\t1 " is 1; the blank item_04 is missing, which the schema allows.
+    assert [f for f in report.errors if f.layer in MY_LAYERS] == []
+
+
+def test_a_measure_table_is_read_once_per_validation(tmp_path, monkeypatch):
+    """Governance and disclosure use what the measures layer remembered (checks/memo.py)."""
+    import studykit.tables as tables
+
+    root = make_study(tmp_path)
+    reads: list[str] = []
+
+    def counting(original):
+        def read(source, *args, **kwargs):
+            reads.append(Path(str(source)).name if isinstance(source, str | Path) else "(bytes)")
+            return original(source, *args, **kwargs)
+
+        return read
+
+    for reader in ("read_csv", "scan_csv"):
+        monkeypatch.setattr(tables.pl, reader, counting(getattr(tables.pl, reader)))
+    validate(load_study(root))
+    assert reads.count("mood.csv") == 1
+
+
+def test_shared_tables_give_the_same_findings_as_layers_run_alone(tmp_path):
+    """With the memo (validate) and without it (each layer on its own), the same findings."""
+    from studykit.checks import disclosure, governance, measures
+
+    measures_text = MEASURES + "P002,T2,2024-05-30,1,,2,\nP003,T2,2023-12-01,2,2,2,2\n"
+    root = make_study(tmp_path, measures=measures_text)
+    (root / "governance/withdrawals.csv").write_text(
+        "participant_id,withdrawn_on,reason,scope\nP002,2024-03-01,moved,no further data\n", encoding="utf-8"
+    )
+    study = load_study(root)
+    report = validate(study)
+    for module in (governance, disclosure):
+        alone = [f for f in module.check(study)]
+        layer = module.__name__.rsplit(".", 1)[1]
+        assert [f for f in report.findings if f.layer == layer] == alone
+        assert alone, f"the {layer} layer should find something here"
+    assert any(f.code == "GOV003" and f.row == 6 for f in report.findings)
+    assert list(measures.check(study))

@@ -9,6 +9,9 @@ Each present-but-uncastable cell comes back as a ``CastFailure``.
 from __future__ import annotations
 
 import io
+import mmap
+import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -50,16 +53,47 @@ class CastFailure:
 
 
 BOM = b"\xef\xbb\xbf"
+# A file this small is checked for holding only whitespace; a larger one would fail to parse anyway.
+_BLANK_SCAN = 1 << 16
 
 
-def _parse(source: bytes, columns: list[str] | None = None) -> pl.DataFrame:
+def _parse(source: Path | bytes, columns: list[str] | None = None) -> pl.DataFrame:
+    # A path lets polars map the file itself (no copy of a large table); it skips a BOM.
     return pl.read_csv(
-        io.BytesIO(source), columns=columns, infer_schema=False, null_values=[""], truncate_ragged_lines=False
+        source if isinstance(source, Path) else io.BytesIO(source),
+        columns=columns,
+        infer_schema=False,
+        null_values=[""],
+        truncate_ragged_lines=False,
     )
 
 
 def _is_encoding_error(exc: Exception) -> bool:
     return "utf-8" in str(exc).lower() or "utf8" in str(exc).lower()
+
+
+@dataclass(frozen=True)
+class _Peek:
+    """What the bytes of a file say before it is parsed."""
+
+    bom: bool
+    blank: bool  # empty or only whitespace: no header row
+    padded: bool  # some cell may start or end with whitespace
+
+
+def _peek(path: Path) -> _Peek:
+    """Look at the raw bytes through a memory map: byte searches (memchr), no copy of the file."""
+    with path.open("rb") as handle:
+        if os.fstat(handle.fileno()).st_size == 0:
+            return _Peek(bom=False, blank=True, padded=False)
+        with mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as view:
+            bom = view[: len(BOM)] == BOM
+            start = len(BOM) if bom else 0
+            # Numeric tables usually hold no space or tab at all, so whitespace is looked for
+            # only where one of these two bytes occurs.
+            padded = view.find(b" ", start) != -1 or view.find(b"\t", start) != -1
+            blank = len(view) - start <= _BLANK_SCAN and not view[start:].strip()
+            return _Peek(bom=bom, blank=blank, padded=padded)
 
 
 def read_text_table(
@@ -72,27 +106,31 @@ def read_text_table(
     """
     label = file_label or path
     try:
-        raw = path.read_bytes()
+        peek = _peek(path)
     except FileNotFoundError as exc:
         msg = "is missing"
         raise DataReadError(msg, path=label, fix="Create it (with its header row) or fix the path.") from exc
     except OSError as exc:
         msg = f"cannot be read ({exc.strerror})"
         raise DataReadError(msg, path=label) from exc
-    encoding, source = ("utf-8-sig", raw[len(BOM) :]) if raw.startswith(BOM) else ("utf-8", raw)
-    if not source or source.isspace():
+    if peek.blank:
         msg = "is empty: it has no header row"
         raise DataReadError(msg, path=label, fix="Add the header row.")
+    encoding = "utf-8-sig" if peek.bom else "utf-8"
     try:
         try:
             # polars checks that the bytes are UTF-8 while it parses, so a separate decode
             # of the whole file (as long as the parse itself) is only needed for Latin-1.
-            frame = _parse(source, columns)
+            frame = _parse(path, columns)
         except pl.exceptions.ComputeError as exc:
             if not _is_encoding_error(exc):
                 raise
-            encoding, source = "latin-1", source.decode("latin-1").encode("utf-8")
-            frame = _parse(source, columns)
+            raw = path.read_bytes()[len(BOM) if peek.bom else 0 :]
+            encoding = "latin-1"
+            frame = _parse(raw.decode("latin-1").encode("utf-8"), columns)
+    except OSError as exc:
+        msg = f"cannot be read ({exc.strerror})"
+        raise DataReadError(msg, path=label) from exc
     except pl.exceptions.ColumnNotFoundError as exc:
         msg = f"lacks a column it needs ({str(exc).strip().splitlines()[0]})"
         raise DataReadError(msg, path=label, fix="Add the column to the header row.") from exc
@@ -104,15 +142,9 @@ def read_text_table(
             path=label,
             fix="Open it in a spreadsheet and save it again as CSV (UTF-8).",
         ) from exc
-    if _may_be_padded(source):
+    if peek.padded:
         frame = _strip_padded(frame)
     return TextTable(path=path, frame=frame, encoding=encoding, header=list(frame.columns))
-
-
-def _may_be_padded(source: bytes) -> bool:
-    """Whether any cell could start or end with whitespace: two byte searches (memchr), far cheaper
-    than scanning every column. Numeric tables usually hold no space or tab at all."""
-    return b" " in source or b"\t" in source
 
 
 def _strip_padded(frame: pl.DataFrame) -> pl.DataFrame:
@@ -157,12 +189,19 @@ def _cast_expr(column: str, kind: str) -> pl.Expr:
     return col.cast(DTYPES[kind], strict=False).alias(column)
 
 
-def cast(frame: pl.DataFrame, types: dict[str, str]) -> tuple[pl.DataFrame, list[CastFailure]]:
-    """Cast the named text columns to Table Schema types; report every cell that would not cast."""
+def cast(
+    frame: pl.DataFrame, types: dict[str, str], *, then: Mapping[str, pl.Expr] | None = None
+) -> tuple[pl.DataFrame, list[CastFailure]]:
+    """Cast the named text columns to Table Schema types; report every cell that would not cast.
+
+    ``then`` adds columns computed from the cast frame in the same pass (a large table is
+    walked once, not twice).
+    """
     present = {c: t for c, t in types.items() if c in frame.columns and t != "string"}
+    typed = frame.lazy().with_columns(_cast_expr(c, t) for c, t in present.items())
+    typed = typed.with_columns(**then).collect() if then else typed.collect()
     if not present:
-        return frame, []
-    typed = frame.with_columns(_cast_expr(c, t) for c, t in present.items())
+        return typed, []
     # A cell failed when it had text and has no typed value. Null counts are kept with each
     # column, so only columns that gained nulls need a look at their cells.
     failures: list[CastFailure] = []

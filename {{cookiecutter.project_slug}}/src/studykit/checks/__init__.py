@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 
+from studykit.checks import memo
 from studykit.checks.findings import RULES, Finding, Report, Rule, register
 from studykit.errors import StudykitError
 from studykit.study import Study
@@ -143,6 +144,20 @@ def validate(study: Study, *, progress: Progress | None = None, raise_errors: bo
     report = Report()
     total = len(LAYER_MODULES)
     seen: set[tuple] = set()
+    with memo.shared():
+        _run_layers(study, report, seen, progress, raise_errors=raise_errors)
+    for finding in report.findings:
+        if finding.code in UNCHECKABLE and finding.file not in report.skipped:
+            report.skipped[finding.file] = f"not checked: {finding.message}"
+    if progress is not None:
+        progress("done", total, total)
+    return report
+
+
+def _run_layers(
+    study: Study, report: Report, seen: set[tuple], progress: Progress | None, *, raise_errors: bool
+) -> None:
+    total = len(LAYER_MODULES)
     for step, (layer, module_name) in enumerate(LAYER_MODULES):
         name = module_name.rsplit(".", 1)[1]
         if progress is not None:
@@ -164,12 +179,6 @@ def validate(study: Study, *, progress: Progress | None = None, raise_errors: bo
                 report.skipped.setdefault(finding.file, f"later checks skipped: {blocked[finding.file]}")
                 continue
             report.findings.append(finding)
-    for finding in report.findings:
-        if finding.code in UNCHECKABLE and finding.file not in report.skipped:
-            report.skipped[finding.file] = f"not checked: {finding.message}"
-    if progress is not None:
-        progress("done", total, total)
-    return report
 
 
 def exit_code(report: Report) -> int:

@@ -17,18 +17,18 @@ anonymisation guidance suggest:
 from __future__ import annotations
 
 import re
-from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
 import polars as pl
 
+from studykit.checks import memo
 from studykit.checks.findings import Finding, Rule, register
 from studykit.errors import DataReadError, QualitativeDataError
 from studykit.qual.identifiers import IdentifierMatch, find_identifiers, read_identity_key, resolve_key_path
 from studykit.qual.transcripts import transcript_paths
 from studykit.study import Study
-from studykit.tables import TextTable, read_text_table
+from studykit.tables import TextTable
 
 _DECIDE = (
     "Check the text: if it identifies someone, replace it with a pseudonym or a vaguer description "
@@ -201,7 +201,7 @@ def _table(path: Path) -> TextTable | None:
     if not path.is_file():
         return None
     try:
-        return read_text_table(path)
+        return memo.read_table(path)
     except DataReadError:
         return None  # the structure layer reports unreadable tables
 
@@ -353,36 +353,55 @@ def age_band(age: str | None) -> str | None:
     return None
 
 
+def _demographics(table: TextTable) -> pl.DataFrame:
+    """The demographic columns as compared: stripped text, and age as its band.
+
+    Each distinct value is mapped once in Python (a few dozen values for many thousands of
+    participants), so the bands and stripping are exactly ``age_band`` and ``str.strip``.
+    """
+    columns = []
+    for column in DEMOGRAPHICS:
+        source = "age" if column == "age_band" else column
+        if source not in table.header:
+            continue
+        to = age_band if column == "age_band" else str.strip
+        mapping = {v: to(v) for v in table.frame.get_column(source).drop_nulls().unique().to_list()}
+        columns.append(
+            pl.col(source).replace_strict(mapping, default=None, return_dtype=pl.String).alias(column)
+        )
+    return table.frame.select(columns)
+
+
 def demographic_findings(study: Study, table: TextTable) -> Iterator[Finding]:
     """Small cells per demographic column, then rare combinations across them."""
     file = _label(study, table.path)
-    values: dict[str, list[str | None]] = {}
-    for column in DEMOGRAPHICS:
-        if column == "age_band":
-            if "age" in table.header:
-                values[column] = [age_band(a) for a in table.frame["age"].to_list()]
-        elif column in table.header:
-            values[column] = [v.strip() if v else None for v in table.frame[column].to_list()]
-    for column, column_values in values.items():
-        counts = Counter(v for v in column_values if v is not None)
+    values = _demographics(table)
+    for column in values.columns:
         shown = "age" if column == "age_band" else column
-        for index, value in enumerate(column_values):
-            if value is not None and counts[value] <= SMALL_CELL_MAX:
-                yield SMALL_CELL.finding(
-                    f"only {counts[value]} participant has {column.replace('_', ' ')} {value!r}",
-                    file=file, row=index + 2, column=shown, value=value,
-                )  # fmt: skip
-    if len(values) < 2:
-        return
-    columns = list(values)
-    combos = [tuple(values[c][i] for c in columns) for i in range(table.frame.height)]
-    counts = Counter(c for c in combos if None not in c)
-    for index, combo in enumerate(combos):
-        if None not in combo and counts[combo] <= SMALL_CELL_MAX:
-            yield RARE_COMBINATION.finding(
-                f"the only participant with this {' / '.join(c.replace('_', ' ') for c in columns)}",
-                file=file, row=index + 2, column=", ".join(columns), value=" / ".join(str(v) for v in combo),
+        small = (
+            values.select(pl.col(column), pl.len().over(column).alias("count"))
+            .with_row_index("i")
+            .filter(pl.col(column).is_not_null() & (pl.col("count") <= SMALL_CELL_MAX))
+        )
+        for index, value, count in small.iter_rows():
+            yield SMALL_CELL.finding(
+                f"only {count} participant has {column.replace('_', ' ')} {value!r}",
+                file=file, row=index + 2, column=shown, value=value,
             )  # fmt: skip
+    if values.width < 2:
+        return
+    columns = values.columns
+    rare = (
+        values.with_row_index("i")
+        .drop_nulls(columns)
+        .filter(pl.len().over(columns) <= SMALL_CELL_MAX)
+        .select("i", pl.concat_str(columns, separator=" / ").alias("value"))
+    )
+    for index, value in rare.iter_rows():
+        yield RARE_COMBINATION.finding(
+            f"the only participant with this {' / '.join(c.replace('_', ' ') for c in columns)}",
+            file=file, row=index + 2, column=", ".join(columns), value=value,
+        )  # fmt: skip
 
 
 def check(study: Study) -> Iterator[Finding]:
@@ -410,6 +429,7 @@ def check(study: Study) -> Iterator[Finding]:
             yield from missing_values(study, table.path, _blank_counts(table))
     for instrument in study.instruments:
         path = study.measures_path(instrument)
-        counts = _scan_blank_counts(path) if path.is_file() else None
+        # The measures layer remembers the counts of the tables it read (checks/memo.py).
+        counts = memo.recall(memo.BLANKS, path) or (_scan_blank_counts(path) if path.is_file() else None)
         if counts is not None:  # item columns hold numbers: only the missing-value threshold applies
             yield from missing_values(study, path, counts)

@@ -17,18 +17,21 @@ skipped here.
 
 from __future__ import annotations
 
+import contextvars
 from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import polars as pl
 
+from studykit.checks import memo
 from studykit.checks.findings import Finding, Rule, register
 from studykit.checks.structure import UNREADABLE, encoding_findings, relative, tabular_resources
 from studykit.checks.tabular import check_frame, header_findings, reference_finding
 from studykit.errors import DataReadError
 from studykit.instruments import Instrument
 from studykit.study import Study
-from studykit.tables import cast, read_text_table
+from studykit.tables import TextTable, cast, read_text_table
 
 SCORE_TOLERANCE = 0.01
 
@@ -96,34 +99,37 @@ def wave_findings(typed: pl.DataFrame, study: Study, schema: Mapping, *, file: s
         )
 
 
-def _bounds(participants: pl.DataFrame, study: Study) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """The participants (id, enrolment date, id hash) and each wave's window per enrolment date.
+def _window_columns(index: int) -> tuple[str, str]:
+    return f"_first_{index}", f"_last_{index}"
 
-    Enrolment dates repeat (a few hundred days for thousands of people), so the windows
-    (``enrolled_on``, ``wave``, ``first``, ``last``) are computed once per distinct date:
-    calendar-month arithmetic is the costly part. An unparseable enrolment date gives no
-    window (the structure layer reports the date).
+
+def _bounds(participants: pl.DataFrame, study: Study) -> pl.DataFrame:
+    """The participants (id, id hash, enrolment date) with each wave's window as two columns.
+
+    A measure row then needs one join to know its participant and its window. Enrolment
+    dates repeat (a few hundred days for thousands of people), so the calendar-month
+    arithmetic runs once per distinct date. An unparseable enrolment date gives no window
+    (the structure layer reports the date).
     """
     typed, _ = cast(participants.select("participant_id", "enrolled_on"), {"enrolled_on": "date"})
     people = (
         typed.drop_nulls("participant_id")
         .unique("participant_id", keep="first")
-        .with_columns(pl.lit(True).alias("known"), pl.col("participant_id").hash().alias("id_hash"))
+        .with_columns(pl.col("participant_id").hash().alias("id_hash"))
     )
     dates = people.select(pl.col("enrolled_on").unique().drop_nulls())
     windows = []
-    for wave in study.waves:
+    for index, wave in enumerate(study.waves):
         # offset_by clamps to the month's last day, as Wave.target_date does.
         target = pl.col("enrolled_on").dt.offset_by(f"{wave.offset_months}mo")
-        windows.append(
-            dates.select(
-                "enrolled_on",
-                pl.lit(wave.id, pl.String).alias("wave"),
-                (target - pl.duration(days=wave.window_days.before)).alias("first"),
-                (target + pl.duration(days=wave.window_days.after)).alias("last"),
+        first, last = _window_columns(index)
+        windows.extend(
+            (
+                (target - pl.duration(days=wave.window_days.before)).alias(first),
+                (target + pl.duration(days=wave.window_days.after)).alias(last),
             )
         )
-    return people, pl.concat(windows) if windows else pl.DataFrame()
+    return people.join(dates.with_columns(*windows) if windows else dates, on="enrolled_on", how="left")
 
 
 def _foreign_key_to(schema: Mapping, resource: str) -> bool:
@@ -136,77 +142,76 @@ def _foreign_key_to(schema: Mapping, resource: str) -> bool:
 
 def participant_findings(
     typed: pl.DataFrame,
-    bounds: tuple[pl.DataFrame, pl.DataFrame],
+    bounds: pl.DataFrame,
+    study: Study,
     schema: Mapping,
     people: str,
     *,
     file: str,
 ) -> Iterator[Finding]:
-    """Unknown participants (the foreign key) and dates outside the wave window, in two joins.
+    """Unknown participants (the foreign key) and dates outside the wave window, in one join.
 
-    ``bounds`` is what ``_bounds`` gives: the participants, and the windows by enrolment date
-    and wave.
+    ``bounds`` is what ``_bounds`` gives: each participant with every wave's window.
     """
     if "participant_id" not in typed.columns:
         return
-    ids, windows = bounds
     check_keys = _foreign_key_to(schema, people)
-    dated = {"wave", "completed_on"} <= set(typed.columns) and not windows.is_empty()
+    dated = {"wave", "completed_on"} <= set(typed.columns) and bool(study.waves)
     extra = ["wave", "completed_on"] if dated else []
-    outside = (
-        pl.col("first").is_not_null() & ~pl.col("completed_on").is_between(pl.col("first"), pl.col("last"))
-        if dated
-        else pl.lit(False)
-    )
     rows = (
-        typed.lazy()
-        .select("participant_id", *extra)
+        typed.select("participant_id", *extra)
         .with_row_index("i")
         .filter(pl.col("participant_id").is_not_null())
     )
-    if ids.get_column("id_hash").is_unique().all():
+    windows = [c for index in range(len(study.waves)) for c in _window_columns(index)] if dated else []
+    if bounds.get_column("id_hash").is_unique().all():
         # Joined on a 64-bit hash of the id: about a quarter less work than on the text. The
         # participants' hashes are distinct and the id itself confirms each match, so a hash
         # collision cannot pass an unknown id.
-        rows = rows.with_columns(pl.col("participant_id").hash().alias("id_hash"))
-        joined = rows.join(ids.lazy().rename({"participant_id": "known_id"}), on="id_hash", how="left")
+        joined = rows.with_columns(pl.col("participant_id").hash().alias("id_hash")).join(
+            bounds.select("id_hash", pl.col("participant_id").alias("known_id"), "enrolled_on", *windows),
+            on="id_hash",
+            how="left",
+        )
         known = (pl.col("known_id") == pl.col("participant_id")).fill_null(False)
     else:
-        joined = rows.join(ids.lazy().drop("id_hash"), on="participant_id", how="left")
-        known = pl.col("known").is_not_null()
-    if dated:
-        # A small right side (distinct enrolment dates x waves): cheap, and it carries two
-        # columns instead of a window per wave. An unknown wave finds no window.
-        joined = joined.join(windows.lazy(), on=["enrolled_on", "wave"], how="left")
-    else:
-        joined = joined.with_columns(
-            pl.lit(None, pl.Date).alias("first"), pl.lit(None, pl.Date).alias("last")
+        joined = rows.join(
+            bounds.select("participant_id", pl.lit(True).alias("found"), "enrolled_on", *windows),
+            on="participant_id",
+            how="left",
         )
-    unknown = ~pl.col("known") if check_keys else pl.lit(False)
-    rows = (
-        joined.select(
-            "i",
-            "participant_id",
-            known.alias("known"),
-            "enrolled_on",
-            *extra,
-            "first",
-            "last",
-        )
-        .filter(unknown | (pl.col("known") & outside))
-        .sort("i")
-        .collect()
+        known = pl.col("found").is_not_null()
+    # The wave picks its window; an unknown wave has none (MEA001 or the enum reports it).
+    outside = (
+        pl.any_horizontal(
+            (pl.col("wave") == wave.id) & ~pl.col("completed_on").is_between(pl.col(first), pl.col(last))
+            for wave, (first, last) in zip(
+                study.waves, map(_window_columns, range(len(study.waves))), strict=True
+            )
+        ).fill_null(False)
+        if dated
+        else pl.lit(False)
     )
-    for row in rows.iter_rows(named=True):
+    unknown = ~pl.col("known") if check_keys else pl.lit(False)
+    found = (
+        joined.select(
+            "i", "participant_id", known.alias("known"), "enrolled_on", *extra, outside.alias("outside")
+        )
+        .filter(unknown | (pl.col("known") & pl.col("outside")))
+        .sort("i")
+    )
+    waves = {wave.id: wave for wave in study.waves}
+    for row in found.iter_rows(named=True):
         if not row["known"]:
             if check_keys:
                 yield reference_finding(
                     ["participant_id"], people, row["participant_id"], row["i"], file=file
                 )
             continue
+        first, last = waves[row["wave"]].window(row["enrolled_on"])
         yield OUTSIDE_WINDOW.finding(
             f"completed on {row['completed_on']}, outside wave {row['wave']}'s window "
-            f"{row['first']} to {row['last']} (enrolled on {row['enrolled_on']})",
+            f"{first} to {last} (enrolled on {row['enrolled_on']})",
             file=file,
             row=_row(row["i"]),
             column="completed_on",
@@ -214,27 +219,51 @@ def participant_findings(
         )
 
 
+def _agreement_column(score_id: str) -> str:
+    return f"__studykit_agrees_{score_id}"
+
+
+def score_agreement(instrument: Instrument, columns: list[str]) -> dict[str, pl.Expr]:
+    """For each stored score with a cheap form: true where the stored value agrees with it.
+
+    ``check_frame`` computes these in the pass that casts the table; ``score_findings``
+    then runs the full scoring expressions only where a score is stored and does not agree.
+    """
+    from studykit.instruments.scoring import complete_score
+
+    agreement = {}
+    for score in instrument.scores:
+        cheap = complete_score(instrument, score, columns) if score.id in columns else None
+        if cheap is not None:
+            complete, quick = cheap
+            value = pl.col(score.id).cast(pl.Float64, strict=False)
+            agreement[_agreement_column(score.id)] = (
+                value.is_null() | (complete & ((value - quick).abs() <= SCORE_TOLERANCE))
+            ).fill_null(False)
+    return agreement
+
+
 def score_findings(typed: pl.DataFrame, instrument: Instrument, *, file: str) -> Iterator[Finding]:
     """Stored score columns compared with the scores computed from the items.
 
-    Rows whose items are all answered in range are compared with a cheap form of the score
-    (``complete_score``); the full scoring expressions run only on the rows left over.
+    Rows whose stored score agrees with the cheap form of the score (``score_agreement``,
+    taken from ``typed`` when it holds the column, else computed here) are settled; the full
+    scoring expressions run only on the rows left over.
     """
-    from studykit.instruments.scoring import complete_score, score_expressions
+    from studykit.instruments.scoring import score_expressions
 
-    stored = [s for s in instrument.scores if s.id in typed.columns]
-    columns = list(typed.columns)
-    for score in stored:
+    columns = [c for c in typed.columns if not c.startswith("__studykit_")]
+    agreement = score_agreement(instrument, columns)
+    for score in (s for s in instrument.scores if s.id in columns):
         value = pl.col(score.id).cast(pl.Float64, strict=False)
-        cheap = complete_score(instrument, score, columns)
-        if cheap is None:
+        name = _agreement_column(score.id)
+        if name not in agreement:
             rows = typed.with_row_index("i")
         else:
-            # Gathered eagerly: in one lazy plan polars would fuse both filters and evaluate
-            # the full expressions on every row.
-            complete, quick = cheap
-            agree = complete & ((value - quick).abs() <= SCORE_TOLERANCE)
-            index = typed.select(pl.arg_where(value.is_not_null() & ~agree)).to_series()
+            agrees = (
+                typed.get_column(name) if name in typed.columns else typed.select(agreement[name]).to_series()
+            )
+            index = (~agrees).arg_true()
             rows = typed[index].with_columns(index.alias("i"))
         computed, _ = score_expressions(instrument, score, columns)
         expected = computed.alias("expected")
@@ -251,11 +280,11 @@ def score_findings(typed: pl.DataFrame, instrument: Instrument, *, file: str) ->
             )
 
 
-def _load_bounds(study: Study) -> tuple[pl.DataFrame, pl.DataFrame] | None:
+def _load_bounds(study: Study) -> pl.DataFrame | None:
     """Participants' window bounds, or None when participants.csv cannot be used (structure reports why)."""
     try:
         # Only the two columns needed: the other columns are not parsed into strings at all.
-        participants = read_text_table(study.participants_path, columns=["participant_id", "enrolled_on"])
+        participants = memo.read_table(study.participants_path, columns=["participant_id", "enrolled_on"])
     except DataReadError:  # also when a column is missing
         return None
     return _bounds(participants.frame, study)
@@ -282,7 +311,8 @@ def check(study: Study) -> Iterator[Finding]:
         return
     # polars releases the GIL, so participants.csv is read while the first measure table is.
     with ThreadPoolExecutor(max_workers=1) as pool:
-        pending_bounds = pool.submit(_load_bounds, study)  # read beside the first measure table
+        # Read beside the first measure table, in this run's context (checks/memo.py).
+        pending_bounds = pool.submit(contextvars.copy_context().run, _load_bounds, study)
         for instrument_id, path, file in tables:
             _progress(f"reading {file}")
             try:
@@ -302,11 +332,11 @@ def check(study: Study) -> Iterator[Finding]:
                 bounds = pending_bounds.result()
                 if bounds is None:
                     return []
-                return list(participant_findings(typed, bounds, schema, people, file=file))
+                return list(participant_findings(typed, bounds, study, schema, people, file=file))
 
             # The measure rules run beside the schema checks, on the same cast frame. The foreign
             # key to participants is checked by the join that finds each row's wave window.
-            _, findings = check_frame(
+            typed, findings = check_frame(
                 table.frame,
                 schema,
                 file=file,
@@ -316,6 +346,24 @@ def check(study: Study) -> Iterator[Finding]:
                     participants,
                     lambda typed, i=instrument, file=file: score_findings(typed, i, file=file),
                 ),
+                then=score_agreement(instrument, table.header),
             )
-            del table  # the text frame is no longer needed: keep peak memory down
+            _share(path, table, typed)
+            del table, typed  # no longer needed: keep peak memory down
             yield from findings
+
+
+def _share(path: Path, table: TextTable, typed: pl.DataFrame) -> None:
+    """What later layers need of this table, so that they need not read it again (checks/memo.py)."""
+    frame = table.frame
+    memo.remember(
+        memo.BLANKS, path, (frame.height, {c: frame.get_column(c).null_count() for c in table.header})
+    )
+    if {"participant_id", "completed_on"} <= set(typed.columns):
+        memo.remember(
+            memo.DATED,
+            path,
+            typed.select("participant_id", pl.col("completed_on").alias("day"))
+            .with_row_index("row", offset=2)
+            .filter(pl.col("participant_id").is_not_null() & pl.col("day").is_not_null()),
+        )

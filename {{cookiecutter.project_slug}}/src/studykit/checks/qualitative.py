@@ -12,12 +12,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
+from studykit.checks import memo
 from studykit.checks.findings import Finding, Rule, register
 from studykit.errors import DataReadError, QualitativeDataError, StudykitError
 from studykit.qual.coding import Problem, parse_codebook, parse_segments, parse_themes
 from studykit.qual.transcripts import Transcript, error_line, read_transcript, transcript_paths
 from studykit.study import Study
-from studykit.tables import read_text_table
 
 _FORMATS = "See docs/qualitative.md for the transcript and coding formats."
 
@@ -153,7 +153,7 @@ def label(study: Study, path: Path) -> str:
 def participant_ids(study: Study) -> set[str] | None:
     """Ids in participants.csv, or None when it cannot be read (the structure layer reports why)."""
     try:
-        table = read_text_table(study.participants_path)
+        table = memo.read_table(study.participants_path)
     except DataReadError:
         return None
     if "participant_id" not in table.header:
@@ -226,9 +226,9 @@ def _transcript_findings(study: Study, transcript: Transcript, people: set[str] 
 
 def check(study: Study) -> Iterator[Finding]:
     """Yield findings for the qualitative files of a study."""
-    people = participant_ids(study)
     transcripts: dict[str, Transcript] = {}
     paths = transcript_paths(study)
+    people = participant_ids(study) if paths else None  # only transcripts name participants
     unreadable: set[str] = set()
     for path in paths:
         try:

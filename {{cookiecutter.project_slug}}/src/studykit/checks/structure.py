@@ -21,6 +21,7 @@ import json
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
+from studykit.checks import memo
 from studykit.checks.findings import Finding, Rule, register
 from studykit.checks.tabular import (
     DUPLICATE_KEY,
@@ -39,7 +40,7 @@ from studykit.checks.tabular import (
 )
 from studykit.errors import DataReadError
 from studykit.study import Study
-from studykit.tables import TextTable, read_text_table
+from studykit.tables import TextTable
 
 # Above this many data rows frictionless (about 24,000 rows/s) is too slow; the polars engine takes over.
 FRICTIONLESS_MAX_ROWS = 20_000
@@ -328,7 +329,7 @@ def check(study: Study) -> Iterator[Finding]:
         if resource["path"] in measures:
             continue  # read once, in the measures layer
         try:
-            tables[resource["name"]] = read_text_table(path, file_label=resource["path"])
+            tables[resource["name"]] = memo.read_table(path, file_label=resource["path"])
         except DataReadError as exc:
             yield UNREADABLE.finding(exc.message, file=resource["path"], fix=exc.fix)
             continue

@@ -32,6 +32,7 @@ from studykit.checks.findings import Finding, Rule, register
 from studykit.tables import cast
 
 HEADER_ROW = 1
+SUSPECT = "__studykit_suspect"  # a working column, named unlike any field of a study
 FIRST_DATA_ROW = 2
 
 MISSING_COLUMN = Rule(
@@ -197,7 +198,10 @@ class _Constraint:
     rule: Rule
     check: pa.Check
     violated: pl.Expr
-    describe: str
+    describe: str | Callable[[object], str]  # or, given the typed value, which bound it broke
+
+    def words(self, value: object) -> str:
+        return self.describe if isinstance(self.describe, str) else self.describe(value)
 
 
 def _constraints(field: Mapping) -> list[_Constraint]:
@@ -205,12 +209,24 @@ def _constraints(field: Mapping) -> list[_Constraint]:
     rules = field.get("constraints", {})
     col = pl.col(name)
     out: list[_Constraint] = []
-    if "minimum" in rules:
+    if "minimum" in rules and "maximum" in rules:
+        # One pandera check for both bounds: pandera's cost is per check, whatever the rows.
+        low, high = _typed(rules["minimum"], kind), _typed(rules["maximum"], kind)
+        below, above = f"the minimum is {rules['minimum']}", f"the maximum is {rules['maximum']}"
+        out.append(
+            _Constraint(
+                OUT_OF_RANGE,
+                pa.Check.in_range(low, high),
+                (col < low) | (col > high),
+                lambda value, low=low, below=below, above=above: below if value < low else above,
+            )
+        )
+    elif "minimum" in rules:
         low = _typed(rules["minimum"], kind)
         out.append(
             _Constraint(OUT_OF_RANGE, pa.Check.ge(low), col < low, f"the minimum is {rules['minimum']}")
         )
-    if "maximum" in rules:
+    elif "maximum" in rules:
         high = _typed(rules["maximum"], kind)
         out.append(
             _Constraint(OUT_OF_RANGE, pa.Check.le(high), col > high, f"the maximum is {rules['maximum']}")
@@ -241,9 +257,9 @@ def _constraints(field: Mapping) -> list[_Constraint]:
     return out
 
 
-def _suspects(typed: pl.DataFrame, schema: Mapping) -> pl.Expr:
+def _suspects(columns: Iterable[str], schema: Mapping) -> pl.Expr:
     """True for rows that break any constraint: one fused pass, so pandera only sees those rows."""
-    tests = [test for _, _, test in _tests(typed.columns, schema)]
+    tests = [test for _, _, test in _tests(columns, schema)]
     # Kleene OR: true when any test is true, whatever nulls the others give.
     return pl.any_horizontal(tests).fill_null(False) if tests else pl.lit(False)
 
@@ -303,12 +319,19 @@ def _row(index: int) -> int:
 
 
 def _constraint_findings(
-    typed: pl.DataFrame, text: pl.DataFrame, schema: Mapping, *, file: str, skip: set[tuple[int, str]]
+    typed: pl.DataFrame,
+    text: pl.DataFrame,
+    schema: Mapping,
+    *,
+    file: str,
+    skip: set[tuple[int, str]],
+    suspect: pl.Series,
 ) -> Iterator[Finding]:
     # The pandera schema decides and reports; a fused polars pre-pass built from the same
-    # constraints hands it only the rows that break one, which keeps a clean million-row
-    # table from paying pandera's per-check overhead (docs/validation.md, "Speed").
-    rows = typed.select(pl.arg_where(_suspects(typed, schema))).to_series()
+    # constraints (``suspect``, computed with the cast) hands it only the rows that break
+    # one, which keeps a clean million-row table from paying pandera's per-check overhead
+    # (docs/validation.md, "Speed").
+    rows = suspect.arg_true()
     if rows.is_empty():
         return
     suspects = typed[rows]
@@ -338,8 +361,9 @@ def _constraint_findings(
         constraint = index.get((column, number))
         if constraint is None:  # pragma: no cover - pandera added a check we did not ask for
             continue
+        words = constraint.words(typed.get_column(column)[row_index])
         yield constraint.rule.finding(
-            f"{value!r} is not allowed in {column}: {constraint.describe}",
+            f"{value!r} is not allowed in {column}: {words}",
             file=file,
             row=_row(row_index),
             column=column,
@@ -461,12 +485,14 @@ def check_frame(
     file: str,
     references: Mapping[str, pl.DataFrame] | None = None,
     also: Sequence[Callable[[pl.DataFrame], Iterable[Finding]]] = (),
+    then: Mapping[str, pl.Expr] | None = None,
 ) -> tuple[pl.DataFrame, list[Finding]]:
     """Every Table Schema finding for a text frame, and the frame cast to the schema's types.
 
     Header findings are separate (``header_findings``) because they need the file's header row.
     ``also`` are further checks of the typed frame (a layer's own rules): they run beside the
-    schema checks and their findings come last, in the order given.
+    schema checks and their findings come last, in the order given. ``then`` are columns they
+    need, computed from the typed frame in the pass that casts it.
     """
     types = {c: t for c, t in types_of(schema).items() if c in text.columns}
     # Keys need only the text, so they run beside the cast; the other checks run beside each
@@ -475,10 +501,14 @@ def check_frame(
     with ThreadPoolExecutor(max_workers=2 + len(also)) as pool:
         keys = pool.submit(lambda: list(key_findings(text, schema, file=file)))
         foreign = pool.submit(lambda: list(foreign_key_findings(text, schema, references or {}, file=file)))
-        typed, failures = cast(text, types)
-        more = [pool.submit(lambda c=c: list(c(typed))) for c in also]
+        typed, failures = cast(text, types, then={SUSPECT: _suspects(text.columns, schema), **(then or {})})
+        suspect = typed.get_column(SUSPECT)
+        typed = typed.drop(SUSPECT)
+        # The ``also`` checks see the ``then`` columns; the frame returned does not.
+        flagged, typed = typed, typed.drop(*(then or {}))
+        more = [pool.submit(lambda c=c: list(c(flagged))) for c in also]
         skip = {(f.row_index, f.column) for f in failures}
-        constraints = list(_constraint_findings(typed, text, schema, file=file, skip=skip))
+        constraints = list(_constraint_findings(typed, text, schema, file=file, skip=skip, suspect=suspect))
     findings = [
         WRONG_TYPE.finding(
             f"{f.value!r} is not a valid {types[f.column]}",
