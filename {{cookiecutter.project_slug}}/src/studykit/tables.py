@@ -11,7 +11,6 @@ from __future__ import annotations
 import io
 import mmap
 import os
-from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -167,7 +166,8 @@ def _strip_padded(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.with_columns(pl.col(c).str.strip_chars().replace("", None) for c in columns)
 
 
-def _cast_expr(column: str, kind: str) -> pl.Expr:
+def cast_expression(column: str, kind: str) -> pl.Expr:
+    """The text column cast to a Table Schema type, null where a cell does not cast."""
     col = pl.col(column)
     if kind == "boolean":
         return (
@@ -189,19 +189,12 @@ def _cast_expr(column: str, kind: str) -> pl.Expr:
     return col.cast(DTYPES[kind], strict=False).alias(column)
 
 
-def cast(
-    frame: pl.DataFrame, types: dict[str, str], *, then: Mapping[str, pl.Expr] | None = None
-) -> tuple[pl.DataFrame, list[CastFailure]]:
-    """Cast the named text columns to Table Schema types; report every cell that would not cast.
-
-    ``then`` adds columns computed from the cast frame in the same pass (a large table is
-    walked once, not twice).
-    """
+def cast(frame: pl.DataFrame, types: dict[str, str]) -> tuple[pl.DataFrame, list[CastFailure]]:
+    """Cast the named text columns to Table Schema types; report every cell that would not cast."""
     present = {c: t for c, t in types.items() if c in frame.columns and t != "string"}
-    typed = frame.lazy().with_columns(_cast_expr(c, t) for c, t in present.items())
-    typed = typed.with_columns(**then).collect() if then else typed.collect()
     if not present:
-        return typed, []
+        return frame, []
+    typed = frame.with_columns(cast_expression(c, t) for c, t in present.items())
     # A cell failed when it had text and has no typed value. Null counts are kept with each
     # column, so only columns that gained nulls need a look at their cells.
     failures: list[CastFailure] = []

@@ -27,13 +27,15 @@ import polars as pl
 from studykit.checks import memo
 from studykit.checks.findings import Finding, Rule, register
 from studykit.checks.structure import UNREADABLE, encoding_findings, relative, tabular_resources
-from studykit.checks.tabular import check_frame, header_findings, reference_finding
+from studykit.checks.tabular import check_frame, header_findings, reference_finding, types_of
 from studykit.errors import DataReadError
 from studykit.instruments import Instrument
 from studykit.study import Study
 from studykit.tables import TextTable, cast, read_text_table
 
 SCORE_TOLERANCE = 0.01
+# The columns of a measure table the rules after the schema need typed (the items are not kept).
+KEPT = ("participant_id", "wave", "completed_on")
 
 UNKNOWN_WAVE = Rule(
     "MEA001",
@@ -112,11 +114,9 @@ def _bounds(participants: pl.DataFrame, study: Study) -> pl.DataFrame:
     (the structure layer reports the date).
     """
     typed, _ = cast(participants.select("participant_id", "enrolled_on"), {"enrolled_on": "date"})
-    people = (
-        typed.drop_nulls("participant_id")
-        .unique("participant_id", keep="first")
-        .with_columns(pl.col("participant_id").hash().alias("id_hash"))
-    )
+    people = typed.drop_nulls("participant_id").with_columns(pl.col("participant_id").hash().alias("id_hash"))
+    if people.get_column("id_hash").is_duplicated().any():  # a repeated id: cheaper asked of the hashes
+        people = people.unique("participant_id", keep="first", maintain_order=True)
     dates = people.select(pl.col("enrolled_on").unique().drop_nulls())
     windows = []
     for index, wave in enumerate(study.waves):
@@ -243,28 +243,30 @@ def score_agreement(instrument: Instrument, columns: list[str]) -> dict[str, pl.
     return agreement
 
 
-def score_findings(typed: pl.DataFrame, instrument: Instrument, *, file: str) -> Iterator[Finding]:
+def score_findings(
+    typed: pl.DataFrame, text: pl.DataFrame, instrument: Instrument, types: dict[str, str], *, file: str
+) -> Iterator[Finding]:
     """Stored score columns compared with the scores computed from the items.
 
-    Rows whose stored score agrees with the cheap form of the score (``score_agreement``,
-    taken from ``typed`` when it holds the column, else computed here) are settled; the full
-    scoring expressions run only on the rows left over.
+    Rows whose stored score agrees with the cheap form of the score (``score_agreement``:
+    columns of ``typed`` when it holds them, else computed here) are settled; the other
+    rows of ``text`` are cast and the full scoring expressions run on them only.
     """
     from studykit.instruments.scoring import score_expressions
 
-    columns = [c for c in typed.columns if not c.startswith("__studykit_")]
+    columns = list(text.columns)
     agreement = score_agreement(instrument, columns)
     for score in (s for s in instrument.scores if s.id in columns):
-        value = pl.col(score.id).cast(pl.Float64, strict=False)
         name = _agreement_column(score.id)
-        if name not in agreement:
-            rows = typed.with_row_index("i")
-        else:
+        if name in agreement:
             agrees = (
-                typed.get_column(name) if name in typed.columns else typed.select(agreement[name]).to_series()
+                typed.get_column(name) if name in typed.columns else text.select(agreement[name]).to_series()
             )
             index = (~agrees).arg_true()
-            rows = typed[index].with_columns(index.alias("i"))
+        else:
+            index = pl.int_range(text.height, dtype=pl.UInt32, eager=True)
+        rows = cast(text[index], types)[0].with_columns(index.alias("i"))
+        value = pl.col(score.id).cast(pl.Float64, strict=False)
         computed, _ = score_expressions(instrument, score, columns)
         expected = computed.alias("expected")
         wrong = value.is_not_null() & (expected.is_null() | ((value - expected).abs() > SCORE_TOLERANCE))
@@ -336,15 +338,19 @@ def check(study: Study) -> Iterator[Finding]:
 
             # The measure rules run beside the schema checks, on the same cast frame. The foreign
             # key to participants is checked by the join that finds each row's wave window.
+            types = types_of(schema)
             typed, findings = check_frame(
                 table.frame,
                 schema,
                 file=file,
                 references={},
+                keep=KEPT,
                 also=(
                     lambda typed, schema=schema, file=file: wave_findings(typed, study, schema, file=file),
                     participants,
-                    lambda typed, i=instrument, file=file: score_findings(typed, i, file=file),
+                    lambda typed, text=table.frame, i=instrument, types=types, file=file: score_findings(
+                        typed, text, i, types, file=file
+                    ),
                 ),
                 then=score_agreement(instrument, table.header),
             )

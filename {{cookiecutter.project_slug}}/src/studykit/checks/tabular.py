@@ -29,7 +29,7 @@ import pandera.polars as pa
 import polars as pl
 
 from studykit.checks.findings import Finding, Rule, register
-from studykit.tables import cast
+from studykit.tables import CastFailure, cast, cast_expression
 
 HEADER_ROW = 1
 SUSPECT = "__studykit_suspect"  # a working column, named unlike any field of a study
@@ -204,10 +204,11 @@ class _Constraint:
         return self.describe if isinstance(self.describe, str) else self.describe(value)
 
 
-def _constraints(field: Mapping) -> list[_Constraint]:
+def _constraints(field: Mapping, value: pl.Expr | None = None) -> list[_Constraint]:
+    """The field's constraints; ``value`` is the typed value they test (default: the column itself)."""
     name, kind = field["name"], field.get("type", "string")
     rules = field.get("constraints", {})
-    col = pl.col(name)
+    col = pl.col(name) if value is None else value
     out: list[_Constraint] = []
     if "minimum" in rules and "maximum" in rules:
         # One pandera check for both bounds: pandera's cost is per check, whatever the rows.
@@ -257,22 +258,33 @@ def _constraints(field: Mapping) -> list[_Constraint]:
     return out
 
 
-def _suspects(columns: Iterable[str], schema: Mapping) -> pl.Expr:
-    """True for rows that break any constraint: one fused pass, so pandera only sees those rows."""
-    tests = [test for _, _, test in _tests(columns, schema)]
+def _suspects(columns: Iterable[str], schema: Mapping, typed: Mapping[str, pl.Expr]) -> pl.Expr:
+    """True for rows that break any constraint: one fused pass, so pandera only sees those rows.
+
+    ``typed`` gives each cast column as an expression over the text, so the pass reads the
+    text and never keeps a typed copy of the table.
+    """
+    tests = [test for _, _, test in _tests(columns, schema, typed)]
     # Kleene OR: true when any test is true, whatever nulls the others give.
     return pl.any_horizontal(tests).fill_null(False) if tests else pl.lit(False)
 
 
-def _tests(columns: Iterable[str], schema: Mapping) -> Iterator[tuple[str, int | None, pl.Expr]]:
-    """(field, constraint number or None for required, expression true where it is broken)."""
+def _tests(
+    columns: Iterable[str], schema: Mapping, typed: Mapping[str, pl.Expr] | None = None
+) -> Iterator[tuple[str, int | None, pl.Expr]]:
+    """(field, constraint number or None for required, expression true where it is broken).
+
+    ``typed`` maps columns to the expression of their typed value; by default the column.
+    A required cell that is present but fails its cast is a type error, not a blank.
+    """
     key = primary_key(schema)
     present = set(columns)
+    typed = typed or {}
     for field in fields_of(schema):
         name = field["name"]
         if name not in present:
             continue
-        for number, constraint in enumerate(_constraints(field)):
+        for number, constraint in enumerate(_constraints(field, typed.get(name))):
             yield name, number, constraint.violated
         if _required(field, key):
             yield name, None, pl.col(name).is_null()
@@ -319,7 +331,7 @@ def _row(index: int) -> int:
 
 
 def _constraint_findings(
-    typed: pl.DataFrame,
+    typed: Callable[[pl.Series], pl.DataFrame],
     text: pl.DataFrame,
     schema: Mapping,
     *,
@@ -330,11 +342,11 @@ def _constraint_findings(
     # The pandera schema decides and reports; a fused polars pre-pass built from the same
     # constraints (``suspect``, computed with the cast) hands it only the rows that break
     # one, which keeps a clean million-row table from paying pandera's per-check overhead
-    # (docs/validation.md, "Speed").
+    # (docs/validation.md, "Speed"). ``typed`` casts those rows.
     rows = suspect.arg_true()
     if rows.is_empty():
         return
-    suspects = typed[rows]
+    suspects = typed(rows)
     # pandera's cost is per column and check, whatever the rows: give it the checks these rows break.
     tests = list(_tests(suspects.columns, schema))
     broken = suspects.select(
@@ -361,7 +373,7 @@ def _constraint_findings(
         constraint = index.get((column, number))
         if constraint is None:  # pragma: no cover - pandera added a check we did not ask for
             continue
-        words = constraint.words(typed.get_column(column)[row_index])
+        words = constraint.words(suspects.get_column(column)[position])
         yield constraint.rule.finding(
             f"{value!r} is not allowed in {column}: {words}",
             file=file,
@@ -484,31 +496,53 @@ def check_frame(
     *,
     file: str,
     references: Mapping[str, pl.DataFrame] | None = None,
+    keep: Sequence[str] = (),
     also: Sequence[Callable[[pl.DataFrame], Iterable[Finding]]] = (),
     then: Mapping[str, pl.Expr] | None = None,
 ) -> tuple[pl.DataFrame, list[Finding]]:
-    """Every Table Schema finding for a text frame, and the frame cast to the schema's types.
+    """Every Table Schema finding for a text frame, and the ``keep`` columns cast to their types.
 
     Header findings are separate (``header_findings``) because they need the file's header row.
-    ``also`` are further checks of the typed frame (a layer's own rules): they run beside the
-    schema checks and their findings come last, in the order given. ``then`` are columns they
-    need, computed from the typed frame in the pass that casts it.
+    The table is cast in one pass that keeps only what is asked for: the ``keep`` columns,
+    a flag per row for the constraint checks, the cells that failed their cast, and
+    ``then`` (further columns, expressions over the text). A million-row table's typed copy
+    is never held; the rows that need a closer look are cast again on their own.
+    ``also`` are further checks (a layer's own rules) given the kept columns and ``then``:
+    they run beside the schema checks and their findings come last, in the order given.
     """
     types = {c: t for c, t in types_of(schema).items() if c in text.columns}
-    # Keys need only the text, so they run beside the cast; the other checks run beside each
-    # other once the frame is cast. polars releases the GIL, so the passes overlap on two cores
-    # while pandera's Python work runs in the main thread.
+    typed = {c: cast_expression(c, t) for c, t in types.items() if t != "string"}
+    failed = [(pl.col(c).is_not_null() & e.is_null()).alias(_failed(c)) for c, e in typed.items()]
+    kept = [typed.get(c, pl.col(c)).alias(c) for c in keep if c in text.columns]
+    # Keys need only the text, so they run beside the pass; the other checks run beside each
+    # other after it. polars releases the GIL, so the passes overlap on two cores while
+    # pandera's Python work runs in the main thread.
     with ThreadPoolExecutor(max_workers=2 + len(also)) as pool:
         keys = pool.submit(lambda: list(key_findings(text, schema, file=file)))
         foreign = pool.submit(lambda: list(foreign_key_findings(text, schema, references or {}, file=file)))
-        typed, failures = cast(text, types, then={SUSPECT: _suspects(text.columns, schema), **(then or {})})
-        suspect = typed.get_column(SUSPECT)
-        typed = typed.drop(SUSPECT)
-        # The ``also`` checks see the ``then`` columns; the frame returned does not.
-        flagged, typed = typed, typed.drop(*(then or {}))
-        more = [pool.submit(lambda c=c: list(c(flagged))) for c in also]
+        # Lazy, so that polars computes each cast once for all the expressions that use it.
+        passed = (
+            text.lazy()
+            .select(
+                *kept,
+                _suspects(text.columns, schema, typed).alias(SUSPECT),
+                *failed,
+                *(e.alias(n) for n, e in (then or {}).items()),
+            )
+            .collect()
+        )
+        failures = _cast_failures(text, passed, typed)
+        narrow = passed.select(*(c for c in keep if c in text.columns), *(then or {}))
+        more = [pool.submit(lambda c=c: list(c(narrow))) for c in also]
         skip = {(f.row_index, f.column) for f in failures}
-        constraints = list(_constraint_findings(typed, text, schema, file=file, skip=skip, suspect=suspect))
+
+        def rows_typed(rows: pl.Series) -> pl.DataFrame:
+            return cast(text[rows], types)[0]
+
+        suspect = passed.get_column(SUSPECT)
+        constraints = list(
+            _constraint_findings(rows_typed, text, schema, file=file, skip=skip, suspect=suspect)
+        )
     findings = [
         WRONG_TYPE.finding(
             f"{f.value!r} is not a valid {types[f.column]}",
@@ -520,4 +554,26 @@ def check_frame(
         for f in failures
     ]
     extra = [f for future in more for f in future.result()]
-    return typed, findings + constraints + keys.result() + foreign.result() + extra
+    findings += constraints + keys.result() + foreign.result() + extra
+    return narrow.select(*(c for c in keep if c in text.columns)), findings
+
+
+def _failed(column: str) -> str:
+    return f"__studykit_failed_{column}"
+
+
+def _cast_failures(
+    text: pl.DataFrame, passed: pl.DataFrame, typed: Mapping[str, pl.Expr]
+) -> list[CastFailure]:
+    """Cells with text that did not cast, in row order, from the pass's flags (a bitmap per column)."""
+    failures: list[CastFailure] = []
+    order = list(typed)
+    for column in order:
+        flags = passed.get_column(_failed(column))
+        if not flags.any():
+            continue
+        rows = flags.arg_true()
+        values = text.get_column(column).gather(rows)
+        failures.extend(CastFailure(int(i), column, str(v)) for i, v in zip(rows, values, strict=True))
+    failures.sort(key=lambda f: (f.row_index, order.index(f.column)))
+    return failures

@@ -124,16 +124,15 @@ class ConsentFilter:
                 raise DataReadError(msg, path=resource, fix=fix)
         ids = frame.get_column(participant_column).cast(pl.String)
         dates = _dates(frame, date_column) if date_column else pl.Series([None] * frame.height, dtype=pl.Date)
-        rows = pl.DataFrame({"pid": ids, "day": dates}).with_row_index("_index")
+        rows = pl.DataFrame({"participant_id": ids, "day": dates}).with_row_index("_index")
         rules: list[tuple[str, pl.Series]] = [
             (REMOVAL, self._removal_mask(rows, purpose)),
             (NO_CONSENT, self._no_consent_mask(rows)),
         ]
         if purpose in PURPOSE_SCOPE:
             scope = PURPOSE_SCOPE[purpose]
-            # Decided once per participant, not per row.
-            allowed = [pid for pid in ids.drop_nulls().unique().to_list() if self.allows(pid, scope)]
-            rules.append((RULE_FOR_SCOPE[scope], ~ids.is_in(allowed).fill_null(False)))
+            allowed = self._allowed_now(scope).implode()
+            rules.append((RULE_FOR_SCOPE[scope], ~ids.is_in(allowed).fill_null(value=False)))
         keep = pl.Series([True] * frame.height, dtype=pl.Boolean)
         for rule, drops in rules:
             hit = drops & keep
@@ -143,55 +142,80 @@ class ConsentFilter:
                 keep = keep & ~hit
         return frame.filter(keep)
 
+    def _allowed_now(self, scope: str) -> pl.Series:
+        """Everyone ``allows(participant, scope)`` holds for, decided over the whole register at once."""
+        ending = [
+            w.participant_id
+            for w in self.registers.withdrawals
+            if scope in COLLECTION_SCOPES or w.removes_data
+        ]
+        latest = (
+            self.registers.consent_frame.sort("consented_on", maintain_order=True)
+            .group_by("participant_id")
+            .last()
+        )
+        return latest.filter(pl.col(scope) & ~pl.col("participant_id").is_in(ending)).get_column(
+            "participant_id"
+        )
+
     def _removal_mask(self, rows: pl.DataFrame, purpose: Purpose) -> pl.Series:
         """Rows a "remove all data" request takes away; only those participants' rows are looked at."""
         removing = sorted({w.participant_id for w in self.registers.withdrawals if w.removes_data})
-        candidates = rows.filter(pl.col("pid").is_in(removing))
+        if not removing:
+            return pl.Series([False] * rows.height, dtype=pl.Boolean)
+        candidates = rows.filter(pl.col("participant_id").is_in(removing))
+        # Asked one row at a time, about few participants: their part of the registers indexes quickly.
+        removers = ConsentFilter(self.registers.for_participants(removing), self.policy)
         dropped = [
-            index for index, pid, day in candidates.iter_rows() if self._removal_drops(pid, day, purpose)
+            index for index, pid, day in candidates.iter_rows() if removers._removal_drops(pid, day, purpose)
         ]
         return rows.get_column("_index").is_in(dropped)
 
     def _no_consent_mask(self, rows: pl.DataFrame) -> pl.Series:
         """Rows without consent to participate in force when collected (undated: at first consent).
 
-        The consent event in force is an as-of join on the consent events by date; withdrawals
-        end it from their earliest date on.
+        Only the doubtful participants' rows are looked at (``doubtful_participants``): for
+        them the consent event in force is an as-of join on the consent events by date, and
+        withdrawals end it from their earliest date on.
         """
-        consent = self.registers.consent
-        events = pl.DataFrame(
-            {
-                "pid": [e.participant_id for e in consent],
-                "_on": [e.consented_on for e in consent],
-                "_participate": [e.has("participate") for e in consent],
-            },
-            schema={"pid": pl.String, "_on": pl.Date, "_participate": pl.Boolean},
-        ).sort("_on")
-        first = events.group_by("pid").agg(pl.col("_on").min().alias("_first"))
-        withdrawn = pl.DataFrame(
-            {
-                "pid": [w.participant_id for w in self.registers.withdrawals],
-                "_withdrawn_on": [w.withdrawn_on for w in self.registers.withdrawals],
-            },
-            schema={"pid": pl.String, "_withdrawn_on": pl.Date},
-        ).group_by("pid").agg(pl.col("_withdrawn_on").min())
+        who = doubtful_participants(rows, self.registers).implode()
+        doubtful = rows.filter(pl.col("participant_id").is_in(who))
+        events = (
+            self.registers.consent_frame.filter(pl.col("participant_id").is_in(who))
+            .select(
+                "participant_id",
+                pl.col("consented_on").alias("_on"),
+                pl.col("participate").alias("_participate"),
+            )
+            .sort("_on", maintain_order=True)
+        )
+        first = events.group_by("participant_id").agg(pl.col("_on").min().alias("_first"))
+        withdrawn = self.registers.withdrawal_frame.group_by("participant_id").agg(
+            pl.col("withdrawn_on").min().alias("_withdrawn_on")
+        )
         dated = (
-            rows.join(first, on="pid", how="left")
+            doubtful.join(first, on="participant_id", how="left")
             .with_columns(pl.coalesce("day", "_first").alias("_effective"))
-            .filter(pl.col("pid").is_not_null() & pl.col("_effective").is_not_null())
+            .filter(pl.col("_effective").is_not_null())
             .sort("_effective")
             # Both sides are sorted by date; polars cannot verify that within groups, hence no check.
             .join_asof(
-                events, left_on="_effective", right_on="_on", by="pid", strategy="backward",
+                events,
+                left_on="_effective",
+                right_on="_on",
+                by="participant_id",
+                strategy="backward",
                 check_sortedness=False,
             )
-            .join(withdrawn, on="pid", how="left")
+            .join(withdrawn, on="participant_id", how="left")
         )
         in_force = dated.filter(
-            pl.col("_participate").fill_null(False)
+            pl.col("_participate").fill_null(value=False)
             & (pl.col("_withdrawn_on").is_null() | (pl.col("_effective") < pl.col("_withdrawn_on")))
         )
-        return ~rows.get_column("_index").is_in(in_force.get_column("_index"))
+        lacking = doubtful.join(in_force.select("_index"), on="_index", how="anti").get_column("_index")
+        # A row without a participant has no consent; of the others, only doubtful rows can lack it.
+        return rows.get_column("participant_id").is_null().scatter(lacking, True)
 
     def _removal_drops(self, participant_id: str, collected_on: dt.date | None, purpose: Purpose) -> bool:
         # The policy may keep collected data for this study's analysis; they are never
@@ -203,6 +227,26 @@ class ConsentFilter:
     def summary(self) -> list[dict]:
         """Every exclusion so far as plain data (for reports, results.json and deposits)."""
         return [asdict(e) for e in self.exclusions]
+
+
+def doubtful_participants(rows: pl.DataFrame, registers: Registers) -> pl.Series:
+    """Participants of ``rows`` (participant_id, day) some of whose rows may lack consent to participate.
+
+    Everyone but those whose consent is plain (``Registers.plain_consent``) and whose dated
+    rows all come on or after their first consent (an undated row counts as collected then):
+    only the doubtful participants' rows need the as-of join on the consent events.
+    """
+    return (
+        rows.lazy()
+        .join(registers.plain_consent.lazy(), on="participant_id", how="left")
+        .filter(
+            pl.col("first_consent").is_null()
+            | (pl.col("day") < pl.col("first_consent")).fill_null(value=False)
+        )
+        .select(pl.col("participant_id").drop_nulls().unique())
+        .collect()
+        .get_column("participant_id")
+    )
 
 
 def _dates(frame: pl.DataFrame, column: str) -> pl.Series:

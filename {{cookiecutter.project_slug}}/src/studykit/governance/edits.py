@@ -35,7 +35,7 @@ from studykit.governance.registers import (
     Registers,
     Withdrawal,
     load_registers,
-    read_consent,
+    read_consent_frame,
     read_withdrawals,
 )
 from studykit.study import Study
@@ -66,7 +66,10 @@ def _refuse(
 def _check_common(study: Study, path: Path, participant_id: str, day: dt.date, today: dt.date) -> None:
     if not PARTICIPANT_ID.match(participant_id):
         _refuse(
-            f"{participant_id!r} is not a participant id", study=study, path=path, field="participant_id",
+            f"{participant_id!r} is not a participant id",
+            study=study,
+            path=path,
+            field="participant_id",
             fix="Use the pseudonymous id from data/participants.csv, e.g. P001.",
         )
     if day > today:
@@ -93,7 +96,9 @@ def add_consent(
     unknown = [s for s in scopes if s not in SCOPES]
     if unknown:
         _refuse(
-            f"unknown scope(s) {', '.join(unknown)}", study=study, path=path,
+            f"unknown scope(s) {', '.join(unknown)}",
+            study=study,
+            path=path,
             fix=f"Scopes are: {', '.join(SCOPES)}.",
         )
     if not form_version.strip():
@@ -102,13 +107,17 @@ def add_consent(
     if withdrawal is not None:
         _refuse(
             f"{participant_id} withdrew ({withdrawal.scope}) on {withdrawal.withdrawn_on}, which is final",
-            study=study, path=path, field="consented_on",
+            study=study,
+            path=path,
+            field="consented_on",
             fix="Check the date; a participant who rejoins is enrolled again under a new id.",
         )
     if not registers.ethics.approves_form(form_version, consented_on):
         _refuse(
             f"consent form {form_version} was not approved by ethics on {consented_on}",
-            study=study, path=path, field="form_version",
+            study=study,
+            path=path,
+            field="form_version",
             fix="Check the version, or record the approval or amendment in governance/ethics.yml first.",
         )
     event = ConsentEvent(participant_id, form_version.strip(), consented_on, frozenset(scopes))
@@ -120,11 +129,16 @@ def add_consent(
     }
     previous = registers.latest(participant_id)
     entry = AuditEntry(
-        at=timestamp(now), by=who(study, by), action="consent add", register=_label(study, path),
-        participant_id=participant_id, record=event.record(),
-        previous=previous.record() if previous else None, reason=reason,
+        at=timestamp(now),
+        by=who(study, by),
+        action="consent add",
+        register=_label(study, path),
+        participant_id=participant_id,
+        record=event.record(),
+        previous=previous.record() if previous else None,
+        reason=reason,
     )
-    _write(study, path, cells, entry, lambda staged: read_consent(staged, _label(study, path)))
+    _write(study, path, cells, entry, lambda staged: read_consent_frame(staged, _label(study, path)))
     return entry
 
 
@@ -145,19 +159,31 @@ def withdraw(
     _check_common(study, path, participant_id, withdrawn_on, now.date())
     scope = scope.strip().lower().replace("-", " ").replace("_", " ")
     if scope not in WITHDRAWAL_SCOPES:
-        _refuse(f"{scope!r} is not a withdrawal scope", study=study, path=path, field="scope",
-                fix='Use "no further data" or "remove all data".')
+        _refuse(
+            f"{scope!r} is not a withdrawal scope",
+            study=study,
+            path=path,
+            field="scope",
+            fix='Use "no further data" or "remove all data".',
+        )
     _check_withdrawal(study, registers, participant_id, withdrawn_on, scope)
     record = Withdrawal(participant_id, withdrawn_on, scope, reason)  # type: ignore[arg-type]
     cells = {
-        "participant_id": participant_id, "withdrawn_on": withdrawn_on.isoformat(), "reason": reason or "",
+        "participant_id": participant_id,
+        "withdrawn_on": withdrawn_on.isoformat(),
+        "reason": reason or "",
         "scope": scope,
     }
     earlier = registers.withdrawals_of(participant_id)
     entry = AuditEntry(
-        at=timestamp(now), by=who(study, by), action="consent withdraw", register=_label(study, path),
-        participant_id=participant_id, record=record.record(),
-        previous=[w.record() for w in earlier] or None, reason=reason,
+        at=timestamp(now),
+        by=who(study, by),
+        action="consent withdraw",
+        register=_label(study, path),
+        participant_id=participant_id,
+        record=record.record(),
+        previous=[w.record() for w in earlier] or None,
+        reason=reason,
     )
     _write(study, path, cells, entry, lambda staged: read_withdrawals(staged, _label(study, path)))
     return entry
@@ -168,16 +194,30 @@ def _check_withdrawal(study: Study, registers: Registers, pid: str, day: dt.date
     if registers.consent_on(pid, day) is None:
         first = registers.events(pid)
         hint = f"their first consent is dated {first[0].consented_on}" if first else "no consent event"
-        _refuse(f"{pid} has no consent on or before {day} ({hint})", study=study, path=path,
-                field="withdrawn_on", fix="Check the participant id and the date.")
+        _refuse(
+            f"{pid} has no consent on or before {day} ({hint})",
+            study=study,
+            path=path,
+            field="withdrawn_on",
+            fix="Check the participant id and the date.",
+        )
     removal = registers.removal(pid)
     if removal is not None:
-        _refuse(f"{pid} already asked to remove all data on {removal.withdrawn_on}", study=study, path=path,
-                field="scope", fix="Nothing more to record; see docs/governance.md for erasure.")
+        _refuse(
+            f"{pid} already asked to remove all data on {removal.withdrawn_on}",
+            study=study,
+            path=path,
+            field="scope",
+            fix="Nothing more to record; see docs/governance.md for erasure.",
+        )
     same = [w for w in registers.withdrawals_of(pid) if w.scope == scope]
     if same:
-        _refuse(f"{pid} already withdrew ({scope}) on {same[0].withdrawn_on}", study=study, path=path,
-                field="scope")
+        _refuse(
+            f"{pid} already withdrew ({scope}) on {same[0].withdrawn_on}",
+            study=study,
+            path=path,
+            field="scope",
+        )
 
 
 def _row_bytes(path: Path, cells: dict[str, str]) -> bytes:

@@ -8,15 +8,22 @@ it) and the field: nothing downstream may run on registers it cannot trust.
 Consent is a list of *events*, never a mutable flag: re-consent with a new form
 version is a new row, and the consent in force on a date is the latest event on or
 before that date. A scope left blank means no (default deny).
+
+A consent register can hold hundreds of thousands of rows, so it is read, checked
+and held as a polars frame (``Registers.consent_frame``); the checks and the consent
+filter work on that frame whole. ``ConsentEvent`` objects are built only for the
+rows someone asks about.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterable
+from bisect import bisect_left, bisect_right
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cache, cached_property
+from itertools import product
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -31,7 +38,11 @@ from studykit.tables import TextTable, cast, read_text_table
 
 Scope = Literal["participate", "audio_recording", "direct_quotation", "archiving", "future_contact"]
 SCOPES: tuple[Scope, ...] = (
-    "participate", "audio_recording", "direct_quotation", "archiving", "future_contact",
+    "participate",
+    "audio_recording",
+    "direct_quotation",
+    "archiving",
+    "future_contact",
 )
 NO_FURTHER_DATA = "no further data"
 REMOVE_ALL_DATA = "remove all data"
@@ -39,12 +50,31 @@ WithdrawalScope = Literal["no further data", "remove all data"]
 WITHDRAWAL_SCOPES: tuple[WithdrawalScope, ...] = (NO_FURTHER_DATA, REMOVE_ALL_DATA)
 PARTICIPANT_ID = re.compile(r"^[A-Z]{1,4}[0-9]{2,6}$")
 YES, NO = "yes", "no"
+# The cells a scope column may hold besides blank: those whose lower() is yes or no, which are
+# exactly their ASCII case variants (no other character lower-cases to these letters).
+YES_CELLS = tuple("".join(letters) for letters in product(*((c, c.upper()) for c in YES)))
+NO_CELLS = tuple("".join(letters) for letters in product(*((c, c.upper()) for c in NO)))
 
 CONSENT_COLUMNS = ("participant_id", "form_version", "consented_on", *SCOPES)
 CONSENT_OPTIONAL = ("source", "notes")
 WITHDRAWAL_COLUMNS = ("participant_id", "withdrawn_on", "reason", "scope")
 WITHDRAWAL_OPTIONAL = ("received_by", "notes")
 REGISTERS_DOC = "See docs/governance.md for the columns of each register."
+# The consent register as a frame: one row per event, in register order; ``row`` is the
+# spreadsheet row (null for events made in code rather than read from a file).
+CONSENT_SCHEMA: dict[str, pl.DataType] = {
+    "participant_id": pl.String(),
+    "form_version": pl.String(),
+    "consented_on": pl.Date(),
+    **{scope: pl.Boolean() for scope in SCOPES},
+    "row": pl.Int64(),
+}
+WITHDRAWAL_SCHEMA: dict[str, pl.DataType] = {
+    "participant_id": pl.String(),
+    "withdrawn_on": pl.Date(),
+    "scope": pl.String(),
+    "row": pl.Int64(),
+}
 
 
 @dataclass(frozen=True)
@@ -177,26 +207,165 @@ class Ethics(_Model):
         return any(a.covers(day) for a in self.approvals)
 
 
-@dataclass(frozen=True)
-class Registers:
-    """The consent, withdrawal and ethics registers of a study, read and checked."""
+def events_frame(events: Iterable[ConsentEvent]) -> pl.DataFrame:
+    """The consent register as a frame (``CONSENT_SCHEMA``), one row per event in the order given."""
+    events = list(events)
+    return pl.DataFrame(
+        {
+            "participant_id": [e.participant_id for e in events],
+            "form_version": [e.form_version for e in events],
+            "consented_on": [e.consented_on for e in events],
+            **{scope: [scope in e.scopes for e in events] for scope in SCOPES},
+            "row": [e.row for e in events],
+        },
+        schema=CONSENT_SCHEMA,
+    )
 
-    consent: tuple[ConsentEvent, ...] = ()
-    withdrawals: tuple[Withdrawal, ...] = ()
-    ethics: Ethics = field(default_factory=Ethics)
+
+@cache
+def _scope_set(bits: int) -> frozenset[str]:
+    # One frozenset per combination of scopes (32 at most), shared by every event that has it.
+    return frozenset(scope for index, scope in enumerate(SCOPES) if bits >> index & 1)
+
+
+class _FrameEvents:
+    """The ``ConsentEvent`` of each row of a consent frame, built when first asked for and kept."""
+
+    def __init__(self, frame: pl.DataFrame) -> None:
+        self._frame = frame
+        self._built: dict[int, ConsentEvent] = {}
+
+    @cached_property
+    def _columns(self) -> tuple[list, ...]:
+        # Whole columns as lists, once: reading rows one at a time costs far more when a caller
+        # (consent status, say) goes on to ask about every participant.
+        bits = pl.sum_horizontal(pl.col(scope).cast(pl.Int64) * (1 << i) for i, scope in enumerate(SCOPES))
+        frame = self._frame.with_columns(bits.alias("_bits"))
+        names = ("participant_id", "form_version", "consented_on", "_bits", "row")
+        return tuple(frame.get_column(name).to_list() for name in names)
+
+    def all(self) -> tuple[ConsentEvent, ...]:
+        """Every row's event, in frame order."""
+        events = tuple(
+            self._built.get(position) or ConsentEvent(pid, version, day, _scope_set(bits), row)
+            for position, (pid, version, day, bits, row) in enumerate(zip(*self._columns, strict=True))
+        )
+        self._built = dict(enumerate(events))
+        return events
+
+    def __getitem__(self, position: int) -> ConsentEvent:
+        event = self._built.get(position)
+        if event is None:
+            ids, versions, days, bits, rows = self._columns
+            event = ConsentEvent(
+                ids[position], versions[position], days[position], _scope_set(bits[position]), rows[position]
+            )
+            self._built[position] = event
+        return event
+
+
+@dataclass(frozen=True, init=False, eq=False)
+class Registers:
+    """The consent, withdrawal and ethics registers of a study, read and checked.
+
+    ``consent`` is given as ``ConsentEvent``s (tests, small registers) or as a frame
+    (``CONSENT_SCHEMA``, as ``read_consent_frame`` returns it); either way the register is
+    held as ``consent_frame``, and the events as objects only when asked for.
+    """
+
+    consent_frame: pl.DataFrame
+    withdrawals: tuple[Withdrawal, ...]
+    ethics: Ethics
+    _event_at: Sequence[ConsentEvent] | _FrameEvents = field(repr=False)
+    _found: dict[str, tuple[ConsentEvent, ...]] = field(repr=False)
+
+    def __init__(
+        self,
+        consent: Iterable[ConsentEvent] | pl.DataFrame = (),
+        withdrawals: Iterable[Withdrawal] = (),
+        ethics: Ethics | None = None,
+    ) -> None:
+        event_at: Sequence[ConsentEvent] | _FrameEvents
+        if isinstance(consent, pl.DataFrame):
+            frame = consent.select(list(CONSENT_SCHEMA))
+            event_at = _FrameEvents(frame)
+        else:
+            event_at = tuple(consent)
+            frame = events_frame(event_at)
+        # Frozen: fields are set as the dataclass's own __init__ would set them.
+        object.__setattr__(self, "consent_frame", frame)
+        object.__setattr__(self, "withdrawals", tuple(withdrawals))
+        object.__setattr__(self, "ethics", Ethics() if ethics is None else ethics)
+        object.__setattr__(self, "_event_at", event_at)
+        # Each participant's events once found: callers (the filter, status) ask again and again.
+        object.__setattr__(self, "_found", {})
+
+    @cached_property
+    def consent(self) -> tuple[ConsentEvent, ...]:
+        """Every consent event, in register order (all built at once: the frame is cheaper for many)."""
+        if isinstance(self._event_at, _FrameEvents):
+            return self._event_at.all()
+        return tuple(self._event_at)  # the events given
+
+    @cached_property
+    def withdrawal_frame(self) -> pl.DataFrame:
+        """The withdrawals as a frame (``WITHDRAWAL_SCHEMA``), in register order."""
+        return pl.DataFrame(
+            {
+                "participant_id": [w.participant_id for w in self.withdrawals],
+                "withdrawn_on": [w.withdrawn_on for w in self.withdrawals],
+                "scope": [w.scope for w in self.withdrawals],
+                "row": [w.row for w in self.withdrawals],
+            },
+            schema=WITHDRAWAL_SCHEMA,
+        )
+
+    @cached_property
+    def plain_consent(self) -> pl.DataFrame:
+        """(participant_id, first_consent) of everyone whose consent to participate, once given, stands.
+
+        Each of their events includes participate and they never withdrew, so their data dated
+        on or after their first consent were collected with consent in force. Most participants
+        are plain: checks and the filter need a closer look only at the others.
+        """
+        withdrawing = sorted({w.participant_id for w in self.withdrawals})
+        return (
+            self.consent_frame.lazy()
+            .group_by("participant_id")
+            .agg(
+                pl.col("consented_on").min().alias("first_consent"),
+                pl.col("participate").all().alias("_plain"),
+            )
+            .filter(pl.col("_plain") & ~pl.col("participant_id").is_in(withdrawing))
+            .drop("_plain")
+            .collect()
+        )
 
     @property
     def participants(self) -> set[str]:
         """Everyone named in the consent or withdrawal register."""
-        return {e.participant_id for e in self.consent} | {w.participant_id for w in self.withdrawals}
+        consenting = self.consent_frame.get_column("participant_id").unique().to_list()
+        return set(consenting) | {w.participant_id for w in self.withdrawals}
+
+    def for_participants(self, participant_ids: Iterable[str]) -> Registers:
+        """These participants' part of the registers: the same answers about them, cheaper to index."""
+        wanted = set(participant_ids)
+        return Registers(
+            self.consent_frame.filter(pl.col("participant_id").is_in(sorted(wanted))),
+            [w for w in self.withdrawals if w.participant_id in wanted],
+            self.ethics,
+        )
 
     @cached_property
-    def _events(self) -> dict[str, list[ConsentEvent]]:
-        # Indexed once: checks and the filter ask about every row of every table.
-        index: dict[str, list[ConsentEvent]] = {}
-        for event in sorted(self.consent, key=lambda e: e.consented_on):
-            index.setdefault(event.participant_id, []).append(event)
-        return index
+    def _by_participant(self) -> tuple[list[str], list[int]]:
+        # Register positions ordered by participant, then date (ties in register order), found
+        # by bisection: cheaper to build than a dict of lists when the register is large.
+        ordered = (
+            self.consent_frame.select("participant_id", "consented_on")
+            .with_row_index("position")
+            .sort("participant_id", "consented_on", maintain_order=True)
+        )
+        return ordered.get_column("participant_id").to_list(), ordered.get_column("position").to_list()
 
     @cached_property
     def _withdrawals(self) -> dict[str, list[Withdrawal]]:
@@ -207,7 +376,13 @@ class Registers:
 
     def events(self, participant_id: str) -> list[ConsentEvent]:
         """A participant's consent events, oldest first."""
-        return list(self._events.get(participant_id, ()))
+        found = self._found.get(participant_id)
+        if found is None:
+            ids, positions = self._by_participant
+            start = bisect_left(ids, participant_id)
+            end = bisect_right(ids, participant_id, start)
+            found = self._found[participant_id] = tuple(self._event_at[p] for p in positions[start:end])
+        return list(found)
 
     def latest(self, participant_id: str) -> ConsentEvent | None:
         events = self.events(participant_id)
@@ -260,28 +435,38 @@ def _check_header(table: TextTable, label: str, required: Iterable[str], optiona
         if column not in table.header:
             msg = "the header row lacks this column"
             raise RegisterError(
-                msg, path=label, row=1, field=column,
+                msg,
+                path=label,
+                row=1,
+                field=column,
                 fix=f"The header must be: {','.join(required)}. {REGISTERS_DOC}",
             )
     for column in table.header:
         if column not in known:
             msg = "is not a column of this register"
             raise RegisterError(
-                msg, path=label, row=1, field=column,
+                msg,
+                path=label,
+                row=1,
+                field=column,
                 fix=f"Rename or remove it; known columns: {', '.join(known)}.",
             )
 
 
-def _dates(frame: pl.DataFrame, column: str, label: str) -> list[dt.date | None]:
-    typed, failures = cast(frame, {column: "date"})
+def _typed_dates(frame: pl.DataFrame, column: str, label: str) -> pl.Series:
+    """The column as dates; the first cell that is not a date is an error (before any row check)."""
+    typed, failures = cast(frame.select(column), {column: "date"})
     if failures:
         bad = failures[0]
         msg = f"{bad.value!r} is not a date"
         raise RegisterError(
-            msg, path=label, row=bad.row, field=column,
+            msg,
+            path=label,
+            row=bad.row,
+            field=column,
             fix="Write dates as YYYY-MM-DD, e.g. 2024-03-31.",
         )
-    return typed.get_column(column).to_list()
+    return typed.get_column(column)
 
 
 def _required(value: str | None, label: str, row: int, column: str) -> str:
@@ -303,7 +488,10 @@ def _participant(value: str | None, label: str, row: int) -> str:
     if not PARTICIPANT_ID.match(pid):
         msg = f"{pid!r} is not a participant id"
         raise RegisterError(
-            msg, path=label, row=row, field="participant_id",
+            msg,
+            path=label,
+            row=row,
+            field="participant_id",
             fix="Use the pseudonymous id from data/participants.csv (1-4 capitals, 2-6 digits, e.g. P001).",
         )
     return pid
@@ -319,48 +507,95 @@ def _scopes(record: dict[str, str | None], label: str, row: int) -> frozenset[st
         elif cell not in ("", NO):
             msg = f"{record[scope]!r} is not yes or blank"
             raise RegisterError(
-                msg, path=label, row=row, field=scope,
+                msg,
+                path=label,
+                row=row,
+                field=scope,
                 fix="Write yes where the participant ticked the box; leave it blank (no) otherwise.",
             )
     return frozenset(scopes)
 
 
-def read_consent(path: Path, label: str | None = None) -> tuple[ConsentEvent, ...]:
-    """Read consent.csv: one row per consent event, each scope ``yes`` or blank (no)."""
+def read_consent_frame(path: Path, label: str | None = None) -> pl.DataFrame:
+    """Read consent.csv into a frame (``CONSENT_SCHEMA``): one row per consent event.
+
+    Each scope is ``yes`` or blank (no). A malformed row is the ``RegisterError`` that reading
+    row by row would meet first: a cell that is not a date anywhere, else the first bad row,
+    and within it the participant id, form version, date, scopes, then a second event of the
+    same participant on the same day.
+    """
     label = label or path.as_posix()
     table = _read(path, label)
     _check_header(table, label, CONSENT_COLUMNS, CONSENT_OPTIONAL)
-    dates = _dates(table.frame, "consented_on", label)
-    events: list[ConsentEvent] = []
-    seen: dict[tuple[str, dt.date], int] = {}
-    # Whole columns as lists, and each distinct combination of scope cells read once:
-    # consent.csv has a row per participant (hundreds of thousands in large studies).
-    columns = [table.frame.get_column(c).to_list() for c in ("participant_id", "form_version", *SCOPES)]
-    scope_sets: dict[tuple[str | None, ...], frozenset[str]] = {}
-    # When every id is well formed (checked over the column) the per-row check can be skipped.
-    ids_valid = bool(
-        table.frame.get_column("participant_id").str.contains(PARTICIPANT_ID.pattern).fill_null(False).all()
+    text = table.frame.with_columns(_typed_dates(table.frame, "consented_on", label))
+    _check_consent_rows(text, label)
+    return (
+        text.lazy()
+        .select(
+            "participant_id",
+            "form_version",
+            "consented_on",
+            *(pl.col(scope).is_in(YES_CELLS).fill_null(value=False) for scope in SCOPES),
+            pl.int_range(2, pl.len() + 2, dtype=pl.Int64).alias("row"),
+        )
+        .collect()
     )
-    for index, (pid_cell, version_cell, *cells) in enumerate(zip(*columns, strict=True)):
-        row = index + 2
-        day = dates[index]
-        pid = pid_cell if ids_valid else _participant(pid_cell, label, row)
-        version = _required(version_cell, label, row, "form_version")
-        day = _required_date(day, label, row, "consented_on")
-        key = tuple(cells)
-        scopes = scope_sets.get(key)
-        if scopes is None:
-            scopes = scope_sets[key] = _scopes(dict(zip(SCOPES, cells, strict=True)), label, row)
-        if (pid, day) in seen:
-            msg = f"a second consent event for {pid} on {day} (the first is row {seen[pid, day]})"
-            raise RegisterError(
-                msg,
-                path=label, row=row, field="consented_on",
-                fix="Keep one event per participant and day: merge the rows, or correct the date.",
-            )
-        seen[pid, day] = row
-        events.append(ConsentEvent(pid, version, day, scopes, row))
-    return tuple(events)
+
+
+def read_consent(path: Path, label: str | None = None) -> tuple[ConsentEvent, ...]:
+    """Read consent.csv as ``ConsentEvent``s (``read_consent_frame`` is cheaper for large registers)."""
+    return Registers(read_consent_frame(path, label)).consent
+
+
+def _check_consent_rows(frame: pl.DataFrame, label: str) -> None:
+    """Raise the ``RegisterError`` of the first malformed row of consent.csv (dates already typed).
+
+    Whole-column tests find the rows that may be malformed (a superset of those that are);
+    only those rows are then checked one at a time, in order, by the per-row checks, so the
+    error, its row and its field are those of a row-by-row reading.
+    """
+    maybe_bad = (
+        ~pl.col("participant_id").str.contains(PARTICIPANT_ID.pattern).fill_null(value=False)
+        | pl.col("form_version").is_null()
+        | pl.col("consented_on").is_null()
+        | pl.any_horizontal(
+            ~pl.col(scope).fill_null("").is_in(["", *YES_CELLS, *NO_CELLS]) for scope in SCOPES
+        )
+    )
+    # One pass over the columns answers whether there is anything to look for at all.
+    ids, bad = (
+        frame.lazy()
+        .select(pl.col("participant_id").n_unique(), maybe_bad.any().alias("bad"))
+        .collect()
+        .row(0)
+    )
+    key = ["participant_id", "consented_on"]
+    indexed = frame.with_row_index("index")
+    repeats = indexed.clear()
+    if ids < frame.height:  # only a participant with several events can repeat a day
+        repeats = indexed.filter(~pl.struct(key).is_first_distinct()).head(1)
+    # Rows after the first repeated (participant, day) cannot be reached by a row-by-row reading.
+    last = repeats.item(0, "index") if repeats.height else frame.height
+    suspects = indexed.lazy().head(last + 1).filter(maybe_bad).collect() if bad else indexed.clear()
+    for record in suspects.iter_rows(named=True):
+        # A suspect that passes every check (an id the whole-column test is stricter about) is no error.
+        row = record["index"] + 2
+        _participant(record["participant_id"], label, row)
+        _required(record["form_version"], label, row, "form_version")
+        _required_date(record["consented_on"], label, row, "consented_on")
+        _scopes(record, label, row)
+    if repeats.height:
+        # Every row before it passed, so its participant and day are valid.
+        pid, day = repeats.item(0, "participant_id"), repeats.item(0, "consented_on")
+        first = indexed.filter((pl.col("participant_id") == pid) & (pl.col("consented_on") == day))
+        msg = f"a second consent event for {pid} on {day} (the first is row {first.item(0, 'index') + 2})"
+        raise RegisterError(
+            msg,
+            path=label,
+            row=last + 2,
+            field="consented_on",
+            fix="Keep one event per participant and day: merge the rows, or correct the date.",
+        )
 
 
 def read_withdrawals(path: Path, label: str | None = None) -> tuple[Withdrawal, ...]:
@@ -368,7 +603,7 @@ def read_withdrawals(path: Path, label: str | None = None) -> tuple[Withdrawal, 
     label = label or path.as_posix()
     table = _read(path, label)
     _check_header(table, label, WITHDRAWAL_COLUMNS, WITHDRAWAL_OPTIONAL)
-    dates = _dates(table.frame, "withdrawn_on", label)
+    dates = _typed_dates(table.frame, "withdrawn_on", label).to_list()
     withdrawals: list[Withdrawal] = []
     seen: dict[tuple[str, str], int] = {}
     for index, (record, day) in enumerate(zip(table.frame.iter_rows(named=True), dates, strict=True)):
@@ -379,14 +614,20 @@ def read_withdrawals(path: Path, label: str | None = None) -> tuple[Withdrawal, 
         if scope not in WITHDRAWAL_SCOPES:
             msg = f"{record['scope']!r} is not a withdrawal scope"
             raise RegisterError(
-                msg, path=label, row=row, field="scope",
+                msg,
+                path=label,
+                row=row,
+                field="scope",
                 fix='Write "no further data" or "remove all data".',
             )
         if (pid, scope) in seen:
             msg = f"{pid} already has a {scope!r} withdrawal in row {seen[pid, scope]}"
             raise RegisterError(
                 msg,
-                path=label, row=row, field="scope", fix="Keep one row per participant and scope.",
+                path=label,
+                row=row,
+                field="scope",
+                fix="Keep one row per participant and scope.",
             )
         seen[pid, scope] = row
         withdrawals.append(Withdrawal(pid, day, scope, record["reason"], row))  # type: ignore[arg-type]
@@ -413,8 +654,10 @@ def read_ethics(path: Path, label: str | None = None) -> Ethics:
         mark = getattr(exc, "problem_mark", None)
         msg = f"is not valid YAML ({getattr(exc, 'problem', exc)})"
         raise RegisterError(
-            msg, path=label,
-            row=mark.line + 1 if mark else None, fix="Fix the syntax there.",
+            msg,
+            path=label,
+            row=mark.line + 1 if mark else None,
+            fix="Fix the syntax there.",
         ) from exc
     if data is None:
         return Ethics()
@@ -436,7 +679,7 @@ def read_ethics(path: Path, label: str | None = None) -> Ethics:
 def load_registers(study: Study) -> Registers:
     """Read and check the consent, withdrawal and ethics registers of a study."""
     return Registers(
-        consent=read_consent(study.consent_path, _label(study, study.consent_path)),
+        consent=read_consent_frame(study.consent_path, _label(study, study.consent_path)),
         withdrawals=read_withdrawals(study.withdrawals_path, _label(study, study.withdrawals_path)),
         ethics=read_ethics(study.ethics_path, _label(study, study.ethics_path)),
     )

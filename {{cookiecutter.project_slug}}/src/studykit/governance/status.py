@@ -43,14 +43,12 @@ class ParticipantConsent:
         }
 
 
-def _enrolled_ids(study: Study) -> list[str]:
+def _enrolled_ids(study: Study) -> set[str]:
     try:
-        frame = read_text_table(study.participants_path).frame
-    except StudykitError:
-        return []
-    if "participant_id" not in frame.columns:
-        return []
-    return [pid for pid in frame.get_column("participant_id").to_list() if pid is not None]
+        frame = read_text_table(study.participants_path, columns=["participant_id"]).frame
+    except StudykitError:  # unreadable, or no participant_id column
+        return set()
+    return set(frame.get_column("participant_id").drop_nulls().to_list())
 
 
 def consent_status(study: Study, participant_id: str | None = None) -> list[ParticipantConsent]:
@@ -64,6 +62,9 @@ def consent_status(study: Study, participant_id: str | None = None) -> list[Part
             msg = f"{participant_id} is in neither the registers nor data/participants.csv"
             raise RegisterError(msg, path="governance/consent.csv", fix="Check the participant id.")
         everyone = [participant_id]
+        # Asking about one participant: their part of the registers indexes at once.
+        consent = ConsentFilter(registers.for_participants(everyone), consent.policy)
+        registers = consent.registers
     return [
         ParticipantConsent(
             participant_id=pid,
@@ -122,10 +123,17 @@ def ethics_status(study: Study, today: dt.date | None = None) -> list[ApprovalSt
         else:
             state = "active"
         documents = [*approval.documents, *(d for a in approval.amendments for d in a.documents)]
-        rows.append(ApprovalStatus(
-            committee=approval.committee, reference=approval.reference, approved_on=approval.approved_on,
-            ends_on=end, consent_forms=tuple(approval.form_versions()), documents=tuple(documents),
-            amendments=tuple(f"{a.reference} ({a.approved_on})" for a in approval.amendments),
-            state=state, days_left=days_left,
-        ))
+        rows.append(
+            ApprovalStatus(
+                committee=approval.committee,
+                reference=approval.reference,
+                approved_on=approval.approved_on,
+                ends_on=end,
+                consent_forms=tuple(approval.form_versions()),
+                documents=tuple(documents),
+                amendments=tuple(f"{a.reference} ({a.approved_on})" for a in approval.amendments),
+                state=state,
+                days_left=days_left,
+            )
+        )
     return rows
