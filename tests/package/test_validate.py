@@ -501,6 +501,7 @@ def test_frictionless_and_polars_engines_report_the_same(tmp_path, monkeypatch):
         + "P001,manager,,A,2024-01-10,,40\n"
         + "p5,other,,A,2024-01-10,,forty\n"
         + "P006,other,,A,,,\n"
+        + ",other,,A,2024-01-10,,40\n"  # a blank key: one finding (required), in both engines
     )
     root = make_study(tmp_path, participants=participants)
     keys = ("code", "row", "column", "value", "message")
@@ -513,6 +514,7 @@ def test_frictionless_and_polars_engines_report_the_same(tmp_path, monkeypatch):
     monkeypatch.setattr(structure, "FRICTIONLESS_MAX_ROWS", 0)
     by_polars = participant_findings()
     assert by_frictionless == by_polars
+    assert [r[1:4] for r in by_polars if r[2] == 9] == [["STR008", 9, "participant_id"]]
     assert [
         "data/participants.csv",
         "STR009",

@@ -236,6 +236,11 @@ def _frictionless_findings(
             if rule is NOT_UNIQUE and [column] == primary_key(resource["schema"]):
                 continue  # the same duplicate is reported once, as a primary-key error
             row = getattr(error, "row_number", None)
+            if error.type == "primary-key" and "are all" in error.note:
+                # A blank key is not a duplicate: it is a blank required cell, as the polars engine says.
+                for name in primary_key(resource["schema"]):
+                    yield REQUIRED.finding(f"{name} is blank but required", file=file, row=row, column=name)
+                continue
             if error.type == "primary-key":
                 key = primary_key(resource["schema"])
                 column = ", ".join(key)
