@@ -451,6 +451,8 @@ def test_mea003_stored_score_differs_from_items(tmp_path):
     assert errors_of(root) == [
         ["MEA003", MEASURES_FILE, 4, "total", "stored total is 20 but the items give 19"]
     ]
+    # The value is the cell as written, not the number it was read as.
+    assert [f.value for f in validate(load_study(root)).errors] == ["20"]
 
 
 def test_findings_cover_frictionless_on_a_seeded_measures_file(tmp_path):

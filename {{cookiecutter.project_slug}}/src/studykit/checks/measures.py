@@ -265,20 +265,21 @@ def score_findings(
             index = (~agrees).arg_true()
         else:
             index = pl.int_range(text.height, dtype=pl.UInt32, eager=True)
-        rows = cast(text[index], types)[0].with_columns(index.alias("i"))
+        cells = text[index]
+        rows = cast(cells, types)[0].with_columns(index.alias("i"), cells.get_column(score.id).alias("_cell"))
         value = pl.col(score.id).cast(pl.Float64, strict=False)
         computed, _ = score_expressions(instrument, score, columns)
         expected = computed.alias("expected")
         wrong = value.is_not_null() & (expected.is_null() | ((value - expected).abs() > SCORE_TOLERANCE))
-        bad = rows.lazy().filter(wrong).select("i", value.alias("stored"), expected).collect()
-        for i, stored_value, should in bad.iter_rows():
+        bad = rows.lazy().filter(wrong).select("i", value.alias("stored"), expected, "_cell").collect()
+        for i, stored_value, should, cell in bad.iter_rows():
             shown = "no score (too few items answered)" if should is None else f"{should:g}"
             yield SCORE_MISMATCH.finding(
                 f"stored {score.id} is {stored_value:g} but the items give {shown}",
                 file=file,
                 row=_row(i),
                 column=score.id,
-                value=stored_value,
+                value=cell,  # as written in the file
             )
 
 
