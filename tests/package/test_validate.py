@@ -559,8 +559,8 @@ def test_padded_cells_are_stripped_and_a_blank_one_is_missing(tmp_path):
     assert [f for f in report.errors if f.layer in MY_LAYERS] == []
 
 
-def test_a_measure_table_is_read_once_per_validation(tmp_path, monkeypatch):
-    """Governance and disclosure use what the measures layer remembered (checks/memo.py)."""
+def test_each_file_is_read_once_per_validation(tmp_path, monkeypatch):
+    """Each file once: later layers use what earlier ones read or remembered (checks/memo.py)."""
     import studykit.tables as tables
 
     root = make_study(tmp_path)
@@ -577,6 +577,8 @@ def test_a_measure_table_is_read_once_per_validation(tmp_path, monkeypatch):
         monkeypatch.setattr(tables.pl, reader, counting(getattr(tables.pl, reader)))
     validate(load_study(root))
     assert reads.count("mood.csv") == 1
+    assert reads.count("participants.csv") == 1
+    assert reads.count("consent.csv") == 1
 
 
 def test_shared_tables_give_the_same_findings_as_layers_run_alone(tmp_path):

@@ -244,7 +244,7 @@ def _enrolled(study: Study) -> pl.DataFrame | None:
 def check(study: Study, *, today: dt.date | None = None) -> Iterator[Finding]:
     """Yield findings for consent, withdrawal and ethics rules."""
     try:
-        registers = load_registers(study)
+        registers = load_registers(study, read=memo.read_table)
     except RegisterError as exc:
         yield MALFORMED.finding(
             exc.message,

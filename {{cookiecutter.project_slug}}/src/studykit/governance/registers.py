@@ -20,7 +20,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from bisect import bisect_left, bisect_right
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cache, cached_property
 from itertools import product
@@ -422,9 +422,13 @@ def _label(study: Study, path: Path) -> str:
         return path.as_posix()
 
 
-def _read(path: Path, label: str) -> TextTable:
+# How a register file is read: ``read_text_table``, or a reader that keeps what a run has read.
+Reader = Callable[..., TextTable]
+
+
+def _read(path: Path, label: str, read: Reader = read_text_table) -> TextTable:
     try:
-        return read_text_table(path, file_label=label)
+        return read(path, file_label=label)
     except DataReadError as exc:
         raise RegisterError(exc.message, path=label, fix=exc.fix or REGISTERS_DOC) from exc
 
@@ -516,7 +520,9 @@ def _scopes(record: dict[str, str | None], label: str, row: int) -> frozenset[st
     return frozenset(scopes)
 
 
-def read_consent_frame(path: Path, label: str | None = None) -> pl.DataFrame:
+def read_consent_frame(
+    path: Path, label: str | None = None, *, read: Reader = read_text_table
+) -> pl.DataFrame:
     """Read consent.csv into a frame (``CONSENT_SCHEMA``): one row per consent event.
 
     Each scope is ``yes`` or blank (no). A malformed row is the ``RegisterError`` that reading
@@ -525,7 +531,7 @@ def read_consent_frame(path: Path, label: str | None = None) -> pl.DataFrame:
     same participant on the same day.
     """
     label = label or path.as_posix()
-    table = _read(path, label)
+    table = _read(path, label, read)
     _check_header(table, label, CONSENT_COLUMNS, CONSENT_OPTIONAL)
     text = table.frame.with_columns(_typed_dates(table.frame, "consented_on", label))
     _check_consent_rows(text, label)
@@ -598,10 +604,12 @@ def _check_consent_rows(frame: pl.DataFrame, label: str) -> None:
         )
 
 
-def read_withdrawals(path: Path, label: str | None = None) -> tuple[Withdrawal, ...]:
+def read_withdrawals(
+    path: Path, label: str | None = None, *, read: Reader = read_text_table
+) -> tuple[Withdrawal, ...]:
     """Read withdrawals.csv: participant, date, reason, scope (no further data | remove all data)."""
     label = label or path.as_posix()
-    table = _read(path, label)
+    table = _read(path, label, read)
     _check_header(table, label, WITHDRAWAL_COLUMNS, WITHDRAWAL_OPTIONAL)
     dates = _typed_dates(table.frame, "withdrawn_on", label).to_list()
     withdrawals: list[Withdrawal] = []
@@ -676,10 +684,15 @@ def read_ethics(path: Path, label: str | None = None) -> Ethics:
         raise RegisterError(message, path=label, field=_yaml_location(first["loc"]), fix=fix) from exc
 
 
-def load_registers(study: Study) -> Registers:
-    """Read and check the consent, withdrawal and ethics registers of a study."""
+def load_registers(study: Study, *, read: Reader = read_text_table) -> Registers:
+    """Read and check the consent, withdrawal and ethics registers of a study.
+
+    ``read`` reads the CSV registers (validation passes one that reuses what the run has read).
+    """
     return Registers(
-        consent=read_consent_frame(study.consent_path, _label(study, study.consent_path)),
-        withdrawals=read_withdrawals(study.withdrawals_path, _label(study, study.withdrawals_path)),
+        consent=read_consent_frame(study.consent_path, _label(study, study.consent_path), read=read),
+        withdrawals=read_withdrawals(
+            study.withdrawals_path, _label(study, study.withdrawals_path), read=read
+        ),
         ethics=read_ethics(study.ethics_path, _label(study, study.ethics_path)),
     )
