@@ -18,7 +18,9 @@ measures layer; ``--dir`` keeps the generated study, so later runs skip generati
 
 It prints the times and ratios and exits 1 when a target of DESIGN.md section 8 is missed:
 at least 50x faster than frictionless, within 3x of the bare read, peak memory under
-1 GB, and every injected defect found. Times are inside each process, imports excluded.
+1 GB, and every injected defect found. The speed and memory targets are set for (and
+judged at) 1,000,000 rows or more; a smaller ``--rows`` is reported, and only the defects
+are judged. Times are inside each process, imports excluded.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ MEASURES = "data/measures/bench.csv"
 TARGET_FRICTIONLESS = 50.0
 TARGET_FLOOR = 3.0
 TARGET_MEMORY_MB = 1024.0
+TARGET_ROWS = 1_000_000  # the size the targets are set for
 
 POLARS = """
 import json, sys, time
@@ -229,7 +232,8 @@ def report(rows: int, expected: list, floor: dict, ours: dict, whole: dict, refe
     ]
     for layer, seconds in whole.get("layers", {}).items():
         lines.append(f"    {layer + ' layer':40} {seconds:>12.3f} s")
-    failures: list[str] = []
+    broken: list[str] = []  # wrong results: always a failure
+    slow: list[str] = []  # speed and memory targets, set for TARGET_ROWS
     ok = "seconds" in ours and "seconds" in floor
     if ok:
         found = {(code, row, column) for code, row, column in ours["found"]}
@@ -240,30 +244,35 @@ def report(rows: int, expected: list, floor: dict, ours: dict, whole: dict, refe
         runs = f"; run by run {min(spread):.2f}x to {max(spread):.2f}x" if len(spread) > 1 else ""
         lines.append(f"studykit / bare read: {slower:.2f}x, medians (target at most {TARGET_FLOOR:g}x{runs})")
         if slower > TARGET_FLOOR:
-            failures.append(f"{slower:.2f}x the bare read (target {TARGET_FLOOR:g}x)")
+            slow.append(f"{slower:.2f}x the bare read (target {TARGET_FLOOR:g}x)")
         lines.append(f"injected defects found: {len(expected) - len(missed)} of {len(expected)}")
         if missed:
-            failures.append(f"missed {len(missed)} injected defects, e.g. {missed[:3]}")
+            broken.append(f"missed {len(missed)} injected defects, e.g. {missed[:3]}")
         if "seconds" in reference:
             faster = reference["seconds"] / ours["seconds"]
             lines.append(
                 f"frictionless / studykit: {faster:.0f}x faster (target at least {TARGET_FRICTIONLESS:g}x)"
             )
             if faster < TARGET_FRICTIONLESS:
-                failures.append(
-                    f"only {faster:.0f}x faster than frictionless (target {TARGET_FRICTIONLESS:g}x)"
-                )
+                slow.append(f"only {faster:.0f}x faster than frictionless (target {TARGET_FRICTIONLESS:g}x)")
         elif "timeout" in reference:
             lines.append("frictionless did not finish: studykit is faster by more than the timeout allows")
         peaks = [r["peak_mb"] for r in (ours, whole) if r.get("peak_mb")]
         if peaks and max(peaks) > TARGET_MEMORY_MB:
-            failures.append(f"peak memory {max(peaks):.0f} MiB (target under {TARGET_MEMORY_MB:.0f})")
+            slow.append(f"peak memory {max(peaks):.0f} MiB (target under {TARGET_MEMORY_MB:.0f})")
     else:
-        failures.append("a run failed: see the table")
+        broken.append("a run failed: see the table")
     if "seconds" not in whole and "skipped" not in whole:
-        failures.append("the whole-study validate did not finish")
+        broken.append("the whole-study validate did not finish")
     lines.append("")
-    lines.append("All targets met." if not failures else "Targets missed: " + "; ".join(failures) + ".")
+    if rows < TARGET_ROWS:
+        # Fixed costs (pandera's per-check work, reading participants.csv) weigh more on a small
+        # table: the speed targets are set for a million rows, so they are reported, not judged.
+        lines.append(f"Speed and memory targets are set for {TARGET_ROWS:,} rows: not judged at {rows:,}.")
+        slow = []
+    failures = broken + slow
+    met = "All targets met." if rows >= TARGET_ROWS else "Every injected defect found."
+    lines.append(met if not failures else "Targets missed: " + "; ".join(failures) + ".")
     sys.stdout.write("\n".join(lines) + "\n")
     return 0 if not failures else 1
 
