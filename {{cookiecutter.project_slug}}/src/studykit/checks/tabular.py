@@ -8,8 +8,10 @@ instrument definitions by ``studykit.package``), never written by hand per table
 2. types: the table is read as text and cast with ``strict=False``, so every
    unparseable cell is one finding and never hides the others (see
    docs/validation.md, "Why text first");
-3. constraints: a lazy ``pandera.polars`` schema (required, minimum/maximum, enum,
-   pattern, length) collects every failure at once;
+3. constraints: lazy ``pandera.polars`` schemas (required, minimum/maximum, enum,
+   pattern, length) collect every failure at once, on the rows a fused polars pass
+   flagged; fields with the same type and constraints (an instrument's items) are one
+   pandera column over their cells stacked;
 4. keys: primary key and ``unique`` duplicates, foreign keys against the referenced
    tables, with polars expressions.
 
@@ -21,6 +23,7 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+import json
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -295,35 +298,66 @@ def _required(field: Mapping, key: list[str]) -> bool:
     return bool(field.get("constraints", {}).get("required")) or field["name"] in key
 
 
-def pandera_schema(
+@dataclass(frozen=True)
+class _Stack:
+    """Fields with the same type and constraints, checked by one pandera column over their cells stacked.
+
+    pandera's cost is per column and check, whatever the rows: fourteen items with one
+    response range are one column of fourteen times the cells, checked once.
+    """
+
+    fields: list[str]
+    schema: pa.DataFrameSchema
+    checks: dict[int, _Constraint]  # pandera's check number -> the constraint it is
+
+
+STACKED = "value"
+
+
+def pandera_schemas(
     schema: Mapping, columns: Iterable[str], *, only: set[tuple[str, int | None]] | None = None
-) -> tuple[pa.DataFrameSchema, dict]:
-    """The pandera polars schema for the fields present in ``columns``, and its check index.
+) -> list[_Stack]:
+    """The pandera polars schemas for the fields present in ``columns``: one per group of fields
+    with the same type, constraints and requiredness.
 
     ``only`` keeps just those (field, constraint number) pairs, number None standing for
-    "required"; fields left with nothing to check are dropped.
+    "required"; a group keeps a check when any of its fields needs it, and groups left with
+    nothing to check are dropped.
     """
     present = set(columns)
     key = primary_key(schema)
-    spec: dict[str, pa.Column] = {}
-    index: dict[tuple[str, int], _Constraint] = {}
+    groups: dict[str, list[Mapping]] = {}
     for field in fields_of(schema):
-        name = field["name"]
-        if name not in present:
-            continue
-        numbered = [(n, c) for n, c in enumerate(_constraints(field)) if only is None or (name, n) in only]
-        required = _required(field, key) and (only is None or (name, None) in only)
+        if field["name"] in present:
+            like = {"type": field.get("type", "string"), "constraints": field.get("constraints", {})}
+            signature = json.dumps([like, _required(field, key)], sort_keys=True, default=str)
+            groups.setdefault(signature, []).append(field)
+    stacks = []
+    for members in groups.values():
+        names = [f["name"] for f in members]
+        first = members[0]
+        numbered = [
+            (n, c)
+            for n, c in enumerate(_constraints(first))
+            if only is None or any((name, n) in only for name in names)
+        ]
+        required = _required(first, key) and (only is None or any((name, None) in only for name in names))
         if not numbered and not required:
             continue  # nothing to check beyond the type, which the cast already did
-        for position, (_, constraint) in enumerate(numbered):
-            index[(name, position)] = constraint
-        spec[name] = pa.Column(
-            _POLARS_TYPES.get(field.get("type", "string"), pl.String()),
+        column = pa.Column(
+            _POLARS_TYPES.get(first.get("type", "string"), pl.String()),
             checks=[c.check for _, c in numbered],
             nullable=not required,
             coerce=False,
         )
-    return pa.DataFrameSchema(spec, strict=False, name="table schema"), index
+        stacks.append(
+            _Stack(
+                fields=names,
+                schema=pa.DataFrameSchema({STACKED: column}, strict=False, name=", ".join(names)),
+                checks={position: c for position, (_, c) in enumerate(numbered)},
+            )
+        )
+    return stacks
 
 
 def _row(index: int) -> int:
@@ -339,48 +373,55 @@ def _constraint_findings(
     skip: set[tuple[int, str]],
     suspect: pl.Series,
 ) -> Iterator[Finding]:
-    # The pandera schema decides and reports; a fused polars pre-pass built from the same
-    # constraints (``suspect``, computed with the cast) hands it only the rows that break
+    # The pandera schemas decide and report; a fused polars pre-pass built from the same
+    # constraints (``suspect``, computed with the cast) hands them only the rows that break
     # one, which keeps a clean million-row table from paying pandera's per-check overhead
     # (docs/validation.md, "Speed"). ``typed`` casts those rows.
     rows = suspect.arg_true()
     if rows.is_empty():
         return
     suspects = typed(rows)
-    # pandera's cost is per column and check, whatever the rows: give it the checks these rows break.
+    # Only the checks these rows break.
     tests = list(_tests(suspects.columns, schema))
     broken = suspects.select(
         test.fill_null(False).any().alias(str(n)) for n, (_, _, test) in enumerate(tests)
     ).row(0)
     only = {(name, number) for (name, number, _), hit in zip(tests, broken, strict=True) if hit}
-    compiled, index = pandera_schema(schema, suspects.columns, only=only)
-    try:
-        compiled.validate(suspects, lazy=True)
-    except pa.errors.SchemaErrors as exc:
-        cases = exc.failure_cases.select("column", "check", "check_number", "index")
-    else:
-        return
-    for column, check, number, position in cases.iter_rows():
-        row_index = None if position is None else int(rows[position])
-        if row_index is None or (row_index, column) in skip:
-            continue  # a cell that failed its type cast is reported once, as a type error
-        value = text.get_column(column)[row_index]
-        if check == "not_nullable":
-            yield REQUIRED.finding(
-                f"{column} is blank but required", file=file, row=_row(row_index), column=column
-            )
-            continue
-        constraint = index.get((column, number))
-        if constraint is None:  # pragma: no cover - pandera added a check we did not ask for
-            continue
-        words = constraint.words(suspects.get_column(column)[position])
-        yield constraint.rule.finding(
-            f"{value!r} is not allowed in {column}: {words}",
-            file=file,
-            row=_row(row_index),
-            column=column,
-            value=value,
+    for stack in pandera_schemas(schema, suspects.columns, only=only):
+        cells = (
+            suspects.select(stack.fields)
+            .with_row_index("position")
+            .unpivot(index="position", on=stack.fields, variable_name="column", value_name=STACKED)
         )
+        try:
+            stack.schema.validate(cells, lazy=True)
+        except pa.errors.SchemaErrors as exc:
+            cases = exc.failure_cases.select("check", "check_number", "index")
+        else:
+            continue
+        for check, number, at in cases.iter_rows():
+            if at is None:  # pragma: no cover - a failure of the whole column: the cast reported it
+                continue
+            position, column, typed_value = cells.row(at)
+            row_index = int(rows[position])
+            if (row_index, column) in skip:
+                continue  # a cell that failed its type cast is reported once, as a type error
+            value = text.get_column(column)[row_index]
+            if check == "not_nullable":
+                yield REQUIRED.finding(
+                    f"{column} is blank but required", file=file, row=_row(row_index), column=column
+                )
+                continue
+            constraint = stack.checks.get(number)
+            if constraint is None:  # pragma: no cover - pandera added a check we did not ask for
+                continue
+            yield constraint.rule.finding(
+                f"{value!r} is not allowed in {column}: {constraint.words(typed_value)}",
+                file=file,
+                row=_row(row_index),
+                column=column,
+                value=value,
+            )
 
 
 def _duplicates(text: pl.DataFrame, columns: list[str]) -> pl.DataFrame:
