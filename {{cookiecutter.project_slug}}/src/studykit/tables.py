@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import mmap
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -197,15 +198,26 @@ def cast(frame: pl.DataFrame, types: dict[str, str]) -> tuple[pl.DataFrame, list
     typed = frame.with_columns(cast_expression(c, t) for c, t in present.items())
     # A cell failed when it had text and has no typed value. Null counts are kept with each
     # column, so only columns that gained nulls need a look at their cells.
+    failed = {
+        c: frame.get_column(c).is_not_null() & typed.get_column(c).is_null()
+        for c in present
+        if typed.get_column(c).null_count() != frame.get_column(c).null_count()
+    }
+    return typed, cast_failures(frame, failed, order=list(present))
+
+
+def cast_failures(
+    frame: pl.DataFrame, failed: Mapping[str, pl.Series], *, order: list[str]
+) -> list[CastFailure]:
+    """The cells of the text ``frame`` flagged in ``failed`` (a boolean per row and column), in row
+    order and, within a row, in ``order``."""
     failures: list[CastFailure] = []
-    for column in present:
-        if typed.get_column(column).null_count() == frame.get_column(column).null_count():
-            continue
-        rows = (frame.get_column(column).is_not_null() & typed.get_column(column).is_null()).arg_true()
+    for column, flags in failed.items():
+        rows = flags.arg_true()
         values = frame.get_column(column).gather(rows)
         failures.extend(CastFailure(int(i), column, str(v)) for i, v in zip(rows, values, strict=True))
-    failures.sort(key=lambda f: (f.row_index, list(present).index(f.column)))
-    return typed, failures
+    failures.sort(key=lambda f: (f.row_index, order.index(f.column)))
+    return failures
 
 
 def read_typed(path: Path, types: dict[str, str]) -> pl.DataFrame:

@@ -182,11 +182,7 @@ def _table_frame(study: Study, path: Path, date_column: str) -> pl.DataFrame | N
     if "participant_id" not in table.header or date_column not in table.header:
         return None
     typed, _ = cast(table.frame.select("participant_id", date_column), {date_column: "date"})
-    return (
-        typed.rename({date_column: "day"})
-        .with_row_index("row", offset=2)
-        .filter(pl.col("participant_id").is_not_null() & pl.col("day").is_not_null())
-    )
+    return memo.dated(typed, date_column)
 
 
 def _tables(study: Study) -> list[tuple[str, str, pl.DataFrame]]:

@@ -367,10 +367,4 @@ def _share(path: Path, table: TextTable, typed: pl.DataFrame) -> None:
         memo.BLANKS, path, (frame.height, {c: frame.get_column(c).null_count() for c in table.header})
     )
     if {"participant_id", "completed_on"} <= set(typed.columns):
-        memo.remember(
-            memo.DATED,
-            path,
-            typed.select("participant_id", pl.col("completed_on").alias("day"))
-            .with_row_index("row", offset=2)
-            .filter(pl.col("participant_id").is_not_null() & pl.col("day").is_not_null()),
-        )
+        memo.remember(memo.DATED, path, memo.dated(typed, "completed_on"))

@@ -22,6 +22,8 @@ from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
+import polars as pl
+
 from studykit.errors import DataReadError
 from studykit.tables import TextTable, read_text_table
 
@@ -80,4 +82,16 @@ def read_table(path: Path, *, file_label: str | None = None, columns: list[str] 
         raise DataReadError(msg, path=file_label or path, fix="Add the column to the header row.")
     return TextTable(
         path=table.path, frame=table.frame.select(columns), encoding=table.encoding, header=columns
+    )
+
+
+def dated(typed: pl.DataFrame, date_column: str) -> pl.DataFrame:
+    """The ``DATED`` product of a table: (row, participant_id, day) of rows with an id and a date.
+
+    ``typed`` holds ``participant_id`` and ``date_column`` already cast to dates.
+    """
+    return (
+        typed.select("participant_id", pl.col(date_column).alias("day"))
+        .with_row_index("row", offset=2)
+        .filter(pl.col("participant_id").is_not_null() & pl.col("day").is_not_null())
     )

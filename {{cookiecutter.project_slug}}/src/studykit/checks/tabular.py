@@ -32,7 +32,7 @@ import pandera.polars as pa
 import polars as pl
 
 from studykit.checks.findings import Finding, Rule, register
-from studykit.tables import CastFailure, cast, cast_expression
+from studykit.tables import cast, cast_expression, cast_failures
 
 HEADER_ROW = 1
 SUSPECT = "__studykit_suspect"  # a working column, named unlike any field of a study
@@ -554,7 +554,7 @@ def check_frame(
     types = {c: t for c, t in types_of(schema).items() if c in text.columns}
     typed = {c: cast_expression(c, t) for c, t in types.items() if t != "string"}
     failed = [(pl.col(c).is_not_null() & e.is_null()).alias(_failed(c)) for c, e in typed.items()]
-    kept = [typed.get(c, pl.col(c)).alias(c) for c in keep if c in text.columns]
+    kept = [c for c in keep if c in text.columns]
     # Keys need only the text, so they run beside the pass; the other checks run beside each
     # other after it. polars releases the GIL, so the passes overlap on two cores while
     # pandera's Python work runs in the main thread.
@@ -565,15 +565,15 @@ def check_frame(
         passed = (
             text.lazy()
             .select(
-                *kept,
+                *(typed.get(c, pl.col(c)).alias(c) for c in kept),
                 _suspects(text.columns, schema, typed).alias(SUSPECT),
                 *failed,
                 *(e.alias(n) for n, e in (then or {}).items()),
             )
             .collect()
         )
-        failures = _cast_failures(text, passed, typed)
-        narrow = passed.select(*(c for c in keep if c in text.columns), *(then or {}))
+        failures = cast_failures(text, {c: passed.get_column(_failed(c)) for c in typed}, order=list(typed))
+        narrow = passed.select(*kept, *(then or {}))
         more = [pool.submit(lambda c=c: list(c(narrow))) for c in also]
         skip = {(f.row_index, f.column) for f in failures}
 
@@ -596,25 +596,8 @@ def check_frame(
     ]
     extra = [f for future in more for f in future.result()]
     findings += constraints + keys.result() + foreign.result() + extra
-    return narrow.select(*(c for c in keep if c in text.columns)), findings
+    return narrow.select(kept), findings
 
 
 def _failed(column: str) -> str:
     return f"__studykit_failed_{column}"
-
-
-def _cast_failures(
-    text: pl.DataFrame, passed: pl.DataFrame, typed: Mapping[str, pl.Expr]
-) -> list[CastFailure]:
-    """Cells with text that did not cast, in row order, from the pass's flags (a bitmap per column)."""
-    failures: list[CastFailure] = []
-    order = list(typed)
-    for column in order:
-        flags = passed.get_column(_failed(column))
-        if not flags.any():
-            continue
-        rows = flags.arg_true()
-        values = text.get_column(column).gather(rows)
-        failures.extend(CastFailure(int(i), column, str(v)) for i, v in zip(rows, values, strict=True))
-    failures.sort(key=lambda f: (f.row_index, order.index(f.column)))
-    return failures
