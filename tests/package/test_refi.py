@@ -18,7 +18,8 @@ from lxml import etree
 from studykit.cli import app
 from studykit.errors import QualitativeDataError
 from studykit.governance.audit import read_audit
-from studykit.qual import refi
+from studykit.qual import exchange, refi
+from studykit.qual.refi.align import _Aligned
 from studykit.qual.transcripts import load_transcripts, read_transcript
 from studykit.study import Study
 from typer.testing import CliRunner
@@ -34,7 +35,8 @@ from tests.package.qual_study import (
 )
 
 REPO = Path(__file__).resolve().parents[2]
-SCHEMAS = REPO / "{{cookiecutter.project_slug}}" / "src" / "studykit" / "qual" / "schemas"
+TEMPLATE = REPO / "{{cookiecutter.project_slug}}"
+SCHEMAS = TEMPLATE / "src" / "studykit" / "qual" / "schemas"
 SHARED_FIXTURE = REPO.parent / "shared" / "fixtures" / "refi-qda" / "hand-authored"
 
 # The element types of the reference fixture, in a project of our own: nested codes, a case
@@ -223,7 +225,7 @@ def test_export_is_byte_identical_and_guids_are_stable(tmp_path: Path) -> None:
     assert first == second
     with zipfile.ZipFile(io.BytesIO(first)) as archive:
         assert {i.date_time for i in archive.infolist()} == {refi.ZIP_TIME}
-    code_guid = str(uuid.uuid5(refi.STUDYKIT_NAMESPACE, "synthetic-peer/code/C1"))
+    code_guid = str(uuid.uuid5(exchange.STUDYKIT_NAMESPACE, "synthetic-peer/code/C1"))
     assert f'guid="{code_guid}"'.encode() in _project_xml(first)
 
 
@@ -284,7 +286,7 @@ def test_reimport_into_the_same_study_keeps_its_ids(tmp_path: Path) -> None:
     refi.import_qdpx(study, tmp_path / "x.qdpx", replace=True, by=BY)
     assert _rows(study.codebook_path) == before  # C1, C1.1, C2: not re-slugged
     assert _segments_by_name(study) == segments
-    assert refi.read_ids(study)[("code", "C1")] == refi.derived_guid(study, "code", "C1")
+    assert exchange.read_ids(study)[("code", "C1")] == exchange.derived_guid(study, "code", "C1")
 
 
 def test_reimport_with_new_guids_keeps_code_ids_by_name(tmp_path: Path) -> None:
@@ -293,13 +295,14 @@ def test_reimport_with_new_guids_keeps_code_ids_by_name(tmp_path: Path) -> None:
     data, _ = refi.build_qdpx(study)
     xml = _project_xml(data).decode()
     for number, code in enumerate(("C1", "C1.1", "C2"), start=1):
-        xml = xml.replace(refi.derived_guid(study, "code", code), f"aaaaaaaa-0000-0000-0000-{number:012d}")
+        new_guid = f"aaaaaaaa-0000-0000-0000-{number:012d}"
+        xml = xml.replace(exchange.derived_guid(study, "code", code), new_guid)
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
         entries = {n: archive.read(n) for n in archive.namelist()}
     path = _zip(tmp_path / "atlas.qdpx", {**entries, "project.qde": xml.encode()})
     refi.import_qdpx(study, path, replace=True, by=BY)
     assert [r["code_id"] for r in _rows(study.codebook_path)] == ["C1", "C1.1", "C2"]
-    assert refi.read_ids(study)[("code", "C2")] == "aaaaaaaa-0000-0000-0000-000000000003"
+    assert exchange.read_ids(study)[("code", "C2")] == "aaaaaaaa-0000-0000-0000-000000000003"
 
 
 def test_round_trip_keeps_foreign_guids(tmp_path: Path) -> None:
@@ -371,7 +374,7 @@ def test_import_of_unpacked_project_file(tmp_path: Path) -> None:
     (folder / "project.qde").write_text(OWN_PROJECT, encoding="utf-8")
     (folder / "sources" / "11111111-1111-1111-1111-111111111111.txt").write_text(OWN_TEXT, encoding="utf-8")
     study = _empty_study(tmp_path)
-    summary = refi.import_file(study, folder / "project.qde", by=BY)
+    summary = exchange.import_file(study, folder / "project.qde", by=BY)
     assert summary.counts["segments"] == 2
 
 
@@ -506,7 +509,7 @@ def test_nvivo_positions_count_emoji_twice(tmp_path: Path, origin: str) -> None:
 )
 def test_align_selection_detects_inclusive_ends(start: int, end: int, expected: tuple, how: str) -> None:
     placed = refi.align_selection("alpha one beta", start, end, "one")
-    assert isinstance(placed, refi._Aligned)
+    assert isinstance(placed, _Aligned)
     assert (placed.start, placed.end) == expected
     assert how in placed.how
 
@@ -517,7 +520,7 @@ def test_align_selection_refuses_offsets_outside_the_text() -> None:
 
 def test_selection_named_with_a_label_keeps_its_offsets() -> None:
     placed = refi.align_selection("Diet and health", 0, 4, "Region of interest")
-    assert isinstance(placed, refi._Aligned)
+    assert isinstance(placed, _Aligned)
     assert (placed.start, placed.end, placed.how) == (0, 4, "")
 
 
@@ -619,23 +622,23 @@ def test_qdc_with_bad_guids_is_a_clear_error(tmp_path: Path) -> None:
     study = _empty_study(tmp_path)
     message = r"2 code\(s\) have a GUID .*'Emotions' \(guid 'c001'\)"
     with pytest.raises(QualitativeDataError, match=message) as info:
-        refi.import_file(study, tmp_path / "bad.qdc", by=BY)
+        exchange.import_file(study, tmp_path / "bad.qdc", by=BY)
     assert "Export the codebook again" in (info.value.fix or "")
-    assert not refi.has_rows(study.codebook_path)
+    assert not exchange.has_rows(study.codebook_path)
 
 
 def test_qdc_round_trip(tmp_path: Path) -> None:
     original = _coded_study(tmp_path)
     refi.export_qdc(original, tmp_path / "c.qdc")
     target = _empty_study(tmp_path)
-    summary = refi.import_file(target, tmp_path / "c.qdc", by=BY)
+    summary = exchange.import_file(target, tmp_path / "c.qdc", by=BY)
     assert summary.counts == {"codes": 3}
     assert _codes_by_name(target) == _codes_by_name(original)
 
 
 def test_unknown_file_kind_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(QualitativeDataError, match="not a file studykit can import"):
-        refi.import_file(_empty_study(tmp_path), tmp_path / "x.nvp", by=BY)
+        exchange.import_file(_empty_study(tmp_path), tmp_path / "x.nvp", by=BY)
 
 
 def test_vendored_schemas_keep_their_provenance() -> None:
@@ -665,8 +668,12 @@ def test_cli_export_then_import(tmp_path: Path) -> None:
     assert "--replace" in result.output
 
 
-def test_cli_export_qdc_default_path(tmp_path: Path) -> None:
+def test_cli_export_defaults_to_the_git_ignored_exports_folder(tmp_path: Path) -> None:
     study = _coded_study(tmp_path)
-    result = CliRunner().invoke(app, ["qual", "export", "--qdc", "-C", str(study.root)])
-    assert result.exit_code == 0, result.output
-    assert (study.root / "synthetic-peer.qdc").is_file()
+    for flag, name in (("--qdc", "synthetic-peer.qdc"), ("--qdpx", "synthetic-peer.qdpx")):
+        result = CliRunner().invoke(app, ["qual", "export", flag, "-C", str(study.root)])
+        assert result.exit_code == 0, result.output
+        assert (study.root / "exports" / name).is_file()
+        assert not (study.root / name).exists()
+    ignored = (TEMPLATE / ".gitignore").read_text(encoding="utf-8").splitlines()
+    assert "exports/" in ignored

@@ -232,7 +232,7 @@ def check(study: Study) -> Iterator[Finding]:
     unreadable: set[str] = set()
     for path in paths:
         try:
-            transcript = read_transcript(path)
+            transcript = read_transcript(path, root=study.root)
         except QualitativeDataError as exc:
             unreadable.add(path.stem)
             yield TRANSCRIPT_UNREADABLE.finding(exc.message, file=label(study, path), row=error_line(exc))
