@@ -885,3 +885,15 @@ def test_console_says_nothing_was_lost_only_when_nothing_was(tmp_path: Path) -> 
     assert "Nothing was lost." not in text
     assert "Lost from the study (1)" in text
     assert "S9" in text
+
+
+def test_import_never_writes_through_a_linked_folder(tmp_path: Path) -> None:
+    study = _empty_study(tmp_path)
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    study.transcripts_dir.rmdir()
+    study.transcripts_dir.symlink_to(outside, target_is_directory=True)
+    with pytest.raises(QualitativeDataError, match=r"resolves to .*outside.*, outside the study"):
+        exchange.import_file(study, _own_qdpx(tmp_path), by=BY)
+    assert list(outside.iterdir()) == []
+    assert not study.segments_path.exists()

@@ -168,14 +168,14 @@ def qual_export(
 ) -> None:
     """Export transcripts, codebook and coded segments for NVivo, ATLAS.ti, MAXQDA or QualCoder."""
     from studykit.errors import StudykitError
-    from studykit.qual.refi import export_qdc, export_qdpx
+    from studykit.qual.exchange import export_file
 
     def body() -> None:
         if qdpx and qdc:
             msg = "--qdpx and --qdc cannot be used together"
             raise StudykitError(msg, fix="Choose one.")
         study = _study(study_dir)
-        _show_exchange(export_qdc(study, output) if qdc else export_qdpx(study, output), fmt)
+        _show_exchange(export_file(study, "qdc" if qdc else "qdpx", output), fmt)
 
     _run(body, debug=debug)
 

@@ -266,6 +266,18 @@ def refuse_overwrite(paths: Iterable[Path], replace: bool) -> None:
         )
 
 
+def refuse_outside(study: Study, files: Iterable[Path]) -> None:
+    """Raise when a file an import would write resolves outside the study (a linked folder or file)."""
+    root = study.root.resolve()
+    for path in files:
+        target = path.resolve()
+        if not target.is_relative_to(root):
+            msg = f"resolves to {target.as_posix()}, outside the study; nothing was written"
+            raise QualitativeDataError(
+                msg, path=path, fix="Replace the link with a real folder or file inside the study."
+            )
+
+
 def _old_text(path: Path) -> str:
     try:
         return path.read_text(encoding="utf-8-sig")
@@ -356,6 +368,7 @@ def commit_import(
 
     Who is asked first (``by`` or ``git config user.name``), so a refusal writes nothing.
     """
+    refuse_outside(study, files)
     refuse_overwrite([p for p in files if p != study.refi_ids_path], replace)
     author = who(study, by)
     summary.losses += replacement_losses(study, files)
