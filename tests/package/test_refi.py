@@ -867,6 +867,17 @@ def test_reimport_names_front_matter_keys_it_drops(tmp_path: Path) -> None:
     )
     summary = refi.import_qdpx(study, out, replace=True, by=BY)
     assert "INT-P001-T1: front-matter key(s) dropped: pseudonymised" in summary.losses
+    assert not [loss for loss in summary.losses if "FG-01-T2" in loss]  # unchanged: nothing named
+
+
+def test_reimport_names_front_matter_values_it_replaces(tmp_path: Path) -> None:
+    study = _coded_study(tmp_path)
+    out = tmp_path / "out.qdpx"
+    refi.export_qdpx(study, out)
+    path = study.transcripts_dir / "INT-P001-T1.md"
+    path.write_text(path.read_text(encoding="utf-8").replace("wave: T1\n", "wave: T2\n"), encoding="utf-8")
+    summary = refi.import_qdpx(study, out, replace=True, by=BY)
+    assert summary.losses == ["INT-P001-T1: front-matter value(s) replaced: wave ('T2' -> 'T1')"]
 
 
 def test_console_says_nothing_was_lost_only_when_nothing_was(tmp_path: Path) -> None:

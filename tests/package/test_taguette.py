@@ -157,8 +157,12 @@ def test_highlights_refuse_to_overwrite_segments(tmp_path: Path) -> None:
     with pytest.raises(QualitativeDataError, match=r"would overwrite segments\.csv"):
         taguette.import_highlights(study, tmp_path / "h.csv", by=BY)
     assert study.segments_path.read_bytes() == before
-    taguette.import_highlights(study, tmp_path / "h.csv", replace=True, by=BY)
+    summary = taguette.import_highlights(study, tmp_path / "h.csv", replace=True, by=BY)
     assert len(_rows(study.segments_path)) == 1
+    # The segment the highlights do not hold is named as lost, never "Nothing was lost."
+    lost = "1 segment(s) of segments.csv are not in the imported file and were removed: S1"
+    assert summary.losses == [lost]
+    assert not summary.lossless
 
 
 def test_highlights_csv_missing_columns_is_a_clear_error(tmp_path: Path) -> None:

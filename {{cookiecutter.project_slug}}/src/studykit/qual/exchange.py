@@ -289,7 +289,7 @@ def replacement_losses(study: Study, files: dict[Path, bytes]) -> list[str]:
     """What the study holds now and would no longer hold once ``files`` replace their old versions.
 
     Segments are compared by transcript, span and code (an import renumbers them),
-    codes by id, transcripts by their front-matter keys and body. Each loss names
+    codes by id, transcripts by their front-matter keys and values and their body. Each loss names
     the items, so the summary never says "Nothing was lost." over a deleted row.
     """
     losses: list[str] = []
@@ -330,9 +330,15 @@ def replacement_losses(study: Study, files: dict[Path, bytes]) -> list[str]:
         except QualitativeDataError:
             continue  # an unreadable transcript has nothing studykit could compare
         new = parse_transcript(data.decode("utf-8"), path)
-        dropped = [k for k in old.front_matter() if k not in new.front_matter()]
+        before, after = old.front_matter(), new.front_matter()
+        dropped = [k for k in before if k not in after]
         if dropped:
             losses.append(f"{path.stem}: front-matter key(s) dropped: {named(dropped)}")
+        changed = [
+            f"{k} ({before[k]!r} -> {after[k]!r})" for k in before if k in after and before[k] != after[k]
+        ]
+        if changed:
+            losses.append(f"{path.stem}: front-matter value(s) replaced: {named(changed)}")
         if old.body != new.body:
             losses.append(f"{path.stem}: the transcript text was replaced by the imported text")
     return losses
