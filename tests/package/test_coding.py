@@ -240,3 +240,8 @@ def test_unknown_column_and_latin1_coding_files_are_qual_findings(tmp_path):
     assert ("QUAL020", 1, "colour") in found
     assert ("QUAL010", None, None) in found
     assert not [code for code, _, _ in found if code.startswith("STR")]
+
+
+def test_missing_coding_files_are_one_qual040_each_not_also_str001(tmp_path):
+    study = make_qual_study(tmp_path, transcripts={})  # a qualitative strand, nothing coded yet
+    assert sorted(_validated(study)) == [("QUAL040", None, None), ("QUAL040", None, None)]

@@ -127,8 +127,10 @@ THEME_UNKNOWN_CONSTRUCT = Rule(
 )
 CODING_MISSING = Rule(
     "QUAL040", "structure", "Coding file missing", "info",
-    "The study has transcripts but no codebook.csv or segments.csv yet.",
-    "Create the file (or import coding with studykit qual import) when coding starts.",
+    "The study has a qualitative strand (so datapackage.json lists the coding files) or transcripts, but "
+    "no codebook.csv or segments.csv yet.",
+    "Create the file with its header row (see docs/qualitative.md), or import coding with studykit qual "
+    "import when coding starts.",
 )
 
 register(
@@ -253,7 +255,7 @@ def check(study: Study) -> Iterator[Finding]:
     yield from _problem_findings(study, problems, SEGMENT_FORMAT)
     themes, problems = parse_themes(study.themes_path)
     yield from _problem_findings(study, problems, THEMES_FORMAT)
-    if paths:
+    if paths or study.strands.qualitative:
         for missing in (study.codebook_path, study.segments_path):
             if not missing.is_file():
                 yield CODING_MISSING.finding("not found", file=label(study, missing))
