@@ -200,3 +200,48 @@ def test_themes_not_a_list_or_not_yaml(tmp_path):
 def test_parse_codebook_of_missing_file_is_empty(tmp_path):
     book, problems = parse_codebook(tmp_path / "none.csv")
     assert (len(book), problems) == (0, [])
+
+
+# --- one owner: a codebook or segment fault gives one finding in a whole validation ----------------
+
+
+def _validated(study):
+    from studykit.checks import validate
+    from studykit.package import write_descriptor
+
+    write_descriptor(study)
+    found = validate(study).findings
+    return [(f.code, f.row, f.column) for f in found if f.file.startswith("data/qualitative/")]
+
+
+def test_each_coding_fault_gives_one_finding_in_validate(tmp_path):
+    codebook = CODEBOOK + "C2,Hope again,,\n,No id,,\n"  # duplicate id (row 5), blank id (row 6)
+    rows = [
+        ("S1", "INT-P001-T1", 0, 10, "C1", "R1", ""),
+        ("S2", "INT-P001-T1", 0, 10, "ZZ", "R1", ""),  # unknown code
+        ("S2", "INT-P001-T1", 0, 10, "C1", "R1", ""),  # duplicate segment id
+        ("S4", "INT-P001-T1", "x", 10, "C1", "R1", ""),  # not a number
+        ("S5", "INT-P001-T1", 0, 10, "C1", "R1", ""),
+    ]
+    study = coded_study(tmp_path, codebook=codebook, segments=segments_csv(rows))
+    assert sorted(_validated(study)) == [
+        ("QUAL010", 6, "code_id"),
+        ("QUAL011", 5, "code_id"),
+        ("QUAL020", 5, "start"),
+        ("QUAL021", 4, "segment_id"),
+        ("QUAL024", 3, "code"),
+    ]
+
+
+def test_unknown_column_and_latin1_coding_files_are_qual_findings(tmp_path):
+    study = coded_study(tmp_path, segments="segment_id,transcript,start,end,code,coder,memo,colour\n")
+    study.codebook_path.write_bytes("code_id,name,parent,definition\nC1,Café,,\n".encode("latin-1"))
+    found = _validated(study)
+    assert ("QUAL020", 1, "colour") in found
+    assert ("QUAL010", None, None) in found
+    assert not [code for code, _, _ in found if code.startswith("STR")]
+
+
+def test_missing_coding_files_are_one_qual040_each_not_also_str001(tmp_path):
+    study = make_qual_study(tmp_path, transcripts={})  # a qualitative strand, nothing coded yet
+    assert sorted(_validated(study)) == [("QUAL040", None, None), ("QUAL040", None, None)]

@@ -18,7 +18,8 @@ from lxml import etree
 from studykit.cli import app
 from studykit.errors import QualitativeDataError
 from studykit.governance.audit import read_audit
-from studykit.qual import refi
+from studykit.qual import exchange, refi
+from studykit.qual.refi.align import _Aligned
 from studykit.qual.transcripts import load_transcripts, read_transcript
 from studykit.study import Study
 from typer.testing import CliRunner
@@ -34,7 +35,8 @@ from tests.package.qual_study import (
 )
 
 REPO = Path(__file__).resolve().parents[2]
-SCHEMAS = REPO / "{{cookiecutter.project_slug}}" / "src" / "studykit" / "qual" / "schemas"
+TEMPLATE = REPO / "{{cookiecutter.project_slug}}"
+SCHEMAS = TEMPLATE / "src" / "studykit" / "qual" / "schemas"
 SHARED_FIXTURE = REPO.parent / "shared" / "fixtures" / "refi-qda" / "hand-authored"
 
 # The element types of the reference fixture, in a project of our own: nested codes, a case
@@ -223,7 +225,7 @@ def test_export_is_byte_identical_and_guids_are_stable(tmp_path: Path) -> None:
     assert first == second
     with zipfile.ZipFile(io.BytesIO(first)) as archive:
         assert {i.date_time for i in archive.infolist()} == {refi.ZIP_TIME}
-    code_guid = str(uuid.uuid5(refi.STUDYKIT_NAMESPACE, "synthetic-peer/code/C1"))
+    code_guid = str(uuid.uuid5(exchange.STUDYKIT_NAMESPACE, "synthetic-peer/code/C1"))
     assert f'guid="{code_guid}"'.encode() in _project_xml(first)
 
 
@@ -284,7 +286,7 @@ def test_reimport_into_the_same_study_keeps_its_ids(tmp_path: Path) -> None:
     refi.import_qdpx(study, tmp_path / "x.qdpx", replace=True, by=BY)
     assert _rows(study.codebook_path) == before  # C1, C1.1, C2: not re-slugged
     assert _segments_by_name(study) == segments
-    assert refi.read_ids(study)[("code", "C1")] == refi.derived_guid(study, "code", "C1")
+    assert exchange.read_ids(study)[("code", "C1")] == exchange.derived_guid(study, "code", "C1")
 
 
 def test_reimport_with_new_guids_keeps_code_ids_by_name(tmp_path: Path) -> None:
@@ -293,13 +295,14 @@ def test_reimport_with_new_guids_keeps_code_ids_by_name(tmp_path: Path) -> None:
     data, _ = refi.build_qdpx(study)
     xml = _project_xml(data).decode()
     for number, code in enumerate(("C1", "C1.1", "C2"), start=1):
-        xml = xml.replace(refi.derived_guid(study, "code", code), f"aaaaaaaa-0000-0000-0000-{number:012d}")
+        new_guid = f"aaaaaaaa-0000-0000-0000-{number:012d}"
+        xml = xml.replace(exchange.derived_guid(study, "code", code), new_guid)
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
         entries = {n: archive.read(n) for n in archive.namelist()}
     path = _zip(tmp_path / "atlas.qdpx", {**entries, "project.qde": xml.encode()})
     refi.import_qdpx(study, path, replace=True, by=BY)
     assert [r["code_id"] for r in _rows(study.codebook_path)] == ["C1", "C1.1", "C2"]
-    assert refi.read_ids(study)[("code", "C2")] == "aaaaaaaa-0000-0000-0000-000000000003"
+    assert exchange.read_ids(study)[("code", "C2")] == "aaaaaaaa-0000-0000-0000-000000000003"
 
 
 def test_round_trip_keeps_foreign_guids(tmp_path: Path) -> None:
@@ -371,7 +374,7 @@ def test_import_of_unpacked_project_file(tmp_path: Path) -> None:
     (folder / "project.qde").write_text(OWN_PROJECT, encoding="utf-8")
     (folder / "sources" / "11111111-1111-1111-1111-111111111111.txt").write_text(OWN_TEXT, encoding="utf-8")
     study = _empty_study(tmp_path)
-    summary = refi.import_file(study, folder / "project.qde", by=BY)
+    summary = exchange.import_file(study, folder / "project.qde", by=BY)
     assert summary.counts["segments"] == 2
 
 
@@ -506,7 +509,7 @@ def test_nvivo_positions_count_emoji_twice(tmp_path: Path, origin: str) -> None:
 )
 def test_align_selection_detects_inclusive_ends(start: int, end: int, expected: tuple, how: str) -> None:
     placed = refi.align_selection("alpha one beta", start, end, "one")
-    assert isinstance(placed, refi._Aligned)
+    assert isinstance(placed, _Aligned)
     assert (placed.start, placed.end) == expected
     assert how in placed.how
 
@@ -517,7 +520,7 @@ def test_align_selection_refuses_offsets_outside_the_text() -> None:
 
 def test_selection_named_with_a_label_keeps_its_offsets() -> None:
     placed = refi.align_selection("Diet and health", 0, 4, "Region of interest")
-    assert isinstance(placed, refi._Aligned)
+    assert isinstance(placed, _Aligned)
     assert (placed.start, placed.end, placed.how) == (0, 4, "")
 
 
@@ -619,23 +622,23 @@ def test_qdc_with_bad_guids_is_a_clear_error(tmp_path: Path) -> None:
     study = _empty_study(tmp_path)
     message = r"2 code\(s\) have a GUID .*'Emotions' \(guid 'c001'\)"
     with pytest.raises(QualitativeDataError, match=message) as info:
-        refi.import_file(study, tmp_path / "bad.qdc", by=BY)
+        exchange.import_file(study, tmp_path / "bad.qdc", by=BY)
     assert "Export the codebook again" in (info.value.fix or "")
-    assert not refi.has_rows(study.codebook_path)
+    assert not exchange.has_rows(study.codebook_path)
 
 
 def test_qdc_round_trip(tmp_path: Path) -> None:
     original = _coded_study(tmp_path)
     refi.export_qdc(original, tmp_path / "c.qdc")
     target = _empty_study(tmp_path)
-    summary = refi.import_file(target, tmp_path / "c.qdc", by=BY)
+    summary = exchange.import_file(target, tmp_path / "c.qdc", by=BY)
     assert summary.counts == {"codes": 3}
     assert _codes_by_name(target) == _codes_by_name(original)
 
 
 def test_unknown_file_kind_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(QualitativeDataError, match="not a file studykit can import"):
-        refi.import_file(_empty_study(tmp_path), tmp_path / "x.nvp", by=BY)
+        exchange.import_file(_empty_study(tmp_path), tmp_path / "x.nvp", by=BY)
 
 
 def test_vendored_schemas_keep_their_provenance() -> None:
@@ -665,8 +668,243 @@ def test_cli_export_then_import(tmp_path: Path) -> None:
     assert "--replace" in result.output
 
 
-def test_cli_export_qdc_default_path(tmp_path: Path) -> None:
+def test_cli_export_defaults_to_the_git_ignored_exports_folder(tmp_path: Path) -> None:
     study = _coded_study(tmp_path)
-    result = CliRunner().invoke(app, ["qual", "export", "--qdc", "-C", str(study.root)])
-    assert result.exit_code == 0, result.output
-    assert (study.root / "synthetic-peer.qdc").is_file()
+    for flag, name in (("--qdc", "synthetic-peer.qdc"), ("--qdpx", "synthetic-peer.qdpx")):
+        result = CliRunner().invoke(app, ["qual", "export", flag, "-C", str(study.root)])
+        assert result.exit_code == 0, result.output
+        assert (study.root / "exports" / name).is_file()
+        assert not (study.root / name).exists()
+    ignored = (TEMPLATE / ".gitignore").read_text(encoding="utf-8").splitlines()
+    assert "exports/" in ignored
+
+
+# --- hostile inputs: refused quickly, with a sentence naming what (issue 16) ------------------------
+
+
+def _one_source_project(text_element: str = "", selections: str = "") -> bytes:
+    """A project with one text source: inline text (``text_element``) or the file of ``OWN_FILE``."""
+    path = "" if text_element else f' plainTextPath="internal://{OWN_FILE}"'
+    return f"""<?xml version="1.0" encoding="utf-8"?>
+<Project xmlns="urn:QDA-XML:project:1.0" name="Hostile">
+  <CodeBook><Codes>
+    <Code guid="20000000-0000-0000-0000-000000000001" name="Topic" isCodable="true"/>
+  </Codes></CodeBook>
+  <Sources>
+    <TextSource guid="40000000-0000-0000-0000-000000000001" name="Interview 1.txt"{path}>
+      {text_element}{selections}
+    </TextSource>
+  </Sources>
+</Project>
+""".encode()
+
+
+def test_zip_bomb_entry_is_refused_by_name_before_it_is_expanded(tmp_path: Path) -> None:
+    bomb = tmp_path / "bomb.qdpx"
+    with zipfile.ZipFile(bomb, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("project.qde", _one_source_project())
+        archive.writestr(f"sources/{OWN_FILE}", b"a" * (4 * 1024 * 1024))  # 4 MB in about 4 KB
+    assert bomb.stat().st_size < 64 * 1024
+    study = _empty_study(tmp_path)
+    with pytest.raises(
+        QualitativeDataError, match=rf"entry 'sources/{OWN_FILE}' expands [\d,]+ times"
+    ) as info:
+        exchange.import_file(study, bomb, by=BY)
+    assert "ZIP bomb" in info.value.message
+    assert list(study.transcripts_dir.iterdir()) == []
+
+
+def test_entry_larger_than_its_header_claims_is_stopped_at_the_limit(tmp_path: Path) -> None:
+    # A header may lie about the size: reading stops at the limit, whatever it says.
+    archive_path = _zip(tmp_path / "big.qdpx", {"project.qde": b"<Project " + b" " * 64 + b"/>"})
+    with zipfile.ZipFile(archive_path) as archive:
+        info = archive.getinfo("project.qde")
+        from studykit.qual.refi import reader
+
+        with pytest.raises(QualitativeDataError, match=r"entry 'project\.qde' is [\d,]+ bytes"):
+            reader._read_entry(archive, info, "big.qdpx", limit=16)
+
+
+def test_qdc_with_a_huge_attribute_is_refused(tmp_path: Path) -> None:
+    # lxml's huge_tree stays off: a value over 10 MB is refused with a sentence, not parsed.
+    path = tmp_path / "huge.qdc"
+    path.write_bytes(
+        b'<?xml version="1.0" encoding="utf-8"?><CodeBook xmlns="urn:QDA-XML:codebook:1.0" origin="'
+        + b"x" * (11 * 1024 * 1024)
+        + b'"><Codes/></CodeBook>'
+    )
+    with pytest.raises(QualitativeDataError, match="text or attribute over 10 MB at line 1"):
+        refi.read_qdc(path)
+
+
+def test_qdc_larger_than_the_limit_is_refused_unread(tmp_path: Path) -> None:
+    path = tmp_path / "large.qdc"
+    with path.open("wb") as handle:  # sparse: no disk space, and never read
+        handle.truncate(refi.MAX_XML_BYTES + 1)
+    with pytest.raises(QualitativeDataError, match=r"the file is [\d,]+ bytes, more than studykit reads"):
+        refi.read_qdc(path)
+
+
+def test_entity_reference_in_imported_text_is_kept_and_reported(tmp_path: Path) -> None:
+    project = _one_source_project(
+        "<PlainTextContent>Hello &who; and the rest of the interview.</PlainTextContent>"
+    ).replace(b"<Project ", b'<!DOCTYPE Project [<!ENTITY who "Jo Bloggs">]>\n<Project ', 1)
+    qdpx = _zip(tmp_path / "entity.qdpx", {"project.qde": project})
+    study = _empty_study(tmp_path)
+    summary = exchange.import_file(study, qdpx, by=BY)
+    transcript = read_transcript(study.transcripts_dir / "Interview-1.md")
+    assert transcript.body == "Hello &who; and the rest of the interview."
+    assert any("&who;" in w and "kept as written" in w for w in summary.warnings)
+    assert not summary.lossless
+
+
+def test_alignment_is_linear_in_the_text(tmp_path: Path) -> None:
+    # 2 MB of CRLF text, 200 selections whose offsets count CRLF as one character: each is
+    # re-aligned against its name. Re-indexing the text per selection took about a minute.
+    import time
+
+    lines = [f"Line {n}: the participant talks about support number {n}." for n in range(36_000)]
+    text = "\r\n".join(lines)
+    assert len(text) > 2_000_000
+    chosen = range(0, 36_000, 180)
+    lf = text.replace("\r\n", "\n")
+    selections = []
+    for number, n in enumerate(chosen):
+        start = lf.index(lines[n]) + 1  # drifted by one: found again by its name
+        selections.append(
+            f'<PlainTextSelection guid="50000000-0000-0000-0000-{number:012d}" name="{lines[n]}" '
+            f'startPosition="{start}" endPosition="{start + len(lines[n])}">'
+            f'<Coding guid="60000000-0000-0000-0000-{number:012d}">'
+            '<CodeRef targetGUID="20000000-0000-0000-0000-000000000001"/></Coding></PlainTextSelection>'
+        )
+    qdpx = _zip(
+        tmp_path / "long.qdpx",
+        {
+            "project.qde": _one_source_project(selections="".join(selections)),
+            f"sources/{OWN_FILE}": text.encode(),
+        },
+    )
+    study = _empty_study(tmp_path)
+    began = time.perf_counter()
+    summary = exchange.import_file(study, qdpx, by=BY)
+    elapsed = time.perf_counter() - began
+    assert summary.counts["segments"] == 200
+    body = read_transcript(study.transcripts_dir / "Interview-1.md").body
+    assert all(body[int(r["start"]) : int(r["end"])].startswith("Line ") for r in _rows(study.segments_path))
+    assert elapsed < 10, f"took {elapsed:.1f} s"
+
+
+def test_transcript_linked_outside_the_study_is_never_read_or_exported(tmp_path: Path) -> None:
+    study = _coded_study(tmp_path)
+    outside = tmp_path / "elsewhere" / "secret.md"
+    outside.parent.mkdir()
+    outside.write_text(
+        (study.transcripts_dir / "INT-P001-T1.md").read_text(encoding="utf-8"), encoding="utf-8"
+    )
+    link = study.transcripts_dir / "LINKED.md"
+    link.symlink_to(outside)
+    target = tmp_path / "out.qdpx"
+    with pytest.raises(QualitativeDataError, match=r"is a link to .*secret\.md, outside the study") as info:
+        refi.export_qdpx(study, target)
+    assert "LINKED.md" in str(info.value.path)
+    assert not target.exists()
+
+    from studykit.checks import qualitative
+
+    findings = [f for f in qualitative.check(study) if f.file == "data/qualitative/transcripts/LINKED.md"]
+    assert [f.code for f in findings] == ["QUAL001"]
+    assert "secret.md, outside the study" in findings[0].message
+
+
+# --- round trip: every loss counted and named (issue 17) ---------------------------------------------
+
+
+def test_round_trip_keeps_extra_front_matter(tmp_path: Path) -> None:
+    text = (
+        "---\nid: INT-P001-T1\nkind: interview\nwave: T1\ndate: 2024-02-05\nparticipants: [P001]\n"
+        "pseudonymised: true\nconsented_on: 2024-01-10\nsessions: 2\nsites: [S1, S2]\n"
+        "note: second visit\n---\n"
+        + INTERVIEW_BODY
+    )
+    source = make_qual_study(tmp_path / "source", transcripts={"INT-P001-T1": text})
+    out = tmp_path / "out.qdpx"
+    exported = refi.export_qdpx(source, out)
+    assert exported.lossless
+    target = _empty_study(tmp_path)
+    summary = refi.import_qdpx(target, out, by=BY)
+    back = read_transcript(target.transcripts_dir / "INT-P001-T1.md")
+    original = read_transcript(source.transcripts_dir / "INT-P001-T1.md")
+    assert back.front_matter() == original.front_matter()
+    assert back.extra["pseudonymised"] is True
+    assert summary.lossless, summary.to_dict()
+
+
+def test_reimport_names_the_segment_the_export_left_out(tmp_path: Path) -> None:
+    study = _coded_study(tmp_path)
+    with study.segments_path.open("a", encoding="utf-8") as handle:
+        handle.write("S9,INT-P001-T1,0,5,NOPE,R1,\n")  # unknown code: not exported
+    out = tmp_path / "out.qdpx"
+    exported = refi.export_qdpx(study, out)
+    assert any("segment S9 not exported" in w for w in exported.warnings)
+    summary = refi.import_qdpx(study, out, replace=True, by=BY)
+    assert summary.losses == [
+        "1 segment(s) of segments.csv are not in the imported file and were removed: S9"
+    ]
+    assert not summary.lossless
+    assert summary.to_dict()["losses"] == summary.losses
+    record = read_audit(study.audit_log_path)[-1]["record"]
+    assert record["lost"] == 1
+
+
+def test_reimport_names_front_matter_keys_it_drops(tmp_path: Path) -> None:
+    study = _coded_study(tmp_path)
+    out = tmp_path / "out.qdpx"
+    refi.export_qdpx(study, out)  # exported before the key was added
+    path = study.transcripts_dir / "INT-P001-T1.md"
+    path.write_text(
+        path.read_text(encoding="utf-8").replace("wave: T1\n", "wave: T1\npseudonymised: true\n"),
+        encoding="utf-8",
+    )
+    summary = refi.import_qdpx(study, out, replace=True, by=BY)
+    assert "INT-P001-T1: front-matter key(s) dropped: pseudonymised" in summary.losses
+    assert not [loss for loss in summary.losses if "FG-01-T2" in loss]  # unchanged: nothing named
+
+
+def test_reimport_names_front_matter_values_it_replaces(tmp_path: Path) -> None:
+    study = _coded_study(tmp_path)
+    out = tmp_path / "out.qdpx"
+    refi.export_qdpx(study, out)
+    path = study.transcripts_dir / "INT-P001-T1.md"
+    path.write_text(path.read_text(encoding="utf-8").replace("wave: T1\n", "wave: T2\n"), encoding="utf-8")
+    summary = refi.import_qdpx(study, out, replace=True, by=BY)
+    assert summary.losses == ["INT-P001-T1: front-matter value(s) replaced: wave ('T2' -> 'T1')"]
+
+
+def test_console_says_nothing_was_lost_only_when_nothing_was(tmp_path: Path) -> None:
+    from rich.console import Console
+    from studykit.qual._exchange_console import exchange_summary
+
+    def shown(summary: exchange.ExchangeSummary) -> str:
+        console = Console(width=200, record=True)
+        console.print(exchange_summary(summary))
+        return console.export_text()
+
+    clean = exchange.ExchangeSummary("import", tmp_path / "a.qdpx")
+    assert "Nothing was lost." in shown(clean)
+    lossy = exchange.ExchangeSummary("import", tmp_path / "a.qdpx", losses=["1 segment(s) ... removed: S9"])
+    text = shown(lossy)
+    assert "Nothing was lost." not in text
+    assert "Lost from the study (1)" in text
+    assert "S9" in text
+
+
+def test_import_never_writes_through_a_linked_folder(tmp_path: Path) -> None:
+    study = _empty_study(tmp_path)
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    study.transcripts_dir.rmdir()
+    study.transcripts_dir.symlink_to(outside, target_is_directory=True)
+    with pytest.raises(QualitativeDataError, match=r"resolves to .*outside.*, outside the study"):
+        exchange.import_file(study, _own_qdpx(tmp_path), by=BY)
+    assert list(outside.iterdir()) == []
+    assert not study.segments_path.exists()

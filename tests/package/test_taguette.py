@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from studykit.errors import QualitativeDataError
-from studykit.qual import refi, taguette
+from studykit.qual import exchange, refi, taguette
 from studykit.study import Study
 
 from tests.package.qual_study import (
@@ -63,7 +63,7 @@ def test_tag_guid_matches_taguette() -> None:
 def test_codebook_csv_import(tmp_path: Path) -> None:
     study = _study(tmp_path)
     (tmp_path / "codebook.csv").write_text(CODEBOOK_CSV, encoding="utf-8")
-    summary = refi.import_file(study, tmp_path / "codebook.csv", by=BY)
+    summary = exchange.import_file(study, tmp_path / "codebook.csv", by=BY)
     assert summary.counts == {"codes": 3}
     rows = _rows(study.codebook_path)
     assert [(r["code_id"], r["name"], r["parent"], r["definition"]) for r in rows] == [
@@ -78,7 +78,7 @@ def test_codebook_csv_import(tmp_path: Path) -> None:
 def test_codebook_qdc_from_taguette_gives_the_same_codes_and_guids(tmp_path: Path) -> None:
     study = _study(tmp_path)
     (tmp_path / "codebook.qdc").write_text(_taguette_qdc(["support", "hope"]), encoding="utf-8")
-    summary = refi.import_file(study, tmp_path / "codebook.qdc", by=BY)
+    summary = exchange.import_file(study, tmp_path / "codebook.qdc", by=BY)
     assert "Taguette codebook" in summary.notes[0]
     assert [r["name"] for r in _rows(study.codebook_path)] == ["support", "hope"]
     # Exporting keeps Taguette's GUIDs, so Taguette and other tools see the same codes.
@@ -104,7 +104,7 @@ def test_highlights_are_located_in_transcript_bodies(tmp_path: Path) -> None:
         ("5", "FG-01-T2", "", "People see"),
     ]
     (tmp_path / "highlights.csv").write_text(_highlights(rows), encoding="utf-8")
-    summary = refi.import_file(study, tmp_path / "highlights.csv", coder="R1", by=BY)
+    summary = exchange.import_file(study, tmp_path / "highlights.csv", coder="R1", by=BY)
 
     segments = _rows(study.segments_path)
     placed = {(s["transcript"], s["code"], s["coder"]): (int(s["start"]), int(s["end"])) for s in segments}
@@ -157,8 +157,12 @@ def test_highlights_refuse_to_overwrite_segments(tmp_path: Path) -> None:
     with pytest.raises(QualitativeDataError, match=r"would overwrite segments\.csv"):
         taguette.import_highlights(study, tmp_path / "h.csv", by=BY)
     assert study.segments_path.read_bytes() == before
-    taguette.import_highlights(study, tmp_path / "h.csv", replace=True, by=BY)
+    summary = taguette.import_highlights(study, tmp_path / "h.csv", replace=True, by=BY)
     assert len(_rows(study.segments_path)) == 1
+    # The segment the highlights do not hold is named as lost, never "Nothing was lost."
+    lost = "1 segment(s) of segments.csv are not in the imported file and were removed: S1"
+    assert summary.losses == [lost]
+    assert not summary.lossless
 
 
 def test_highlights_csv_missing_columns_is_a_clear_error(tmp_path: Path) -> None:

@@ -113,7 +113,7 @@ QualFile = Annotated[
 
 
 if TYPE_CHECKING:
-    from studykit.qual.refi import ExchangeSummary
+    from studykit.qual.exchange import ExchangeSummary
 
 
 def _show_exchange(summary: ExchangeSummary, fmt: str) -> None:
@@ -142,7 +142,7 @@ def qual_import(
     debug: Debug = False,
 ) -> None:
     """Import a REFI-QDA project or codebook, or a Taguette codebook or highlights export."""
-    from studykit.qual.refi import import_file
+    from studykit.qual.exchange import import_file
 
     def body() -> None:
         _show_exchange(import_file(_study(study_dir), file, replace=replace, coder=coder, by=by), fmt)
@@ -158,7 +158,9 @@ def qual_export(
     qdc: Annotated[bool, typer.Option("--qdc", help="Export the codebook only, as REFI-QDA (.qdc).")] = False,
     output: Annotated[
         Path | None,
-        typer.Option("--output", "-o", help="File to write (default: <slug>.qdpx or .qdc in the study)."),
+        typer.Option(
+            "--output", "-o", help="File to write (default: exports/<slug>.qdpx or .qdc, git-ignored)."
+        ),
     ] = None,
     study_dir: StudyDir = Path(),
     fmt: Format = "text",
@@ -166,14 +168,14 @@ def qual_export(
 ) -> None:
     """Export transcripts, codebook and coded segments for NVivo, ATLAS.ti, MAXQDA or QualCoder."""
     from studykit.errors import StudykitError
-    from studykit.qual.refi import export_qdc, export_qdpx
+    from studykit.qual.exchange import export_file
 
     def body() -> None:
         if qdpx and qdc:
             msg = "--qdpx and --qdc cannot be used together"
             raise StudykitError(msg, fix="Choose one.")
         study = _study(study_dir)
-        _show_exchange(export_qdc(study, output) if qdc else export_qdpx(study, output), fmt)
+        _show_exchange(export_file(study, "qdc" if qdc else "qdpx", output), fmt)
 
     _run(body, debug=debug)
 

@@ -1,5 +1,10 @@
 """Qualitative files: transcripts, codebook, segments and themes (codes QUAL###).
 
+This layer is the one owner of the coding files: every codebook and segment rule
+(columns, blank ids, duplicates, unknown codes and parents, offsets) lives in
+``qual/coding.py`` or here, and the structure layer leaves these two files alone,
+so one fault gives one finding.
+
 Checks that every transcript reads (front matter complete and typed), that its id is
 its file name, its wave is a wave of study.yml and the participants present are in
 participants.csv; that the codebook is a proper hierarchy; that every coded segment
@@ -56,7 +61,8 @@ KIND_NOT_IN_STRAND = Rule(
 )
 CODEBOOK_FORMAT = Rule(
     "QUAL010", "structure", "Codebook malformed", "error",
-    "codebook.csv lacks required columns, or a code has no id or no name.",
+    "codebook.csv cannot be read as CSV, is not UTF-8, lacks required columns or has a column that is "
+    "not a codebook column, or a code has no id or no name.",
     "Fix the row shown. " + _FORMATS,
 )
 DUPLICATE_CODE = Rule(
@@ -76,8 +82,9 @@ CODE_CYCLE = Rule(
 )
 SEGMENT_FORMAT = Rule(
     "QUAL020", "structure", "Segment malformed", "error",
-    "segments.csv lacks required columns, or a segment has a blank field or offsets that are not "
-    "whole numbers with start < end.",
+    "segments.csv cannot be read as CSV, is not UTF-8, lacks required columns or has a column that is "
+    "not a segments column, or a segment has a blank field or offsets that are not whole numbers with "
+    "start < end.",
     "Fix the row shown; offsets count Unicode code points of the transcript body, end exclusive.",
 )
 DUPLICATE_SEGMENT = Rule(
@@ -120,8 +127,10 @@ THEME_UNKNOWN_CONSTRUCT = Rule(
 )
 CODING_MISSING = Rule(
     "QUAL040", "structure", "Coding file missing", "info",
-    "The study has transcripts but no codebook.csv or segments.csv yet.",
-    "Create the file (or import coding with studykit qual import) when coding starts.",
+    "The study has a qualitative strand (so datapackage.json lists the coding files) or transcripts, but "
+    "no codebook.csv or segments.csv yet.",
+    "Create the file with its header row (see docs/qualitative.md), or import coding with studykit qual "
+    "import when coding starts.",
 )
 
 register(
@@ -232,7 +241,7 @@ def check(study: Study) -> Iterator[Finding]:
     unreadable: set[str] = set()
     for path in paths:
         try:
-            transcript = read_transcript(path)
+            transcript = read_transcript(path, root=study.root)
         except QualitativeDataError as exc:
             unreadable.add(path.stem)
             yield TRANSCRIPT_UNREADABLE.finding(exc.message, file=label(study, path), row=error_line(exc))
@@ -246,7 +255,7 @@ def check(study: Study) -> Iterator[Finding]:
     yield from _problem_findings(study, problems, SEGMENT_FORMAT)
     themes, problems = parse_themes(study.themes_path)
     yield from _problem_findings(study, problems, THEMES_FORMAT)
-    if paths:
+    if paths or study.strands.qualitative:
         for missing in (study.codebook_path, study.segments_path):
             if not missing.is_file():
                 yield CODING_MISSING.finding("not found", file=label(study, missing))

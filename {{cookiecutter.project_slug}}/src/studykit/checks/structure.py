@@ -4,8 +4,9 @@ What it checks:
 - ``datapackage.json`` exists, is a valid Data Package descriptor (frictionless) and is in
   sync with study.yml and the instrument definitions (``studykit.package.drift``);
 - every tabular resource's file exists, reads as CSV, is UTF-8;
-- the non-measure tables (participants, employment, codebook, segments) against their
-  schemas: frictionless for small tables (the reference implementation), the polars
+- the non-measure tables (participants, employment) against their schemas (the coding
+  files, codebook and segments, belong to the qualitative layer, which owns their rules):
+  frictionless for small tables (the reference implementation), the polars
   engine of ``checks/tabular.py`` for large ones. Measure tables are checked in the
   measures layer, which reads each of them once.
 
@@ -171,6 +172,15 @@ def measure_files(study: Study) -> set[str]:
     return {relative(study, study.measures_path(i)) for i in study.instruments}
 
 
+def checked_elsewhere(study: Study) -> set[str]:
+    """Tables another layer owns: measures (read once there) and the coding files (the qualitative layer).
+
+    ``qual/coding.py`` holds the codebook and segment rules (duplicate ids, unknown codes and
+    parents, offsets); checking those files here too gave two findings for one fault.
+    """
+    return measure_files(study) | {relative(study, study.codebook_path), relative(study, study.segments_path)}
+
+
 def tabular_resources(descriptor: Mapping) -> list[dict]:
     """Resources that are CSV tables with a schema."""
     return [
@@ -324,9 +334,12 @@ def check(study: Study) -> Iterator[Finding]:
     yield from _descriptor_findings(study)
     descriptor = build_descriptor(study)
     measures = measure_files(study)
+    elsewhere = checked_elsewhere(study)
     tables: dict[str, TextTable] = {}
     checkable: list[dict] = []
     for resource in tabular_resources(descriptor):
+        if resource["path"] in elsewhere and resource["path"] not in measures:
+            continue  # the qualitative layer checks the coding files, missing ones included
         path = study.root / resource["path"]
         if not path.is_file():
             yield MISSING_FILE.finding(f"{resource['path']} does not exist", file=resource["path"])

@@ -6,7 +6,7 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
-from studykit.qual.refi import ExchangeSummary
+from studykit.qual.exchange import ExchangeSummary
 
 
 def exchange_summary(summary: ExchangeSummary) -> Group:
@@ -28,9 +28,12 @@ def exchange_summary(summary: ExchangeSummary) -> Group:
     if summary.notes:
         parts.append(Text("Adjusted on the way:", style="bold cyan"))
         parts.extend(Text(f"  - {n}") for n in summary.notes)
+    if summary.losses:
+        parts.append(Text(f"Lost from the study ({len(summary.losses)}):", style="bold red"))
+        parts.extend(Text(f"  - {w}", style="red") for w in summary.losses)
     if summary.warnings:
         parts.append(Text(f"Not carried or to check ({len(summary.warnings)}):", style="bold yellow"))
         parts.extend(Text(f"  - {w}", style="yellow") for w in summary.warnings)
-    else:
+    if summary.lossless:
         parts.append(Text("Nothing was lost.", style="green"))
     return Group(*parts)

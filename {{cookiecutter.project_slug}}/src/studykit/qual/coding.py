@@ -7,9 +7,13 @@
 
 Each ``parse_*`` function returns what it could read plus a list of ``Problem``s
 (row, column, value, message), so the validation layer can report every problem
-at once. The ``load_*`` functions are for code that runs after validation: they
-raise ``QualitativeDataError`` on the first problem. A file that does not exist
-yet reads as empty (coding often starts after the first transcripts).
+at once. These functions are the one home of the codebook and segment rules: the
+qualitative layer (``checks/qualitative.py``) turns each problem into one finding,
+and the structure layer leaves ``codebook.csv`` and ``segments.csv`` to it (their
+Table Schema in datapackage.json describes them for other tools). The ``load_*``
+functions are for code that runs after validation: they raise
+``QualitativeDataError`` on the first problem. A file that does not exist yet
+reads as empty (coding often starts after the first transcripts).
 """
 
 from __future__ import annotations
@@ -169,7 +173,27 @@ def _read(path: Path, kind: str) -> tuple[list[dict[str, str | None]], list[Prob
                 fix=f"The header must name {', '.join(COLUMNS[kind])}.",
             )
         ]
-    return table.frame.to_dicts(), []
+    problems = [
+        Problem(
+            path,
+            f"column {column!r} is not a {kind} column ({', '.join(COLUMNS[kind])})",
+            row=1,
+            column=column,
+            value=column,
+            fix="Rename the column to the one it holds, or remove it.",
+        )
+        for column in table.header
+        if column not in COLUMNS[kind]
+    ]
+    if table.encoding == "latin-1":
+        problems.append(
+            Problem(
+                path,
+                "is not UTF-8 (read as Latin-1), so accented letters may be wrong in other tools",
+                fix="Save the file again as 'CSV UTF-8'.",
+            )
+        )
+    return table.frame.to_dicts(), problems
 
 
 def _blank(value: str | None) -> str | None:

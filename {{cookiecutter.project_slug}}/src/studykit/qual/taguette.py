@@ -7,7 +7,8 @@ highlights as CSV (``id, document, tag, content``: one row per highlight and
 tag). Highlights carry their text but no positions, so each one is found in the
 body of the transcript named by ``document`` to get ``start``/``end``; a
 highlight that cannot be found (or not in one place) is reported, never guessed
-silently. The QDC codebook goes through :func:`studykit.qual.refi.import_qdc`.
+silently. A Taguette ``.qdc`` codebook is REFI-QDA: ``studykit.qual.exchange.import_file`` sends it
+to the REFI-QDA adapter; this adapter never imports that one.
 """
 
 from __future__ import annotations
@@ -19,18 +20,18 @@ from pathlib import Path
 
 from studykit.errors import DataReadError, QualitativeDataError
 from studykit.qual.coding import CODEBOOK_COLUMNS, SEGMENT_COLUMNS, parse_codebook
-from studykit.qual.refi import (
+from studykit.qual.exchange import (
     IDS_COLUMNS,
-    SOURCE_EXTENSIONS,
+    ExchangeCode,
     ExchangeSummary,
-    RefiCode,
     code_rows,
     codebook_files,
     commit_import,
     csv_text,
     has_rows,
+    number_segments,
     read_ids,
-    segment_order,
+    strip_extension,
 )
 from studykit.qual.transcripts import Transcript, load_transcripts
 from studykit.study import Study
@@ -64,7 +65,7 @@ def _columns(header: list[str]) -> dict[str, str]:
     return {h.strip().lower(): h for h in header}
 
 
-def read_codebook_csv(path: Path) -> list[RefiCode]:
+def read_codebook_csv(path: Path) -> list[ExchangeCode]:
     """Codes of a Taguette ``codebook.csv``: a ``tag`` (or ``name``, ``path``) column, ``description``."""
     table = read_text_table(path)
     columns = _columns(table.header)
@@ -73,12 +74,12 @@ def read_codebook_csv(path: Path) -> list[RefiCode]:
         msg = f"has no tag column (looked for {', '.join(NAME_COLUMNS)}; found {', '.join(table.header)})"
         raise QualitativeDataError(msg, path=path, key="row 1", fix=TAGUETTE_FIX)
     description = columns.get("description")
-    codes: dict[str, RefiCode] = {}
+    codes: dict[str, ExchangeCode] = {}
     for raw in table.frame.to_dicts():
         name = (raw.get(name_column) or "").strip()
         if name and name not in codes:
             text = (raw.get(description) or "").strip() if description else ""
-            codes[name] = RefiCode(guid=tag_guid(name), name=name, parent=None, description=text)
+            codes[name] = ExchangeCode(guid=tag_guid(name), name=name, parent=None, description=text)
     if not codes:
         msg = "holds no tags"
         raise QualitativeDataError(msg, path=path, fix=TAGUETTE_FIX)
@@ -130,11 +131,7 @@ def _document_index(transcripts: list[Transcript]) -> dict[str, Transcript]:
 
 
 def _find_transcript(document: str, index: dict[str, Transcript]) -> Transcript | None:
-    name = document.strip().lower()
-    for extension in SOURCE_EXTENSIONS:
-        if name.endswith(extension):
-            name = name[: -len(extension)]
-            break
+    name = strip_extension(document.strip().lower())
     return index.get(name) or index.get(re.sub(r"[^a-z0-9_.-]+", "-", name).strip("-"))
 
 
@@ -170,7 +167,7 @@ def import_highlights(
     lookup = _code_lookup(study) if has_rows(study.codebook_path) else {}
     if not lookup:
         tags = list(dict.fromkeys(h.tag for h in highlights if h.tag))
-        codes = [RefiCode(guid=tag_guid(t), name=t, parent=None, description="") for t in tags]
+        codes = [ExchangeCode(guid=tag_guid(t), name=t, parent=None, description="") for t in tags]
         code_ids, codebook, ids = code_rows(study, codes)
         lookup = {c.name.lower(): code_ids[c.guid] for c in codes}
         kept = [{"kind": k, "id": i, "guid": g} for (k, i), g in read_ids(study).items() if k != "code"]
@@ -226,10 +223,7 @@ def import_highlights(
     if untagged:
         summary.warnings.append(f"{untagged} highlight(s) without a tag not imported (segments need a code)")
 
-    segments.sort(key=segment_order)
-    width = max(4, len(str(len(segments))))
-    for number, row in enumerate(segments, start=1):
-        row["segment_id"] = f"S{number:0{width}d}"
+    number_segments(segments)
     files[study.segments_path] = csv_text(SEGMENT_COLUMNS, segments).encode("utf-8")
     summary.counts = {
         "highlights": len({(h.document, h.id) for h in highlights}),

@@ -231,9 +231,26 @@ def parse_transcript(text: str, path: Path) -> Transcript:
     )
 
 
-def read_transcript(path: Path | str) -> Transcript:
-    """Read one transcript. Raises ``QualitativeDataError`` naming the file and line of any problem."""
+def refuse_outside_link(path: Path, root: Path) -> None:
+    """Raise when ``path`` is a link whose target lies outside ``root`` (the study): never read it."""
+    target = path.resolve()
+    if target.is_relative_to(root.resolve()):
+        return
+    msg = f"is a link to {target.as_posix()}, outside the study; studykit does not read it"
+    raise _error(
+        msg, path, None, fix="Copy the transcript into the study, or remove the link if it does not belong."
+    )
+
+
+def read_transcript(path: Path | str, *, root: Path | None = None) -> Transcript:
+    """Read one transcript. Raises ``QualitativeDataError`` naming the file and line of any problem.
+
+    With ``root`` (the study folder), a transcript that is a link to a file outside it is refused
+    unread, so data from elsewhere never enters checks, exports or a deposit.
+    """
     path = Path(path)
+    if root is not None:
+        refuse_outside_link(path, root)
     try:
         # newline="" keeps line endings as written: segment offsets count them.
         with path.open(encoding="utf-8", newline="") as handle:
@@ -258,7 +275,7 @@ def transcript_paths(study: Study) -> list[Path]:
 
 def load_transcripts(study: Study) -> list[Transcript]:
     """Read every transcript of a study, sorted by file name; raises on the first unreadable one."""
-    return [read_transcript(p) for p in transcript_paths(study)]
+    return [read_transcript(p, root=study.root) for p in transcript_paths(study)]
 
 
 def render_transcript(front_matter: Mapping[str, object], body: str) -> str:
