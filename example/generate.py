@@ -391,11 +391,9 @@ def _participants(plan: Plan) -> str:
         for p in plan.people
     ]
     for group in sources.load("focus-groups"):
+        enrolled = _fg_enrolled(group["held_on"]).isoformat()
         for m in group["members"]:
-            rows.append(
-                [m["id"], "non-peer professional", m["role"], None, _fg_enrolled(group["held_on"]).isoformat(),
-                 m["gender"], m["age"]]
-            )
+            rows.append([m["id"], "non-peer professional", m["role"], None, enrolled, m["gender"], m["age"]])
     return _csv(["participant_id", "group", "role", "site", "enrolled_on", "gender", "age"], rows)
 
 
@@ -571,7 +569,8 @@ def _qualitative(plan: Plan) -> tuple[dict[str, str], dict[str, dt.date]]:
 
 def _instrument_file(instrument_id: str) -> str:
     comment = sources.load("instruments")[instrument_id]["comment"]
-    return comment + yaml.safe_dump(_definition(instrument_id), sort_keys=False, allow_unicode=True, width=100)
+    definition = _definition(instrument_id)
+    return comment + yaml.safe_dump(definition, sort_keys=False, allow_unicode=True, width=100)
 
 
 def example_files(seed: int = DEFAULT_SEED) -> dict[str, str]:
