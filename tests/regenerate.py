@@ -26,6 +26,7 @@ from studykit.package import (
     codebook_resource,
     dumps,
     employment_resource,
+    header_row,
     measures_resource,
     participants_resource,
     segments_resource,
@@ -56,8 +57,8 @@ def placeholder_study() -> Study:
 
 
 def measures_header(instrument: Instrument) -> str:
-    """The header-only CSV a study starts with: keys, completion date, then the items."""
-    return ",".join(["participant_id", "wave", "completed_on", *instrument.item_ids]) + "\n"
+    """The header-only CSV a study starts with (as `package sync` creates it): keys, date, items."""
+    return header_row(measures_resource(placeholder_study(), instrument))
 
 
 def example_instruments() -> list[Instrument]:

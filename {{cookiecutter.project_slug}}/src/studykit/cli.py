@@ -562,8 +562,8 @@ def package_sync(
     ] = False,
     debug: Debug = False,
 ) -> None:
-    """Write datapackage.json from study.yml and the instrument definitions."""
-    from studykit.package import drift, write_descriptor
+    """Write datapackage.json from study.yml and the instruments; create missing data files (header only)."""
+    from studykit.package import create_missing_tables, drift, write_descriptor
 
     def body() -> int:
         study = _study(study_dir)
@@ -578,6 +578,9 @@ def package_sync(
             return 0
         path = write_descriptor(study)
         err.print(f"Wrote {path} ({len(study.instruments)} instruments).", highlight=False)
+        for created in create_missing_tables(study):
+            err.print(f"Created {created.relative_to(study.root).as_posix()} with its header row only: "
+                      "add the data there.", highlight=False, soft_wrap=True)
         return 0
 
     _run(body, debug=debug)
