@@ -201,9 +201,9 @@ def _plan(seed: int) -> Plan:
             )
         )
     core = people[:PEER_WORKERS]
-    age = sources.cell("age", "T1", sources.load("table3")["age"])  # Table 1: age at T1
-    target = Target(age.n, age.mean, age.sd, age.mean_decimals, age.sd_decimals)
-    with_age = rng.sample(range(PEER_WORKERS), age.n)
+    table1 = sources.cell("age", "T1", sources.load("table3")["age"])  # Table 1: age at T1
+    target = Target(table1.n, table1.mean, table1.sd, table1.mean_decimals, table1.sd_decimals)
+    with_age = rng.sample(range(PEER_WORKERS), table1.n)
     ages = fit_sums([rng.gauss(0, 1) for _ in with_age], target, scale=1, lo=25, hi=62, rng=rng)
     for index, age in zip(with_age, ages, strict=True):
         core[index].age = age

@@ -143,12 +143,19 @@ def test_bake_with_a_strand_has_its_transcripts_folder(tmp_path):
 def test_package_sync_creates_the_file_of_an_added_instrument(tmp_path):
     study = bake(tmp_path, qualitative="none", include_example_data="no")
     design = study / "study.yml"
-    design.write_text(design.read_text(encoding="utf-8").replace("  - cbi\n", "  - cbi\n  - phq9\n"),
-                      encoding="utf-8")
+    added = design.read_text(encoding="utf-8").replace("  - cbi\n", "  - cbi\n  - phq9\n  - gad7\n")
+    design.write_text(added, encoding="utf-8")
     assert not (study / "data" / "measures" / "phq9.csv").exists()
+    outside = tmp_path / "outside.csv"
+    (study / "data" / "measures" / "gad7.csv").symlink_to(outside)  # a dangling link is never written through
     synced = run_in_study(study, "-m", "studykit", "package", "sync")
     assert synced.returncode == 0, synced.stderr
     assert "Created data/measures/phq9.csv with its header row only" in " ".join(synced.stderr.split())
+    assert "gad7" not in synced.stderr
+    assert not outside.exists()
+    (study / "data" / "measures" / "gad7.csv").unlink()
+    design.write_text(design.read_text(encoding="utf-8").replace("  - gad7\n", ""), encoding="utf-8")
+    assert run_in_study(study, "-m", "studykit", "package", "sync").returncode == 0
     items = ",".join(f"item_{i:02d}" for i in range(1, 10))
     header = f"participant_id,wave,completed_on,{items}\n"
     assert (study / "data" / "measures" / "phq9.csv").read_text(encoding="utf-8") == header
