@@ -80,9 +80,3 @@ def spoken(lines: list[dict], people: list[str]) -> list[Turn]:
         for line in lines
     ]
 
-
-def written_lines() -> set[str]:
-    """Every line the example's transcripts can hold as a coded turn (tests use it)."""
-    lines = {answer for pool in sources.load("interviews")["answers"].values() for answer in pool}
-    lines |= {line["text"] for group in sources.load("focus-groups") for line in group["script"]}
-    return lines | {line["text"] for line in sources.load("event-notes")}

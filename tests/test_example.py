@@ -27,7 +27,6 @@ from typer.testing import CliRunner
 from example import sources
 from example.compare import table3_comparison
 from example.generate import WITHDRAWN, example_files, study_instrument
-from example.transcripts import written_lines
 from tests.conftest import PACKAGE_SRC, TEMPLATE, bake, run_in_study
 from tests.regenerate import EXAMPLE
 from tests.regenerate import example_files as committed_example_files
@@ -48,6 +47,13 @@ def baked(tmp_path_factory) -> Path:
 
 def rows(text: str) -> list[dict[str, str]]:
     return list(csv.DictReader(io.StringIO(text)))
+
+
+def written_lines() -> set[str]:
+    """Every line the example's words hold for a coded turn (example/data/*.yml)."""
+    lines = {answer for pool in sources.load("interviews")["answers"].values() for answer in pool}
+    lines |= {line["text"] for group in sources.load("focus-groups") for line in group["script"]}
+    return lines | {line["text"] for line in sources.load("event-notes")}
 
 
 def study_scores(study: Path) -> str:
