@@ -66,7 +66,8 @@ def bench(session: nox.Session) -> None:
 
 @nox.session(default=False)
 def fragments(session: nox.Session) -> None:
-    """Regenerate the template's datapackage fragments and example files from studykit."""
+    """Regenerate the template's generated files: the example study under .bake/example/ (made by
+    example/, which no study carries) and the datapackage fragments; tests fail when they drift."""
     install(session)
     session.run("python", "-m", "tests.regenerate", *session.posargs, env={"PYTHONPATH": str(STUDY / "src")})
 

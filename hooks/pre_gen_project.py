@@ -101,22 +101,22 @@ def check_example(include: str, waves: str, instruments: str) -> list[str]:
     if same_waves and has_instruments:
         return []
     return [
-        "include_example_data is 'yes' but the example study needs waves "
+        "include_example_data is 'yes' (the first question) but the example study needs waves "
         f"{EXAMPLE_WAVES!r} and instruments including {', '.join(EXAMPLE_INSTRUMENTS)}: "
         "keep those answers, or answer 'no' to start with empty data files for your own design."
     ]
 
 
 def collect_errors(answers: dict[str, str], library: list[str]) -> list[str]:
-    """Every problem with the answers, in prompt order."""
+    """Every problem with the answers, in prompt order (the example question comes first)."""
     return [
+        *check_example(answers["include_example_data"], answers["waves"], answers["instruments"]),
         *check_title(answers["study_title"]),
         *check_slug(answers["project_slug"]),
         *check_email(answers["contact_email"]),
         *parse_waves(answers["waves"])[1],
         *check_instruments(answers["instruments"], library),
         *check_qualitative(answers["qualitative"]),
-        *check_example(answers["include_example_data"], answers["waves"], answers["instruments"]),
     ]
 
 

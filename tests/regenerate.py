@@ -6,8 +6,9 @@ hook assembles: one JSON fragment per data package resource under
 ``.bake/resources/``, and a header-only CSV per library instrument under
 ``data/measures/``. ``tests/package/test_package.py`` fails when the committed
 files differ from ``fragments()``. It first writes the synthetic example study
-(``studykit.example``) under ``.bake/example/``, since the fragments read the
-example's instruments; ``tests/package/test_example.py`` checks that copy.
+(made by the template's ``example/`` generator, which no study carries) under
+``.bake/example/``, since the fragments read the example's instruments;
+``tests/test_example.py`` fails when that copy differs from a fresh generation.
 
 Run from the template root with the package importable:
 ``PYTHONPATH="{{cookiecutter.project_slug}}/src" python -m tests.regenerate``.
@@ -25,6 +26,7 @@ from studykit.package import (
     codebook_resource,
     dumps,
     employment_resource,
+    header_row,
     measures_resource,
     participants_resource,
     segments_resource,
@@ -55,8 +57,8 @@ def placeholder_study() -> Study:
 
 
 def measures_header(instrument: Instrument) -> str:
-    """The header-only CSV a study starts with: keys, completion date, then the items."""
-    return ",".join(["participant_id", "wave", "completed_on", *instrument.item_ids]) + "\n"
+    """The header-only CSV a study starts with (as `package sync` creates it): keys, date, items."""
+    return header_row(measures_resource(placeholder_study(), instrument))
 
 
 def example_instruments() -> list[Instrument]:
@@ -107,8 +109,8 @@ def fragments() -> dict[str, str]:
 
 
 def example_files() -> dict[str, str]:
-    """The synthetic example study under .bake/example/ (studykit.example): path -> text."""
-    from studykit.example import example_files as generate
+    """The synthetic example study under .bake/example/ (example/generate.py): path -> text."""
+    from example.generate import example_files as generate
 
     prefix = EXAMPLE.relative_to(TEMPLATE).as_posix()
     return {f"{prefix}/{relative}": text for relative, text in generate().items()}

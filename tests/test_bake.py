@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -105,6 +107,8 @@ def test_adversarial_answers_round_trip_into_study_yml(tmp_path):
         ({"instruments": "wemwbs, nope"}, "'nope' is not in the library"),
         ({"contact_email": "nobody"}, "contact_email 'nobody'"),
         ({"study_title": " ", "project_slug": "x-study"}, "study_title is empty"),
+        ({"study_title": "   "}, "study_title is empty"),  # the slug default stays a folder name
+        ({"study_title": ""}, "study_title is empty"),
     ],
 )
 def test_bad_answers_stop_the_bake_and_leave_nothing(tmp_path, capfd, answers, says):
@@ -112,6 +116,87 @@ def test_bad_answers_stop_the_bake_and_leave_nothing(tmp_path, capfd, answers, s
         bake(tmp_path, include_example_data="no", **answers)
     assert list(tmp_path.iterdir()) == [], "no directory is left behind"
     assert says in capfd.readouterr().err
+
+
+def test_interactive_bake_asks_the_example_question_first(tmp_path):
+    """A person at the keyboard: the first question is the example, and says what 'yes' fixes."""
+    result = subprocess.run(
+        [sys.executable, "-m", "cookiecutter", str(TEMPLATE), "--output-dir", str(tmp_path)],
+        input="2\n" + "\n" * 20, capture_output=True, text=True, check=False, timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    first = result.stdout.split("[2/", 1)[0]
+    assert "[1/12]" in first
+    assert "synthetic example study" in first
+    assert "fixes the design" in first
+    design = (tmp_path / "peer-workforce-wellbeing-study" / "study.yml").read_text(encoding="utf-8")
+    assert "synthetic: false" in design, "answering 2 (no) at the first question gave a study of one's own"
+
+
+def test_bake_with_a_strand_has_its_transcripts_folder(tmp_path):
+    study = bake(tmp_path, qualitative="interviews", include_example_data="no")
+    transcripts = study / "data" / "qualitative" / "transcripts"
+    assert transcripts.is_dir(), "the README describes data/qualitative/transcripts/"
+    assert [p.name for p in transcripts.iterdir()] == [".gitkeep"], "a file, so git keeps the folder"
+
+
+def test_package_sync_creates_the_file_of_an_added_instrument(tmp_path):
+    study = bake(tmp_path, qualitative="none", include_example_data="no")
+    design = study / "study.yml"
+    added = design.read_text(encoding="utf-8").replace("  - cbi\n", "  - cbi\n  - phq9\n  - gad7\n")
+    design.write_text(added, encoding="utf-8")
+    assert not (study / "data" / "measures" / "phq9.csv").exists()
+    outside = tmp_path / "outside.csv"
+    (study / "data" / "measures" / "gad7.csv").symlink_to(outside)  # a dangling link is never written through
+    synced = run_in_study(study, "-m", "studykit", "package", "sync")
+    assert synced.returncode == 0, synced.stderr
+    assert "Created data/measures/phq9.csv with its header row only" in " ".join(synced.stderr.split())
+    assert "gad7" not in synced.stderr
+    assert not outside.exists()
+    (study / "data" / "measures" / "gad7.csv").unlink()
+    design.write_text(design.read_text(encoding="utf-8").replace("  - gad7\n", ""), encoding="utf-8")
+    assert run_in_study(study, "-m", "studykit", "package", "sync").returncode == 0
+    items = ",".join(f"item_{i:02d}" for i in range(1, 10))
+    header = f"participant_id,wave,completed_on,{items}\n"
+    assert (study / "data" / "measures" / "phq9.csv").read_text(encoding="utf-8") == header
+    validated = run_in_study(study, "-m", "studykit", "validate", "--format", "json")
+    assert validated.returncode == 0, validated.stdout[-2000:]
+    # A second sync leaves an existing file alone, data and all.
+    (study / "data" / "measures" / "cbi.csv").write_text("kept as it is\n", encoding="utf-8")
+    again = run_in_study(study, "-m", "studykit", "package", "sync")
+    assert again.returncode == 0, again.stderr
+    assert "Created" not in again.stderr
+    assert (study / "data" / "measures" / "cbi.csv").read_text(encoding="utf-8") == "kept as it is\n"
+
+
+def test_study_ci_validates_first_and_always_keeps_the_report(tmp_path):
+    import yaml
+
+    study = bake(tmp_path, include_example_data="no")
+    workflow = yaml.safe_load((study / ".github" / "workflows" / "ci.yml").read_text(encoding="utf-8"))
+    steps = workflow["jobs"]["validate"]["steps"]
+    runs = [step.get("run", step.get("uses", "")) for step in steps]
+    validate = next(i for i, r in enumerate(runs) if "nox -s validate" in r)
+    upload = next(i for i, r in enumerate(runs) if r.startswith("actions/upload-artifact"))
+    tests = next(i for i, r in enumerate(runs) if r == "nox -s tests")
+    assert validate < upload < tests
+    assert "--output validation-report.json" in runs[validate]
+    assert steps[upload]["if"] == "always()"
+    assert steps[upload]["with"]["path"] == "validation-report.json"
+    assert "cancelled()" in steps[tests]["if"], "the tests still run after validation fails"
+
+
+@pytest.mark.slow
+def test_study_test_fails_with_one_summary_line(tmp_path):
+    study = bake(tmp_path, include_example_data="no")
+    with (study / "data" / "participants.csv").open("a", encoding="utf-8") as handle:
+        handle.write("P001,peer worker,peer support worker,S1,2024-13-01,,\n")
+    result = run_in_study(study, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/test_study.py")
+    assert result.returncode == 1
+    line = r"studykit validate found \d+ error\(s\) \([A-Z]+\d+ in data/participants.csv[^)]*\); run `nox -s"
+    assert re.search(line, result.stdout), result.stdout[-3000:]
+    assert '"findings"' not in result.stdout, "the JSON report is not the assertion message"
+    assert len(result.stdout) < 4000
 
 
 @pytest.mark.slow

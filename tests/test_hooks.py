@@ -120,3 +120,35 @@ def test_example_defaults_match_cookiecutter_json():
     defaults = json.loads((TEMPLATE / "cookiecutter.json").read_text())
     assert defaults["waves"] == pre.EXAMPLE_WAVES
     assert pre.split_list(defaults["instruments"]) == list(pre.EXAMPLE_INSTRUMENTS)
+
+
+def test_example_question_comes_first_and_says_what_yes_fixes():
+    config = json.loads((TEMPLATE / "cookiecutter.json").read_text())
+    assert next(iter(config)) == "include_example_data"
+    prompt = config["__prompts__"]["include_example_data"]
+    assert "fixes the design" in prompt["__prompt__"]
+    for label, _months in pre.parse_waves(pre.EXAMPLE_WAVES)[0]:
+        assert label in prompt["yes"]
+    assert all(name in prompt["yes"] for name in pre.EXAMPLE_INSTRUMENTS)
+    assert "own design" in prompt["no"]
+
+
+def test_example_conflict_is_reported_first():
+    errors = pre.collect_errors({**GOOD, "study_title": "", "waves": "baseline:0, 6 months:6"}, LIBRARY)
+    assert len(errors) == 2
+    assert errors[0].startswith("include_example_data is 'yes' (the first question)")
+    assert errors[1].startswith("study_title is empty")
+
+
+def test_unused_private_keys_are_gone():
+    """Every derived key in cookiecutter.json is read by a template file or a hook."""
+    config = json.loads((TEMPLATE / "cookiecutter.json").read_text())
+    used = " ".join(
+        p.read_text(encoding="utf-8", errors="replace")
+        for p in TEMPLATE.rglob("*")
+        if p.is_file() and p.suffix in {".py", ".yml", ".toml", ".md", ".json", ".cfg"}
+        and not {".git", ".nox", "demo-study"} & set(p.parts) and p.name != "cookiecutter.json"
+    )
+    derived = [k for k in config if k.startswith("__") and k != "__prompts__"]
+    assert derived
+    assert [k for k in derived if f"cookiecutter.{k}" not in used] == []

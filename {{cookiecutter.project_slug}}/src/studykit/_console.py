@@ -125,26 +125,3 @@ def validation_progress(console: Console) -> Iterator[Callable[[str, float, floa
             bar.update(task, description=description, completed=completed, total=total)
 
         yield update
-
-
-def comparison_table(rows: list[dict]) -> Table:
-    """Published Table 3 cells next to the synthetic twin's n, mean (SD)."""
-
-    def cell(n: int | None, mean: float | None, sd: float | None) -> str:
-        if mean is None:
-            return "" if n is None else f"{n}"
-        spread = "" if sd is None else f" ({sd:.2f})"
-        return f"{n}, {mean:.1f}{spread}"
-
-    title = "Published Table 3 (Gillard et al. 2022) and the synthetic twin"
-    table = Table(title=title, title_justify="left")
-    for column in ("construct", "wave", "published n, mean (SD)", "twin n, mean (SD)"):
-        table.add_column(column)
-    for row in rows:
-        table.add_row(
-            row["construct"],
-            row["wave"],
-            cell(row["published_n"], row["published_mean"], row["published_sd"]),
-            cell(row["twin_n"], row["twin_mean"], row["twin_sd"]),
-        )
-    return table

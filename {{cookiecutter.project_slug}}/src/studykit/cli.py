@@ -564,8 +564,8 @@ def package_sync(
     ] = False,
     debug: Debug = False,
 ) -> None:
-    """Write datapackage.json from study.yml and the instrument definitions."""
-    from studykit.package import drift, write_descriptor
+    """Write datapackage.json from study.yml and the instruments; create missing data files (header only)."""
+    from studykit.package import create_missing_tables, drift, write_descriptor
 
     def body() -> int:
         study = _study(study_dir)
@@ -580,6 +580,9 @@ def package_sync(
             return 0
         path = write_descriptor(study)
         err.print(f"Wrote {path} ({len(study.instruments)} instruments).", highlight=False)
+        for created in create_missing_tables(study):
+            err.print(f"Created {created.relative_to(study.root).as_posix()} with its header row only: "
+                      "add the data there.", highlight=False, soft_wrap=True)
         return 0
 
     _run(body, debug=debug)
@@ -603,51 +606,6 @@ def codebook(
 # --- end instrument, score, package and codebook commands ---
 
 
-# --- example command (the synthetic example study) ---
-@app.command()
-def example(
-    into: Annotated[
-        Path, typer.Option("--into", help="The study folder to fill (holds study.yml).", show_default=False)
-    ] = Path(),
-    seed: Annotated[int, typer.Option("--seed", help="Generator seed (same seed, same files).")] = 2022,
-    replace: Annotated[
-        bool, typer.Option("--replace", help="Overwrite the example's files even if they already hold data.")
-    ] = False,
-    compare: Annotated[
-        bool,
-        typer.Option(
-            "--compare",
-            help="Write nothing; show the published Table 3 next to this example's numbers "
-            "(after the consent filter).",
-        ),
-    ] = False,
-    fmt: Format = "text",
-    debug: Debug = False,
-) -> None:
-    """Write the synthetic example study (a twin of a published 32-peer-worker study) into a study."""
-    from studykit.example import table3_comparison, write_example
-
-    def body() -> None:
-        if compare:
-            rows = table3_comparison(_study(into))
-            if fmt == "json":
-                out.print_json(data=rows)
-            else:
-                from studykit._console import comparison_table
-
-                out.print(comparison_table(rows))
-            return
-        written = write_example(into, seed=seed, replace=replace)
-        for path in written:
-            out.print(path.as_posix(), highlight=False, soft_wrap=True)
-        err.print(
-            f"Wrote {len(written)} files of the synthetic example (seed {seed}). "
-            "Next: `studykit package sync`, then `studykit validate`.",
-            highlight=False,
-        )
-
-    _run(body, debug=debug)
-# --- end example command ---
 
 
 def main() -> None:

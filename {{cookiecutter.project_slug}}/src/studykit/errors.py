@@ -73,7 +73,3 @@ class QualitativeDataError(StudykitError):
 
 class MissingToolError(StudykitError):
     """An optional tool or package is needed for this command."""
-
-
-class ExistingDataError(StudykitError):
-    """Writing would overwrite or mix with data already in the study."""

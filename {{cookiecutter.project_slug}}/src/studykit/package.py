@@ -12,6 +12,7 @@ as fragments (``tests/regenerate.py``), so a freshly baked study is already in s
 from __future__ import annotations
 
 import csv
+import io
 import json
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -30,9 +31,11 @@ __all__ = [
     "PROFILE",
     "build_descriptor",
     "codebook_resource",
+    "create_missing_tables",
     "drift",
     "dumps",
     "employment_resource",
+    "header_row",
     "measures_resource",
     "package_head",
     "participants_resource",
@@ -309,6 +312,31 @@ def build_descriptor(study: Study) -> dict[str, Any]:
     if study.strands.qualitative:
         resources += [codebook_resource(study), segments_resource(study)]
     return {**package_head(study), "resources": resources}
+
+
+def header_row(resource: dict[str, Any]) -> str:
+    """The CSV header line of a table resource: its field names, in order."""
+    line = io.StringIO()
+    csv.writer(line, lineterminator="\n").writerow(f["name"] for f in resource["schema"]["fields"])
+    return line.getvalue()
+
+
+def create_missing_tables(study: Study) -> list[Path]:
+    """Create every table the data package describes that the study lacks, as its header row only.
+
+    After an instrument or a strand is added to study.yml, ``studykit package sync`` calls this
+    so nobody types a header by hand. A file that exists (or a link) is never touched.
+    """
+    created = []
+    for resource in build_descriptor(study)["resources"]:
+        path = study.root / resource["path"]
+        if path.exists() or path.is_symlink():
+            continue
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("x", encoding="utf-8", newline="") as handle:  # "x": never overwrites
+            handle.write(header_row(resource))
+        created.append(path)
+    return created
 
 
 def write_descriptor(study: Study) -> Path:

@@ -136,9 +136,6 @@ class Study(_Model):
         return [w.id for w in self.waves]
 
     # Where things live: the layout of DESIGN.md section 2, written once.
-    def path(self, relative: str | Path) -> Path:
-        return self.root / relative
-
     @property
     def study_file(self) -> Path:
         return self.root / STUDY_FILE

@@ -1,4 +1,8 @@
-"""The synthetic example study: Table 3 reproduced, deterministic, governed, valid when baked."""
+"""The synthetic example study: Table 3 reproduced, deterministic, governed, valid when baked.
+
+The generator lives in the template (``example/``), never in a study; these tests read
+what a baked study holds, mostly through the study's own commands.
+"""
 
 from __future__ import annotations
 
@@ -12,36 +16,27 @@ from pathlib import Path
 import pytest
 import yaml
 from studykit import load_study
-from studykit._example_text import ANSWERS, EVENT, FOCUS_GROUPS
 from studykit.checks import validate
 from studykit.cli import app
-from studykit.errors import ExistingDataError, StudyConfigError
-from studykit.example import (
-    PUBLISHED,
-    WITHDRAWN,
-    example_files,
-    study_instrument,
-    table3_comparison,
-    write_example,
-)
 from studykit.governance.consent_filter import ConsentFilter
 from studykit.qual.coding import load_coding
 from studykit.qual.transcripts import load_transcripts, speaker_at
 from studykit.tables import read_text_table
 from typer.testing import CliRunner
 
-from tests.conftest import TEMPLATE, bake, run_in_study
+from example import sources
+from example.compare import table3_comparison
+from example.generate import WITHDRAWN, example_files, study_instrument
+from tests.conftest import PACKAGE_SRC, TEMPLATE, bake, run_in_study
 from tests.regenerate import EXAMPLE
 from tests.regenerate import example_files as committed_example_files
 
 
-def printed(value: float, decimals: int) -> Decimal:
-    """A number as a table prints it (half up), independent of float repr."""
+def printed(value: float | None, decimals: int) -> Decimal | None:
+    """A number as a table prints it (half up), independent of float repr; None stays None."""
+    if value is None:
+        return None
     return Decimal(repr(value)).quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP)
-
-
-def decimals_of(value: float) -> int:
-    return max(1, -Decimal(repr(value)).normalize().as_tuple().exponent)
 
 
 @pytest.fixture(scope="module")
@@ -54,21 +49,57 @@ def rows(text: str) -> list[dict[str, str]]:
     return list(csv.DictReader(io.StringIO(text)))
 
 
+def written_lines() -> set[str]:
+    """Every line the example's words hold for a coded turn (example/data/*.yml)."""
+    lines = {answer for pool in sources.load("interviews")["answers"].values() for answer in pool}
+    lines |= {line["text"] for group in sources.load("focus-groups") for line in group["script"]}
+    return lines | {line["text"] for line in sources.load("event-notes")}
+
+
+def study_scores(study: Path) -> str:
+    """`studykit score` run in the study with its own copy of studykit: consent-filtered scores as CSV."""
+    result = run_in_study(study, "-m", "studykit", "score")
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def disagreements(comparison: list[dict], *, sd: bool = True) -> list[str]:
+    """Cells where the twin does not print as Table 3 does: n, mean (1 decimal), SD (as printed)."""
+    wrong = []
+    for row in comparison:
+        twin = (row["twin_n"], printed(row["twin_mean"], 1))
+        paper = (row["published_n"], printed(row["published_mean"], 1))
+        if sd and row["published_sd"] is not None:
+            twin += (printed(row["twin_sd"], row["sd_decimals"]),)
+            paper += (printed(row["published_sd"], row["sd_decimals"]),)
+        if twin != paper:
+            wrong.append(f"{row['construct']} {row['wave']}: twin {twin}, Table 3 {paper}")
+    return wrong
+
+
 # --- Table 3 -------------------------------------------------------------------------------------
 
 
-def test_table3_comparison_agrees_with_published_table(baked):
-    comparison = table3_comparison(load_study(baked))
-    assert len(comparison) == len(PUBLISHED)
-    for row in comparison:
-        where = f"{row['construct']} {row['wave']}"
-        assert row["twin_n"] == row["published_n"], where
-        assert printed(row["twin_mean"], 1) == printed(row["published_mean"], 1), where
-        if row["published_sd"] is not None:
-            # within half a unit of the first decimal, and printed as the paper prints it
-            assert abs(row["twin_sd"] - row["published_sd"]) < 0.05, where
-            precision = decimals_of(row["published_sd"])
-            assert printed(row["twin_sd"], precision) == printed(row["published_sd"], precision), where
+def test_twin_reproduces_table3_after_the_consent_filter(baked):
+    """n, mean and SD of every published cell, from `studykit score` in the baked study."""
+    comparison = table3_comparison(study_scores(baked))
+    assert len(comparison) == len(sources.published()) == 3 * 14 + 1
+    assert disagreements(comparison) == []
+    pay = next(r for r in comparison if (r["construct"], r["wave"]) == ("mjs.pay", "T3"))
+    assert (pay["published_sd"], pay["sd_decimals"]) == (1.1, 2), "SDs keep the precision printed (1.10)"
+
+
+def test_comparison_fails_on_a_twin_that_does_not_match(baked):
+    """The comparison can fail: without the consent filter P033 adds a 33rd person at T1."""
+    raw = (baked / "data" / "measures" / "wemwbs.csv").read_text(encoding="utf-8")
+    totals = [
+        f"{r['participant_id']},{r['wave']},{sum(int(r[f'item_{i:02d}']) for i in range(1, 15))}"
+        for r in csv.DictReader(io.StringIO(raw))
+    ]
+    unfiltered = table3_comparison("participant_id,wave,wemwbs.total\n" + "\n".join(totals) + "\n")
+    wrong = [w for w in disagreements(comparison=unfiltered) if w.startswith("wemwbs.total T1")]
+    assert len(wrong) == 1
+    assert "twin (33," in wrong[0]
 
 
 def test_wemwbs_table3_by_independent_computation(baked):
@@ -94,15 +125,11 @@ def test_wemwbs_table3_by_independent_computation(baked):
 
 def test_another_seed_still_reproduces_table3(tmp_path):
     study = bake(tmp_path)
-    write_example(study, seed=7, replace=True)
-    assert (study / "data" / "measures" / "mjs.csv").read_text(encoding="utf-8") == example_files(7)[
-        "data/measures/mjs.csv"
-    ]
-    transcripts = sorted(p.name for p in (study / "data" / "qualitative" / "transcripts").glob("*.md"))
-    assert transcripts == sorted(Path(k).name for k in example_files(7) if "/transcripts/" in k)
-    for row in table3_comparison(load_study(study)):
-        assert row["twin_n"] == row["published_n"]
-        assert printed(row["twin_mean"], 1) == printed(row["published_mean"], 1)
+    for transcript in (study / "data" / "qualitative" / "transcripts").glob("*.md"):
+        transcript.unlink()
+    for relative, text in example_files(7).items():
+        (study / relative).write_text(text, encoding="utf-8", newline="")
+    assert disagreements(table3_comparison(study_scores(study)), sd=False) == []
 
 
 # --- determinism and the committed copy ------------------------------------------------------------
@@ -185,8 +212,7 @@ def test_segments_select_the_text_they_were_coded_for(baked):
     study = load_study(baked)
     transcripts = {t.id: t for t in load_transcripts(study)}
     coding = load_coding(study)
-    written = {a for pool in ANSWERS.values() for a in pool}
-    written |= {line[1] for script in FOCUS_GROUPS for line in script} | {line[1] for line in EVENT}
+    written = written_lines()
     assert len(coding.segments) > 100
     for segment in coding.segments:
         transcript = transcripts[segment.transcript]
@@ -235,46 +261,27 @@ def test_study_instruments_say_what_is_invented():
     assert "copy error" in norms["pay"].note
     assert "copy error" in norms["prospects"].note
     assert "standards_of_care" not in norms
+    assert "is not known" in mjs.score("overall").note, "the overall score's five items are invented"
 
 
-# --- writing into a study, and the command -----------------------------------------------------------
+# --- the example is data a study holds, not code it carries ----------------------------------------
 
 
-def test_write_example_refuses_to_overwrite_data_unless_replace(baked, tmp_path):
-    study = bake(tmp_path)
-    (study / "data" / "measures" / "mjs.csv").write_text("participant_id,wave\nP999,T1\n", encoding="utf-8")
-    with pytest.raises(ExistingDataError, match="--replace"):
-        write_example(study)
-    assert (study / "data" / "measures" / "mjs.csv").read_text(
-        encoding="utf-8"
-    ) == "participant_id,wave\nP999,T1\n"
-    written = write_example(study, replace=True)
-    assert len(written) == len(example_files())
-    assert write_example(study) == written, "rewriting identical files is not an overwrite"
+def test_a_study_carries_no_example_generator(baked):
+    generator = {p.read_bytes() for p in (TEMPLATE / "example").rglob("*") if p.is_file()}
+    studykit = [p for p in (baked / "src" / "studykit").rglob("*") if p.is_file()]
+    assert len(studykit) > 20
+    assert [p for p in studykit if p.read_bytes() in generator] == []
+    lines = written_lines()
+    code = {p: p.read_text(encoding="utf-8") for p in studykit if p.suffix == ".py"}
+    assert [p for p, text in code.items() if any(line in text for line in lines)] == []
+    assert not list(PACKAGE_SRC.glob("studykit/*example*")), "no example module in the package"
 
 
-def test_write_example_rejects_a_study_of_another_design(tmp_path):
-    study = bake(tmp_path, include_example_data="no")
-    with pytest.raises(StudyConfigError, match="mjs, team"):
-        write_example(study)
-    assert not (study / "instruments" / "mjs.yml").exists()
-
-
-def test_example_command_writes_files_and_exit_codes(tmp_path):
-    study = bake(tmp_path, include_example_data="no", project_slug="empty-study")
-    text = (study / "study.yml").read_text(encoding="utf-8")
-    (study / "study.yml").write_text(
-        text.replace("  - cbi\n", "  - cbi\n  - mjs\n  - team\n"), encoding="utf-8"
-    )
-    runner = CliRunner()
-    result = runner.invoke(app, ["example", "--into", str(study)])
-    assert result.exit_code == 0, result.output
-    assert (study / "data" / "measures" / "team.csv").read_text(encoding="utf-8") == example_files()[
-        "data/measures/team.csv"
-    ]
-    again = runner.invoke(app, ["example", "--into", str(study), "--seed", "5"])
-    assert again.exit_code == 2
-    assert "--replace" in again.output
+def test_studykit_has_no_example_command():
+    result = CliRunner().invoke(app, ["example", "--help"])
+    assert result.exit_code == 2
+    assert "No such command" in result.output
 
 
 def test_bake_with_one_strand_keeps_only_its_transcripts_and_segments(tmp_path):
@@ -294,21 +301,3 @@ def test_baked_example_passes_validate(baked):
     assert report["counts"]["error"] == 0
     # Only the documented warning: the raw files still hold the "remove all data" participant.
     assert {f["code"] for f in report["findings"] if f["severity"] == "warning"} <= {"GOV007"}
-
-
-def test_example_compare_shows_table3_next_to_the_twin(tmp_path):
-    from studykit.cli import app
-    from typer.testing import CliRunner
-
-    from tests.conftest import bake
-
-
-    study = bake(tmp_path)
-    before = {p: p.read_bytes() for p in study.rglob("*") if p.is_file()}
-    result = CliRunner().invoke(app, ["example", "--compare", "--into", str(study), "--format", "json"])
-    assert result.exit_code == 0, result.output
-    rows = json.loads(result.stdout)
-    wemwbs = {r["wave"]: r for r in rows if r["construct"] == "wemwbs.total"}
-    assert (wemwbs["T1"]["published_n"], wemwbs["T1"]["twin_n"]) == (32, 32)
-    assert round(wemwbs["T3"]["twin_mean"], 1) == wemwbs["T3"]["published_mean"] == 48.7
-    assert {p: p.read_bytes() for p in study.rglob("*") if p.is_file()} == before, "--compare writes nothing"
