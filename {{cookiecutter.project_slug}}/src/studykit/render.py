@@ -137,7 +137,7 @@ def _yes(flag: object) -> str:
 def _facts(rows: list[tuple[str, object]]) -> Table:
     grid = Table.grid(padding=(0, 2))
     for label, value in rows:
-        grid.add_row(label, shown(value))
+        grid.add_row(shown(label), shown(value))
     return grid
 
 
