@@ -3,7 +3,7 @@
 Built from the same sources as datapackage.json (``package.build_descriptor``) and the
 instrument definitions, so the codebook a deposit carries cannot disagree with the
 data package. Markdown is the primary form; HTML is the Markdown converted. Text from
-study.yml and the definitions is text: `<` and `>` are escaped, and the HTML page never
+study.yml and the definitions is text: `<` is escaped, and the HTML page never
 carries raw HTML from them.
 """
 
@@ -26,8 +26,11 @@ METHODS = {
 
 
 def _text(value: object) -> str:
-    """Study text as Markdown text, never HTML: a label like ``<script>`` is shown, not run."""
-    return str(value).replace("<", "&lt;").replace(">", "&gt;")
+    """Study text as Markdown text, never HTML: a label like ``<script>`` is shown, not run.
+
+    Escaping ``<`` is enough: without it no tag can open, and ``->`` stays readable.
+    """
+    return str(value).replace("<", "&lt;")
 
 
 def _cell(value: object) -> str:
