@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 
 from tests.conftest import PACKAGE_SRC
 from tests.package.designs import design
+from tests.package.governance_study import make_study as make_governance_study
 from tests.package.test_validate import MEASURES_FILE, make_study, with_row
 
 runner = CliRunner()
@@ -147,3 +148,10 @@ def test_python_m_studykit_streams_and_exit_codes(tmp_path):
     assert crash.returncode == 2
     assert crash.stdout == ""
     assert crash.stderr == f"Could not run: {tmp_path}: Is a directory. {cli.DEBUG_HINT}\n"
+
+
+def test_ethics_status_without_approvals_is_a_sentence_not_an_empty_table(tmp_path):
+    result = invoke("ethics", "status", "-C", str(make_governance_study(tmp_path, approvals=[])))
+    assert result.exit_code == 0
+    assert result.stdout == ""
+    assert result.stderr == "No approval recorded in governance/ethics.yml.\n"
