@@ -151,3 +151,13 @@ def test_spreadsheet_csv_neutralises_text_cells_and_counts_them():
     text, changed = render.spreadsheet_csv(frame)
     assert changed == 1
     assert text == "participant_id,total\n'=1+1,1.0\nP002,-3.0\n,\n-2,2.0\n"
+
+
+def test_report_lists_a_few_fixes_of_one_rule_then_points_to_json():
+    findings = [
+        Finding("STR007", "structure", "error", "f.csv", row, "c", "x", "Wrong type", "m", f"Fix row {row}.")
+        for row in range(2, 7)
+    ]
+    text = printed(render.to_text(Report(findings=findings)), markup=False)
+    assert [f"Fix row {row}." in text for row in range(2, 7)] == [True, True, True, False, False]
+    assert "STR007: 2 more fixes for other findings: see --format json." in text

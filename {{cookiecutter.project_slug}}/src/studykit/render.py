@@ -147,49 +147,13 @@ def report_text(report: Mapping[str, Any], *, max_rows: int = MAX_ROWS_PER_FILE)
     Long groups are cut at ``max_rows`` with a note; the JSON report always holds every finding.
     Top-level fields this view does not know are shown as ``name: value`` lines.
     """
-    parts: list[RenderableType] = []
     by_file: dict[str, list[Mapping[str, Any]]] = {}
     for finding in report.get("findings", []):
         by_file.setdefault(finding["file"], []).append(finding)
-    # The fix is the same for every finding of a rule: said once, naming the files it is about.
-    fixes: dict[tuple[str, str], dict[str, list[str]]] = {}
+    parts: list[RenderableType] = []
     for file, findings in by_file.items():
-        errors = sum(f["severity"] == "error" for f in findings)
-        warnings = sum(f["severity"] == "warning" for f in findings)
-        title = Text.assemble(shown(file, "bold"), f"  {errors} error(s), {warnings} warning(s)")
-        table = Table(title=title, title_justify="left", show_lines=False, expand=False)
-        widths = {"row": None, "column": 18, "value": 18, "code": None, "problem": None}
-        for column, width in widths.items():
-            table.add_column(column, overflow="fold", max_width=width)
-        for f in findings[:max_rows]:
-            table.add_row(
-                shown(f.get("row")),
-                shown(f.get("column")),
-                shown(f.get("value")),
-                Text(f["code"], style=SEVERITY_STYLE.get(f["severity"], "")),
-                shown(f.get("message")),
-            )
-        parts.append(table)
-        if len(findings) > max_rows:
-            more = len(findings) - max_rows
-            parts.append(Text.assemble(f"… and {more} more in ", shown(file), ": see --format json."))
-        for f in findings:
-            files = fixes.setdefault((f["code"], f.get("rule", "")), {}).setdefault(f.get("fix", ""), [])
-            if file not in files:
-                files.append(file)
-        parts.append(Text())
-    if fixes:
-        parts.append(Text("What to do", style="bold"))
-        for (code, rule), texts in fixes.items():
-            for fix, files in list(texts.items())[:MAX_FIXES_PER_CODE]:
-                where = f", in {len(files)} files" if len(files) > 1 else ""
-                parts.append(
-                    Text.assemble("  ", (code, "bold"), " (", shown(rule), f"){where}: ", shown(fix))
-                )
-            if len(texts) > MAX_FIXES_PER_CODE:
-                parts.append(Text(f"  {code}: {len(texts) - MAX_FIXES_PER_CODE} more: see --format json.",
-                                  style="dim"))
-        parts.append(Text())
+        parts += _file_table(file, findings, max_rows)
+    parts += _what_to_do(by_file)
     for what, why in report.get("skipped", {}).items():
         parts.append(Text.assemble(("Skipped ", "yellow"), shown(what, "yellow"), ": ", shown(why, "yellow")))
     known = {"format", "valid", "counts", "checked", "skipped", "findings"}
@@ -205,6 +169,50 @@ def report_text(report: Mapping[str, Any], *, max_rows: int = MAX_ROWS_PER_FILE)
         Text.assemble((f"{verdict}: {summary}. Checked: ", style), shown(checked, style), (".", style))
     )
     return Group(*parts)
+
+
+def _file_table(file: str, findings: list[Mapping[str, Any]], max_rows: int) -> list[RenderableType]:
+    """One file's findings: row, column, value, code and problem."""
+    errors = sum(f["severity"] == "error" for f in findings)
+    warnings = sum(f["severity"] == "warning" for f in findings)
+    title = Text.assemble(shown(file, "bold"), f"  {errors} error(s), {warnings} warning(s)")
+    table = Table(title=title, title_justify="left", show_lines=False, expand=False)
+    widths = {"row": None, "column": 18, "value": 18, "code": None, "problem": None}
+    for column, width in widths.items():
+        table.add_column(column, overflow="fold", max_width=width)
+    for f in findings[:max_rows]:
+        table.add_row(
+            shown(f.get("row")),
+            shown(f.get("column")),
+            shown(f.get("value")),
+            Text(f["code"], style=SEVERITY_STYLE.get(f["severity"], "")),
+            shown(f.get("message")),
+        )
+    parts: list[RenderableType] = [table]
+    if len(findings) > max_rows:
+        more = len(findings) - max_rows
+        parts.append(Text.assemble(f"… and {more} more in ", shown(file), ": see --format json."))
+    return [*parts, Text()]
+
+
+def _what_to_do(by_file: Mapping[str, list[Mapping[str, Any]]]) -> list[RenderableType]:
+    """Each rule's fix said once, with how many files it concerns (not once per finding or file)."""
+    fixes: dict[tuple[str, str], dict[str, set[str]]] = {}
+    for file, findings in by_file.items():
+        for f in findings:
+            fixes.setdefault((f["code"], f.get("rule", "")), {}).setdefault(f.get("fix", ""), set()).add(file)
+    if not fixes:
+        return []
+    parts: list[RenderableType] = [Text("What to do", style="bold")]
+    for (code, rule), texts in fixes.items():
+        for fix, files in list(texts.items())[:MAX_FIXES_PER_CODE]:
+            where = f", in {len(files)} files" if len(files) > 1 else ""
+            parts.append(Text.assemble("  ", (code, "bold"), " (", shown(rule), f"){where}: ", shown(fix)))
+        if len(texts) > MAX_FIXES_PER_CODE:
+            more = len(texts) - MAX_FIXES_PER_CODE
+            note = f"  {code}: {more} more fixes for other findings: see --format json."
+            parts.append(Text(note, style="dim"))
+    return [*parts, Text()]
 
 
 def study_text(study: Mapping[str, Any]) -> Group:
