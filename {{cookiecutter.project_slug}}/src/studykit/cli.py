@@ -545,7 +545,9 @@ def qual_pseudonymise(
     _show(result, fmt)
 
 
-# --- example command (the synthetic example study) ---
+# --- the synthetic example study ----------------------------------------------------------------
+
+
 @app.command()
 def example(
     into: Annotated[
@@ -582,7 +584,6 @@ def example(
         f"Wrote {len(written)} files of the synthetic example (seed {seed}). "
         "Next: `studykit package sync`, then `studykit validate`."
     )
-# --- end example command ---
 
 
 def main() -> None:
