@@ -136,3 +136,37 @@ def test_codebook_command_exit_2_without_a_study(tmp_path):
     result = CliRunner().invoke(app, ["codebook", "--study-dir", str(tmp_path)])
     assert result.exit_code == 2
     assert "study.yml: not found" in result.stderr
+
+
+SCRIPT = "<script>alert(1)</script>"
+IMAGE = '<img src=x onerror="alert(1)">'
+
+
+def test_codebook_html_shows_html_from_the_study_as_text(tmp_path):
+    root = make_study(
+        tmp_path,
+        title=f"Study {SCRIPT}",
+        description=f"About {IMAGE} and {SCRIPT}",
+        waves=[{"id": "T1", "label": IMAGE, "offset_months": 0}],
+        instruments=["mood"],
+    )
+    (root / "instruments").mkdir()
+    mood = {
+        "id": "mood", "name": f"Mood {SCRIPT}", "version": "1", "construct": IMAGE, "citation": SCRIPT,
+        "licence": {"item_text_allowed": True, "note": IMAGE},
+        "response": {"min": 1, "max": 2, "labels": {1: SCRIPT, 2: IMAGE}},
+        "items": [{"id": "item_01", "label": IMAGE, "text": SCRIPT}, {"id": "item_02", "label": SCRIPT}],
+        "scores": [{"id": "total", "name": IMAGE, "items": ["item_01", "item_02"], "method": "sum",
+                    "range": [2, 4]}],
+        "notes": [SCRIPT],
+    }  # fmt: skip
+    (root / "instruments" / "mood.yml").write_text(yaml.safe_dump(mood), encoding="utf-8")
+    page = codebook_html(load_study(root))
+    parser = _Collector()
+    parser.feed(page)
+    assert "script" not in parser.tags
+    assert "img" not in parser.tags
+    assert "<script" not in page
+    assert "<img" not in page
+    assert page.count("&lt;script&gt;alert(1)&lt;/script&gt;") >= 6
+    assert "<script" not in codebook_markdown(load_study(root))

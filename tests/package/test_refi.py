@@ -882,11 +882,11 @@ def test_reimport_names_front_matter_values_it_replaces(tmp_path: Path) -> None:
 
 def test_console_says_nothing_was_lost_only_when_nothing_was(tmp_path: Path) -> None:
     from rich.console import Console
-    from studykit.qual._exchange_console import exchange_summary
+    from studykit.render import exchange_text
 
     def shown(summary: exchange.ExchangeSummary) -> str:
         console = Console(width=200, record=True)
-        console.print(exchange_summary(summary))
+        console.print(exchange_text(summary.to_dict()))
         return console.export_text()
 
     clean = exchange.ExchangeSummary("import", tmp_path / "a.qdpx")

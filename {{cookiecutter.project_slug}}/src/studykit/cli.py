@@ -1,68 +1,144 @@
 """The ``studykit`` command line: one thin command per job.
 
-Each command parses its options, calls one library function and hands the result
-to a renderer. ``_run`` is the single error boundary: exit 0 when clean (or only
-warnings), 1 when the data have errors, 2 when the command could not run; one
-sentence on stderr, a traceback only with ``--debug``. The product (a report, a
-table, JSON) goes to stdout, the conversation to stderr.
+A command parses its options, calls one library function, hands the result to
+``studykit.render`` and returns an exit code. The error boundary is the root group's
+``invoke`` (one place): exit 0 when clean (or only warnings), 1 when the data have
+errors, 2 when the command could not run, with one sentence on stderr and a traceback
+only with the global ``--debug``. The product (a report, a table, JSON) goes to stdout,
+the conversation to stderr.
 """
 
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import typer
-from rich.console import Console
+from typer.core import TyperCommand, TyperGroup
 
-from studykit import __version__
+from studykit import __version__, render
 from studykit.errors import StudykitError
 from studykit.study import Study, load_study
 
-out = Console()
-err = Console(stderr=True)
+out = render.console()
+err = render.console(stderr=True)
 
-app = typer.Typer(
-    name="studykit",
-    help="Run, check and archive a reproducible mixed-methods study.",
-    no_args_is_help=True,
-    add_completion=False,
-    rich_markup_mode="rich",
-)
+DEBUG_HINT = "Run it again with --debug to see the traceback."
+
+
+# --- the scaffolding every command shares -------------------------------------------------------
+
+
+class _Flags:
+    """Flags take no value, so ``--help`` shows none (typer would print ``<bool>``)."""
+
+    def get_params(self, ctx: typer.Context) -> list[Any]:
+        params = super().get_params(ctx)  # type: ignore[misc]
+        for param in params:
+            if getattr(param, "is_flag", False):
+                param.metavar = ""
+        return params
+
+
+class _Command(_Flags, TyperCommand):
+    pass
+
+
+class _Group(_Flags, TyperGroup):
+    """Every ``studykit`` group; the root one is the error boundary."""
+
+    def parse_args(self, ctx: typer.Context, args: list[str]) -> list[str]:
+        if ctx.parent is None:  # `studykit validate --debug` means `studykit --debug validate`
+            end = args.index("--") if "--" in args else len(args)
+            if "--debug" in args[:end]:
+                args = ["--debug", *(a for a in args[:end] if a != "--debug"), *args[end:]]
+        return super().parse_args(ctx, args)
+
+    def invoke(self, ctx: typer.Context) -> Any:
+        if ctx.parent is not None:
+            return super().invoke(ctx)
+        try:
+            code = super().invoke(ctx)
+        except (typer.Exit, typer.Abort, typer.TyperException):  # help, usage errors, exit codes
+            raise
+        except StudykitError as exc:
+            _stop(ctx, exc.sentence(), exc)
+        except KeyboardInterrupt:
+            err.print("Interrupted.")
+            raise typer.Exit(2) from None
+        except OSError as exc:
+            where = f"{exc.filename}: " if exc.filename else ""
+            _stop(ctx, f"{where}{exc.strerror or exc}. {DEBUG_HINT}", exc)
+        except Exception as exc:
+            sentence = (
+                f"studykit stopped on an unexpected error ({type(exc).__name__}: {exc}). {DEBUG_HINT} "
+                "Please report it with the study's studykit version."
+            )
+            _stop(ctx, sentence, exc)
+        raise typer.Exit(code or 0)
+
+
+def _stop(ctx: typer.Context, sentence: str, exc: BaseException) -> None:
+    if ctx.params.get("debug"):
+        err.print_exception()
+    err.print(render.failure(sentence), soft_wrap=True)
+    raise typer.Exit(2) from exc
+
+
+class _App(typer.Typer):
+    """A typer app whose groups and commands use the shared scaffolding above."""
+
+    def __init__(self, name: str, help: str, **kwargs: Any) -> None:
+        super().__init__(
+            name=name, help=help, cls=_Group, no_args_is_help=True, add_completion=False,
+            rich_markup_mode="rich", **kwargs,
+        )  # fmt: skip
+
+    def command(self, *args: Any, **kwargs: Any) -> Any:
+        kwargs.setdefault("cls", _Command)
+        return super().command(*args, **kwargs)
+
 
 StudyDir = Annotated[
     Path, typer.Option("--study-dir", "-C", help="The study folder (holds study.yml).", show_default=False)
 ]
 Format = Annotated[Literal["text", "json"], typer.Option("--format", help="Output format for the product.")]
-Debug = Annotated[bool, typer.Option("--debug", help="Show a traceback when a command fails.")]
+Output = Annotated[Path | None, typer.Option("--output", "-o", help="Write here, not to stdout.")]
 
 
-def _run(action: Callable[[], int | None], *, debug: bool = False) -> None:
-    """Run a command body and map its outcome to an exit code."""
-    try:
-        code = action() or 0
-    except StudykitError as exc:
-        if debug:
-            err.print_exception()
-        err.print(f"[bold red]Could not run:[/] {exc.sentence()}", highlight=False, soft_wrap=True)
-        raise typer.Exit(2) from exc
-    except KeyboardInterrupt:
-        err.print("Interrupted.")
-        raise typer.Exit(2) from None
-    raise typer.Exit(code)
+def _show(result: object, fmt: str) -> None:
+    """The product on stdout: JSON, or the terminal view (nothing when there is nothing to show)."""
+    if fmt == "json":
+        typer.echo(render.to_json(result), nl=False)
+        return
+    view = render.to_text(result)
+    if view is not None:
+        out.print(view)
 
 
-def _study(study_dir: Path) -> Study:
-    return load_study(study_dir)
+def _say(sentence: str) -> None:
+    """Conversation on stderr."""
+    err.print(render.note(sentence), soft_wrap=True)
+
+
+def _write_product(text: str, output: Path | None) -> None:
+    """The product as-is to stdout, or to a file with a note on stderr."""
+    if output is None:
+        typer.echo(text, nl=False)
+        return
+    output.write_text(text, encoding="utf-8")
+    _say(f"Wrote {output}.")
 
 
 def _version(value: bool) -> None:
     if value:
-        out.print(f"studykit {__version__}")
+        typer.echo(f"studykit {__version__}")
         raise typer.Exit(0)
+
+
+app = _App("studykit", "Run, check and archive a reproducible mixed-methods study.")
 
 
 @app.callback()
@@ -70,39 +146,271 @@ def _main(
     version: Annotated[
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version and exit.")
     ] = False,
+    debug: Annotated[
+        bool,
+        typer.Option("--debug", help="Show the traceback when a command fails (also after the command)."),
+    ] = False,
 ) -> None:
     """Run, check and archive a reproducible mixed-methods study."""
 
 
+# --- study, validation, instruments, scores, data package, codebook ----------------------------
+
+
 @app.command()
-def info(study_dir: StudyDir = Path(), fmt: Format = "text", debug: Debug = False) -> None:
+def info(study_dir: StudyDir = Path(), fmt: Format = "text") -> None:
     """Show the study's design from study.yml: waves, instruments, strands."""
-    from studykit._console import study_summary
-
-    def body() -> None:
-        study = _study(study_dir)
-        if fmt == "json":
-            out.print_json(study.model_dump_json())
-        else:
-            out.print(study_summary(study))
-
-    _run(body, debug=debug)
+    _show(load_study(study_dir), fmt)
 
 
-# --- qual commands (qualitative strand) ---
-# One shared sub-app for every `studykit qual ...` command. `import` and `export`
-# (REFI-QDA / Taguette exchange) live in the block below; `import-docx` and
-# `pseudonymise` are added to this same `qual_app` by their own block.
-qual_app = typer.Typer(
-    name="qual",
-    help="Qualitative strand: transcripts, coding, REFI-QDA and Taguette exchange.",
-    no_args_is_help=True,
-)
-app.add_typer(qual_app, name="qual")
-# --- end qual sub-app ---
+@app.command()
+def validate(
+    ctx: typer.Context,
+    study_dir: StudyDir = Path(),
+    fmt: Format = "text",
+    output: Annotated[
+        Path | None,
+        typer.Option("--output", "-o", help="Also write the JSON report to this file (never inside data/).",
+                     show_default=False),
+    ] = None,
+    accept: Annotated[
+        bool, typer.Option("--accept", help="First record the data files' checksums as accepted (integrity).")
+    ] = False,
+) -> int:
+    """Check every data file, register and transcript; report every problem at once.
+
+    Exit code 0: clean or warnings only; 1: errors found; 2: something could not be checked.
+    """
+    from studykit.checks import exit_code
+    from studykit.checks import validate as run_validation
+    from studykit.checks.integrity import accept as accept_manifest
+
+    study = load_study(study_dir)
+    target = _report_target(study, output)
+    if accept:
+        _say(f"Recorded the checksums of the data files in {accept_manifest(study).as_posix()}.")
+    with render.validation_progress(err) as progress:
+        report = run_validation(study, progress=progress, raise_errors=ctx.find_root().params["debug"])
+    if target is not None:
+        target.write_text(render.to_json(report), encoding="utf-8")
+    _show(report, fmt)
+    code = exit_code(report)
+    err.print(render.validation_summary(report, code, written_to=target))
+    return code
 
 
-# --- qual exchange commands (REFI-QDA / Taguette import and export) ---
+def _report_target(study: Study, output: Path | None) -> Path | None:
+    """Where --output goes; refuses data/, which validation never writes to, and folders."""
+    if output is None:
+        return None
+    data = (study.root / "data").resolve()
+    resolved = output.resolve()
+    if resolved == data or data in resolved.parents:
+        msg = "is inside data/, which validation never writes to"
+        fix = "Choose a path outside data/, for example --output validation-report.json."
+        raise StudykitError(msg, path=output, fix=fix)
+    if resolved.is_dir():
+        msg = "is a folder"
+        fix = "Give a file name, for example --output validation-report.json."
+        raise StudykitError(msg, path=output, fix=fix)
+    if not resolved.parent.is_dir():
+        msg = "cannot be written: its folder does not exist"
+        raise StudykitError(msg, path=output)
+    return output
+
+
+@app.command()
+def instruments(study_dir: StudyDir = Path(), fmt: Format = "text") -> None:
+    """List the instrument library and the study's own definitions (instruments/)."""
+    from studykit.instruments import listing
+    from studykit.study import STUDY_FILE
+
+    _show(listing(load_study(study_dir) if (study_dir / STUDY_FILE).is_file() else None), fmt)
+
+
+@app.command()
+def score(
+    study_dir: StudyDir = Path(),
+    instrument: Annotated[
+        str | None, typer.Option("--instrument", "-i", help="Score one instrument (default: every one).")
+    ] = None,
+    output: Output = None,
+) -> None:
+    """Compute instrument scores from the measure tables and write them as CSV.
+
+    Only rows that consent allows for analysis are scored (the consent filter);
+    what it excluded is said on stderr. Text cells a spreadsheet would run as a
+    formula get a leading ' (said on stderr).
+    """
+    from studykit.governance.consent_filter import ConsentFilter
+    from studykit.instruments.scoring import scores_table
+
+    study = load_study(study_dir)
+    consent = ConsentFilter.from_study(study)
+    text, neutralised = render.spreadsheet_csv(scores_table(study, instrument, consent=consent))
+    _write_product(text, output)
+    if neutralised:
+        _say(render.FORMULA_NOTE.format(n=neutralised))
+    for e in consent.exclusions:
+        if e.rows:
+            _say(f"Consent filter ({e.rule}): left out {e.rows} row(s) of {e.participants} "
+                 f"participant(s) from {e.resource}.")
+
+
+package_app = _App("package", "The data package (datapackage.json).")
+app.add_typer(package_app)
+
+
+@package_app.command("sync")
+def package_sync(
+    study_dir: StudyDir = Path(),
+    check: Annotated[
+        bool, typer.Option("--check", help="Only say whether datapackage.json is up to date (exit 1 if not).")
+    ] = False,
+) -> int:
+    """Write datapackage.json from study.yml and the instruments; create missing data files (header only)."""
+    from studykit.package import create_missing_tables, drift, write_descriptor
+
+    study = load_study(study_dir)
+    if check:
+        sentences = drift(study)
+        for sentence in sentences:
+            typer.echo(render.visible(sentence))
+        if sentences:
+            _say("datapackage.json is out of date: run `studykit package sync`.")
+            return 1
+        _say("datapackage.json is up to date.")
+        return 0
+    path = write_descriptor(study)
+    _say(f"Wrote {path} ({len(study.instruments)} instruments).")
+    for created in create_missing_tables(study):
+        where = created.relative_to(study.root).as_posix()
+        _say(f"Created {where} with its header row only: add the data there.")
+    return 0
+
+
+@app.command()
+def codebook(
+    study_dir: StudyDir = Path(),
+    fmt: Annotated[Literal["md", "html"], typer.Option("--format", help="Markdown or HTML.")] = "md",
+    output: Output = None,
+) -> None:
+    """Write the study's codebook: variables, ranges, value labels, scoring and norms."""
+    from studykit.codebook import codebook_html, codebook_markdown
+
+    study = load_study(study_dir)
+    _write_product(codebook_html(study) if fmt == "html" else codebook_markdown(study), output)
+
+
+# --- consent and ethics (governance registers, audited edits) ----------------------------------
+
+consent_app = _App("consent", "Consent register: record consent and withdrawals (audited), show status.")
+app.add_typer(consent_app)
+ethics_app = _App("ethics", "Ethics approvals recorded in governance/ethics.yml.")
+app.add_typer(ethics_app)
+
+Participant = Annotated[
+    str, typer.Argument(help="Pseudonymous participant id, e.g. P001.", show_default=False)
+]
+By = Annotated[
+    str | None,
+    typer.Option("--by", help="Who makes the edit (default: git config user.name).", show_default=False),
+]
+Reason = Annotated[str | None, typer.Option("--reason", help="Why (kept in the register or audit log).")]
+OnDate = Annotated[
+    str | None,
+    typer.Option("--on", help="Date of the event, YYYY-MM-DD (default: today, UTC).", show_default=False),
+]
+
+
+@consent_app.command("add")
+def consent_add(
+    participant: Participant,
+    form_version: Annotated[
+        str, typer.Option("--form-version", "-f", help="Version of the signed consent form.")
+    ],
+    scope: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--scope", "-s", show_default=False,
+            help="A scope agreed to (repeat): participate, audio_recording, direct_quotation, archiving, "
+            "future_contact. Unlisted scopes are no.",
+        ),
+    ] = None,
+    on: OnDate = None,
+    by: By = None,
+    reason: Reason = None,
+    study_dir: StudyDir = Path(),
+    fmt: Format = "text",
+) -> None:
+    """Record a consent event (re-consent is a new event); refused if it would break the registers."""
+    from studykit.governance.edits import add_consent, event_date
+
+    entry = add_consent(
+        load_study(study_dir), participant, form_version=form_version, consented_on=event_date(on),
+        scopes=scope or [], by=by, reason=reason,
+    )  # fmt: skip
+    if fmt == "json":
+        _show(entry, fmt)
+    err.print(render.edit_done(entry), soft_wrap=True)
+
+
+@consent_app.command("withdraw")
+def consent_withdraw(
+    participant: Participant,
+    scope: Annotated[
+        str,
+        typer.Option("--scope", "-s", help='"no further data" (keep what was collected), "remove all data".'),
+    ],
+    on: OnDate = None,
+    reason: Reason = None,
+    by: By = None,
+    study_dir: StudyDir = Path(),
+    fmt: Format = "text",
+) -> None:
+    """Record a withdrawal; "remove all data" also takes the data out of analyses, reports and deposits."""
+    from studykit.governance.edits import event_date, withdraw
+
+    entry = withdraw(
+        load_study(study_dir), participant, withdrawn_on=event_date(on), scope=scope, reason=reason, by=by
+    )
+    if fmt == "json":
+        _show(entry, fmt)
+    err.print(render.edit_done(entry), soft_wrap=True)
+
+
+@consent_app.command("status")
+def consent_status_command(
+    participant: Annotated[str | None, typer.Argument(help="One participant's full history.")] = None,
+    study_dir: StudyDir = Path(),
+    fmt: Format = "text",
+) -> None:
+    """Show each participant's consent as it stands today, or one participant's full history."""
+    from studykit.governance.status import consent_status
+
+    rows = consent_status(load_study(study_dir), participant)
+    # One participant: their full history on the terminal; JSON is always the list.
+    _show(rows[0] if participant is not None and fmt == "text" else rows, fmt)
+    if not rows:
+        _say("Nobody is in governance/consent.csv or data/participants.csv yet.")
+
+
+@ethics_app.command("status")
+def ethics_status_command(study_dir: StudyDir = Path(), fmt: Format = "text") -> None:
+    """Show every ethics approval: period, state (active, expiring, expired) and consent forms."""
+    from studykit.governance.status import ethics_status
+
+    rows = ethics_status(load_study(study_dir))
+    _show(rows, fmt)
+    if not rows:
+        _say("No approval recorded in governance/ethics.yml.")
+
+
+# --- qualitative strand: transcripts, pseudonymisation, REFI-QDA and Taguette exchange ----------
+
+qual_app = _App("qual", "Qualitative strand: transcripts, coding, REFI-QDA and Taguette exchange.")
+app.add_typer(qual_app)
+
 QualFile = Annotated[
     Path,
     typer.Argument(
@@ -110,19 +418,6 @@ QualFile = Annotated[
         show_default=False,
     ),
 ]
-
-
-if TYPE_CHECKING:
-    from studykit.qual.exchange import ExchangeSummary
-
-
-def _show_exchange(summary: ExchangeSummary, fmt: str) -> None:
-    from studykit.qual._exchange_console import exchange_summary
-
-    if fmt == "json":
-        out.print_json(data=summary.to_dict())
-    else:
-        out.print(exchange_summary(summary))
 
 
 @qual_app.command("import")
@@ -139,15 +434,11 @@ def qual_import(
     ] = None,
     study_dir: StudyDir = Path(),
     fmt: Format = "text",
-    debug: Debug = False,
 ) -> None:
     """Import a REFI-QDA project or codebook, or a Taguette codebook or highlights export."""
     from studykit.qual.exchange import import_file
 
-    def body() -> None:
-        _show_exchange(import_file(_study(study_dir), file, replace=replace, coder=coder, by=by), fmt)
-
-    _run(body, debug=debug)
+    _show(import_file(load_study(study_dir), file, replace=replace, coder=coder, by=by), fmt)
 
 
 @qual_app.command("export")
@@ -164,26 +455,17 @@ def qual_export(
     ] = None,
     study_dir: StudyDir = Path(),
     fmt: Format = "text",
-    debug: Debug = False,
 ) -> None:
     """Export transcripts, codebook and coded segments for NVivo, ATLAS.ti, MAXQDA or QualCoder."""
-    from studykit.errors import StudykitError
     from studykit.qual.exchange import export_file
 
-    def body() -> None:
-        if qdpx and qdc:
-            msg = "--qdpx and --qdc cannot be used together"
-            raise StudykitError(msg, fix="Choose one.")
-        study = _study(study_dir)
-        _show_exchange(export_file(study, "qdc" if qdc else "qdpx", output), fmt)
-
-    _run(body, debug=debug)
+    if qdpx and qdc:
+        msg = "--qdpx and --qdc cannot be used together"
+        raise StudykitError(msg, fix="Choose one.")
+    study = load_study(study_dir)
+    _show(export_file(study, "qdc" if qdc else "qdpx", output), fmt)
 
 
-# --- end qual exchange commands ---
-
-
-# --- qual transcript commands (import-docx, pseudonymise) ---
 def _speaker_map(pairs: list[str]) -> dict[str, str]:
     mapping: dict[str, str] = {}
     for pair in pairs:
@@ -223,26 +505,18 @@ def qual_import_docx(
     ] = None,
     study_dir: StudyDir = Path(),
     fmt: Format = "text",
-    debug: Debug = False,
 ) -> None:
     """Convert a Word (.docx) transcript into a Markdown transcript with front matter and speaker turns."""
-    from studykit.qual._transcripts_console import docx_import_dict, docx_import_summary
     from studykit.qual.docx_import import import_docx
 
-    def body() -> None:
-        result = import_docx(
-            _study(study_dir), file, kind=kind, wave=wave, date=date.date(), transcript_id=transcript_id,
-            interviewer=interviewer, participants=participant or [], duration_minutes=duration,
-            speakers=_speaker_map(speaker or []), output=output,
-        )  # fmt: skip
-        for warning in result.warnings:
-            err.print(f"[yellow]Warning:[/] {warning}", highlight=False)
-        if fmt == "json":
-            out.print_json(data=docx_import_dict(result))
-        else:
-            out.print(docx_import_summary(result))
-
-    _run(body, debug=debug)
+    result = import_docx(
+        load_study(study_dir), file, kind=kind, wave=wave, date=date.date(), transcript_id=transcript_id,
+        interviewer=interviewer, participants=participant or [], duration_minutes=duration,
+        speakers=_speaker_map(speaker or []), output=output,
+    )  # fmt: skip
+    for warning in result.warnings:
+        err.print(render.warning(warning), soft_wrap=True)
+    _show(result, fmt)
 
 
 @qual_app.command("pseudonymise")
@@ -264,348 +538,16 @@ def qual_pseudonymise(
     ] = None,
     study_dir: StudyDir = Path(),
     fmt: Format = "text",
-    debug: Debug = False,
 ) -> None:
     """Write a pseudonymised copy of a transcript ([Name1]-style); log each replacement outside the study."""
-    from studykit.qual._transcripts_console import pseudonymise_dict, pseudonymise_summary
     from studykit.qual.pseudonymise import pseudonymise_transcript
 
-    def body() -> None:
-        result = pseudonymise_transcript(
-            _study(study_dir), transcript, map_path=map_file, output=output, log_dir=log_dir
-        )
-        for warning in result.warnings:
-            err.print(f"[yellow]Warning:[/] {warning}", highlight=False)
-        if fmt == "json":
-            out.print_json(data=pseudonymise_dict(result))
-        else:
-            out.print(pseudonymise_summary(result))
-
-    _run(body, debug=debug)
-
-
-# --- end qual transcript commands ---
-
-
-# --- validate command ---
-@app.command()
-def validate(
-    study_dir: StudyDir = Path(),
-    fmt: Format = "text",
-    output: Annotated[
-        Path | None,
-        typer.Option("--output", "-o", help="Also write the JSON report to this file (never inside data/).",
-                     show_default=False),
-    ] = None,
-    accept: Annotated[
-        bool, typer.Option("--accept", help="First record the data files' checksums as accepted (integrity).")
-    ] = False,
-    debug: Debug = False,
-) -> None:
-    """Check every data file, register and transcript; report every problem at once.
-
-    Exit code 0: clean or warnings only; 1: errors found; 2: something could not be checked.
-    """
-    from studykit._console import report_table, validation_progress, validation_summary
-    from studykit.checks import exit_code
-    from studykit.checks import validate as run_validation
-    from studykit.checks.integrity import accept as accept_manifest
-
-    def body() -> int:
-        study = _study(study_dir)
-        target = _report_target(study, output)
-        if accept:
-            written = accept_manifest(study)
-            err.print(f"Recorded the checksums of the data files in {written.as_posix()}.", highlight=False)
-        with validation_progress(err) as progress:
-            report = run_validation(study, progress=progress, raise_errors=debug)
-        if target is not None:
-            target.write_text(report.to_json(), encoding="utf-8")
-        if fmt == "json":
-            typer.echo(report.to_json(), nl=False)
-        else:
-            out.print(report_table(report))
-        code = exit_code(report)
-        err.print(validation_summary(report, code, written_to=target), highlight=False)
-        return code
-
-    _run(body, debug=debug)
-
-
-def _report_target(study: Study, output: Path | None) -> Path | None:
-    """Where --output goes; refuses data/, which validation never writes to."""
-    if output is None:
-        return None
-    data = (study.root / "data").resolve()
-    resolved = output.resolve()
-    if resolved == data or data in resolved.parents:
-        msg = "is inside data/, which validation never writes to"
-        fix = "Choose a path outside data/, for example --output validation-report.json."
-        raise StudykitError(msg, path=output, fix=fix)
-    if not resolved.parent.is_dir():
-        msg = "cannot be written: its folder does not exist"
-        raise StudykitError(msg, path=output)
-    return output
-# --- end validate command ---
-
-
-# --- consent commands (governance: registers and audit trail) ---
-# `studykit consent add|withdraw|status` and `studykit ethics status`. Edits go through
-# studykit.governance.edits, which validates, writes atomically and appends to audit.log.
-consent_app = typer.Typer(
-    name="consent", help="Consent register: record consent and withdrawals (audited), show status.",
-    no_args_is_help=True,
-)
-app.add_typer(consent_app, name="consent")
-ethics_app = typer.Typer(name="ethics", help="Ethics approvals recorded in governance/ethics.yml.",
-                         no_args_is_help=True)
-app.add_typer(ethics_app, name="ethics")
-Participant = Annotated[
-    str, typer.Argument(help="Pseudonymous participant id, e.g. P001.", show_default=False)
-]
-By = Annotated[
-    str | None,
-    typer.Option("--by", help="Who makes the edit (default: git config user.name).", show_default=False),
-]
-Reason = Annotated[str | None, typer.Option("--reason", help="Why (kept in the register or audit log).")]
-OnDate = Annotated[
-    str | None,
-    typer.Option("--on", help="Date of the event, YYYY-MM-DD (default: today, UTC).", show_default=False),
-]
-
-
-
-@consent_app.command("add")
-def consent_add(
-    participant: Participant,
-    form_version: Annotated[
-        str, typer.Option("--form-version", "-f", help="Version of the signed consent form.")
-    ],
-    scope: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--scope", "-s", show_default=False,
-            help="A scope agreed to (repeat): participate, audio_recording, direct_quotation, archiving, "
-            "future_contact. Unlisted scopes are no.",
-        ),
-    ] = None,
-    on: OnDate = None,
-    by: By = None,
-    reason: Reason = None,
-    study_dir: StudyDir = Path(),
-    fmt: Format = "text",
-    debug: Debug = False,
-) -> None:
-    """Record a consent event (re-consent is a new event); refused if it would break the registers."""
-    from studykit.governance._console import edit_done
-    from studykit.governance.edits import add_consent, event_date
-
-    def body() -> None:
-        entry = add_consent(
-            _study(study_dir), participant, form_version=form_version, consented_on=event_date(on),
-            scopes=scope or [], by=by, reason=reason,
-        )
-        if fmt == "json":
-            typer.echo(entry.line(), nl=False)
-        err.print(edit_done(entry), highlight=False)
-
-    _run(body, debug=debug)
-
-
-@consent_app.command("withdraw")
-def consent_withdraw(
-    participant: Participant,
-    scope: Annotated[
-        str,
-        typer.Option("--scope", "-s", help='"no further data" (keep what was collected), "remove all data".'),
-    ],
-    on: OnDate = None,
-    reason: Reason = None,
-    by: By = None,
-    study_dir: StudyDir = Path(),
-    fmt: Format = "text",
-    debug: Debug = False,
-) -> None:
-    """Record a withdrawal; "remove all data" also takes the data out of analyses, reports and deposits."""
-    from studykit.governance._console import edit_done
-    from studykit.governance.edits import event_date, withdraw
-
-    def body() -> None:
-        entry = withdraw(
-            _study(study_dir), participant, withdrawn_on=event_date(on), scope=scope, reason=reason, by=by
-        )
-        if fmt == "json":
-            typer.echo(entry.line(), nl=False)
-        err.print(edit_done(entry), highlight=False)
-
-    _run(body, debug=debug)
-
-
-@consent_app.command("status")
-def consent_status_command(
-    participant: Annotated[str | None, typer.Argument(help="One participant's full history.")] = None,
-    study_dir: StudyDir = Path(),
-    fmt: Format = "text",
-    debug: Debug = False,
-) -> None:
-    """Show each participant's consent as it stands today, or one participant's full history."""
-    import json
-
-    from studykit.governance._console import consent_history, consent_table
-    from studykit.governance.status import consent_status
-
-    def body() -> None:
-        rows = consent_status(_study(study_dir), participant)
-        if fmt == "json":
-            typer.echo(json.dumps([r.record() for r in rows], indent=2, ensure_ascii=False))
-        elif participant is not None:
-            out.print(consent_history(rows[0]))
-        else:
-            out.print(consent_table(rows))
-
-    _run(body, debug=debug)
-
-
-@ethics_app.command("status")
-def ethics_status_command(study_dir: StudyDir = Path(), fmt: Format = "text", debug: Debug = False) -> None:
-    """Show every ethics approval: period, state (active, expiring, expired) and consent forms."""
-    import json
-
-    from studykit.governance._console import ethics_table
-    from studykit.governance.status import ethics_status
-
-    def body() -> None:
-        rows = ethics_status(_study(study_dir))
-        if fmt == "json":
-            typer.echo(json.dumps([r.record() for r in rows], indent=2, ensure_ascii=False))
-        else:
-            out.print(ethics_table(rows))
-        if not rows:
-            err.print("No approval recorded in governance/ethics.yml.", highlight=False)
-
-    _run(body, debug=debug)
-# --- end consent commands ---
-
-
-# --- instrument, score, package and codebook commands ---
-def _write_product(text: str, output: Path | None) -> None:
-    """The product as-is (no rich markup) to stdout, or to a file with a note on stderr."""
-    if output is None:
-        typer.echo(text, nl=False)
-        return
-    output.write_text(text, encoding="utf-8")
-    err.print(f"Wrote {output}.", highlight=False)
-
-
-@app.command()
-def instruments(study_dir: StudyDir = Path(), fmt: Format = "text", debug: Debug = False) -> None:
-    """List the instrument library and the study's own definitions (instruments/)."""
-    import json
-
-    from studykit._instruments_console import instruments_table
-    from studykit.instruments import catalogue
-    from studykit.study import STUDY_FILE
-
-    def body() -> None:
-        study = _study(study_dir) if (study_dir / STUDY_FILE).is_file() else None
-        found = catalogue(study)
-        if fmt == "json":
-            used = set(study.instruments) if study else set()
-            rows = [{"id": i.id, "name": i.name, "items": len(i.items), "scores": [s.id for s in i.scores],
-                     "source": i.source, "in_study": i.id in used} for i in found]
-            typer.echo(json.dumps(rows, indent=2, ensure_ascii=False))
-        else:
-            out.print(instruments_table(found, study))
-
-    _run(body, debug=debug)
-
-
-@app.command()
-def score(
-    study_dir: StudyDir = Path(),
-    instrument: Annotated[
-        str | None, typer.Option("--instrument", "-i", help="Score one instrument (default: every one).")
-    ] = None,
-    output: Annotated[
-        Path | None, typer.Option("--output", "-o", help="Write the CSV here, not to stdout.")
-    ] = None,
-    debug: Debug = False,
-) -> None:
-    """Compute instrument scores from the measure tables and write them as CSV.
-
-    Only rows that consent allows for analysis are scored (the consent filter);
-    what it excluded is said on stderr.
-    """
-    from studykit.governance.consent_filter import ConsentFilter
-    from studykit.instruments.scoring import scores_table
-
-    def body() -> None:
-        study = _study(study_dir)
-        consent = ConsentFilter.from_study(study)
-        table = scores_table(study, instrument, consent=consent)
-        _write_product(table.write_csv(), output)
-        for e in consent.exclusions:
-            if e.rows:
-                err.print(f"Consent filter ({e.rule}): left out {e.rows} row(s) of {e.participants} "
-                          f"participant(s) from {e.resource}.", highlight=False, soft_wrap=True)
-
-    _run(body, debug=debug)
-
-
-package_app = typer.Typer(name="package", help="The data package (datapackage.json).", no_args_is_help=True)
-app.add_typer(package_app, name="package")
-
-
-@package_app.command("sync")
-def package_sync(
-    study_dir: StudyDir = Path(),
-    check: Annotated[
-        bool, typer.Option("--check", help="Only say whether datapackage.json is up to date (exit 1 if not).")
-    ] = False,
-    debug: Debug = False,
-) -> None:
-    """Write datapackage.json from study.yml and the instruments; create missing data files (header only)."""
-    from studykit.package import create_missing_tables, drift, write_descriptor
-
-    def body() -> int:
-        study = _study(study_dir)
-        if check:
-            sentences = drift(study)
-            for sentence in sentences:
-                typer.echo(sentence)
-            if sentences:
-                err.print("datapackage.json is out of date: run `studykit package sync`.", highlight=False)
-                return 1
-            err.print("datapackage.json is up to date.", highlight=False)
-            return 0
-        path = write_descriptor(study)
-        err.print(f"Wrote {path} ({len(study.instruments)} instruments).", highlight=False)
-        for created in create_missing_tables(study):
-            err.print(f"Created {created.relative_to(study.root).as_posix()} with its header row only: "
-                      "add the data there.", highlight=False, soft_wrap=True)
-        return 0
-
-    _run(body, debug=debug)
-
-
-@app.command()
-def codebook(
-    study_dir: StudyDir = Path(),
-    fmt: Annotated[Literal["md", "html"], typer.Option("--format", help="Markdown or HTML.")] = "md",
-    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write here, not to stdout.")] = None,
-    debug: Debug = False,
-) -> None:
-    """Write the study's codebook: variables, ranges, value labels, scoring and norms."""
-    from studykit.codebook import codebook_html, codebook_markdown
-
-    def body() -> None:
-        study = _study(study_dir)
-        _write_product(codebook_html(study) if fmt == "html" else codebook_markdown(study), output)
-
-    _run(body, debug=debug)
-# --- end instrument, score, package and codebook commands ---
-
-
+    result = pseudonymise_transcript(
+        load_study(study_dir), transcript, map_path=map_file, output=output, log_dir=log_dir
+    )
+    for warning in result.warnings:
+        err.print(render.warning(warning), soft_wrap=True)
+    _show(result, fmt)
 
 
 def main() -> None:

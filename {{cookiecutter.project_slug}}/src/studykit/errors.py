@@ -7,6 +7,7 @@ where, and how to fix it, and keeps the offending value.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 
@@ -18,19 +19,24 @@ class StudykitError(Exception):
     ) -> None:
         self.message = message
         self.path = Path(path) if path is not None else None
+        # The path as the user wrote it (``Path`` would drop a leading ``./`` or a trailing ``/``).
+        self.shown_path = os.fspath(path) if path is not None else None
         self.key = key
         self.fix = fix
         super().__init__(self.sentence())
 
     def sentence(self) -> str:
+        """Where, what, and how to fix it: ``path, key: message. Fix.`` (the path exactly as given)."""
         where = ""
-        if self.path is not None:
-            where = f"{self.path.as_posix()}"
+        if self.shown_path is not None:
+            where = self.shown_path
             if self.key:
                 where += f", {self.key}"
             where += ": "
-        tail = f" {self.fix}" if self.fix else ""
-        return f"{where}{self.message}.{tail}".replace("..", ".")
+        text = f"{where}{self.message}"
+        if not text.endswith((".", "!", "?")):
+            text += "."
+        return f"{text} {self.fix}" if self.fix else text
 
 
 class StudyConfigError(StudykitError):

@@ -36,7 +36,10 @@ class AuditEntry:
     reason: str | None = None
 
     def line(self) -> str:
-        return json.dumps(asdict(self), ensure_ascii=False, sort_keys=False) + "\n"
+        return json.dumps(self.to_dict(), ensure_ascii=False, sort_keys=False) + "\n"
+
+    def to_dict(self) -> dict[str, object]:
+        return asdict(self)
 
 
 def utc_now() -> dt.datetime:

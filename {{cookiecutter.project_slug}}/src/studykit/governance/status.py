@@ -32,13 +32,13 @@ class ParticipantConsent:
             return "no consent"
         return "consented" if self.scopes_now["participate"] else "no consent to participate"
 
-    def record(self) -> dict[str, object]:
+    def to_dict(self) -> dict[str, object]:
         return {
             "participant_id": self.participant_id,
             "state": self.state,
             "enrolled": self.enrolled,
             "scopes_now": dict(self.scopes_now),
-            "events": [e.record() for e in self.events],
+            "events": [{**e.record(), "row": e.row} for e in self.events],
             "withdrawals": [w.record() for w in self.withdrawals],
         }
 
@@ -91,7 +91,7 @@ class ApprovalStatus:
     state: str
     days_left: int | None
 
-    def record(self) -> dict[str, object]:
+    def to_dict(self) -> dict[str, object]:
         return {
             "committee": self.committee,
             "reference": self.reference,

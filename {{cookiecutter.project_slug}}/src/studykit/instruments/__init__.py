@@ -6,6 +6,7 @@ found first in the study's ``instruments/`` folder, then in the library.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
@@ -19,11 +20,13 @@ __all__ = [
     "LIBRARY",
     "Instrument",
     "Item",
+    "Listed",
     "Norm",
     "Response",
     "Score",
     "catalogue",
     "library_ids",
+    "listing",
     "load_definition",
     "load_instrument",
     "load_instruments",
@@ -71,3 +74,29 @@ def catalogue(study: Study | None = None) -> list[Instrument]:
         }
     library = [load_library_instrument(i) for i in library_ids() if i not in own]
     return library + list(own.values())
+
+
+@dataclass(frozen=True)
+class Listed:
+    """One line of ``studykit instruments``: a definition, and whether study.yml uses it."""
+
+    instrument: Instrument
+    in_study: bool
+
+    def to_dict(self) -> dict[str, object]:
+        i = self.instrument
+        return {
+            "id": i.id,
+            "name": i.name,
+            "items": len(i.items),
+            "scores": [s.id for s in i.scores],
+            "source": i.source,
+            "item_text": any(item.text for item in i.items),
+            "in_study": self.in_study,
+        }
+
+
+def listing(study: Study | None = None) -> list[Listed]:
+    """The catalogue, each definition marked as used by ``study`` or not."""
+    used = set(study.instruments) if study is not None else set()
+    return [Listed(i, i.id in used) for i in catalogue(study)]

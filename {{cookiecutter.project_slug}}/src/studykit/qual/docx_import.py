@@ -57,6 +57,14 @@ class DocxImport:
     warnings: list[str] = field(default_factory=list)
     output: Path | None = None
 
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "output": self.output.as_posix() if self.output else None,
+            "speakers": list(self.speakers),
+            "paragraphs": self.body.count("\n\n") + 1,
+            "warnings": list(self.warnings),
+        }
+
 
 def _docx():
     try:

@@ -22,6 +22,7 @@ import datetime as dt
 import os
 import re
 import tempfile
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -107,6 +108,19 @@ class PseudonymiseResult:
     """Candidates left unchanged because the map marks them as not identifying."""
     new_map_entries: int
     warnings: list[str]
+
+    def to_dict(self) -> dict[str, object]:
+        """Counts and paths only: the originals stay in the log outside the study."""
+        return {
+            "source": self.source.as_posix(),
+            "output": self.output.as_posix(),
+            "log": self.log.as_posix(),
+            "map": self.map_path.as_posix(),
+            "replacements": dict(sorted(Counter(r.kind for r in self.replacements).items())),
+            "kept": self.kept,
+            "new_map_entries": self.new_map_entries,
+            "warnings": list(self.warnings),
+        }
 
 
 def _normal(text: str) -> str:
