@@ -56,8 +56,8 @@ IDENTIFIER_RULES: dict[str, Rule] = {
     ),
     "date_of_birth": Rule(
         "DIS005", "disclosure", "Date of birth in text", "error",
-        "A full date next to 'date of birth', 'DOB' or 'born'; the UK Data Service advises keeping the "
-        "year only.",
+        "A full date, or a month and year, next to 'date of birth', 'DOB' (or 'D.O.B.'), 'birthday' or "
+        "'born' ('born on', 'born in'); the UK Data Service advises keeping the year only.",
         _DECIDE,
     ),
     "url": Rule(
