@@ -48,7 +48,7 @@ def _run(action: Callable[[], int | None], *, debug: bool = False) -> None:
         if debug:
             err.print_exception()
         err.print(f"[bold red]Could not run:[/] {exc.sentence()}", highlight=False, soft_wrap=True)
-        raise typer.Exit(2) from exc
+        raise typer.Exit(exc.exit_code) from exc
     except KeyboardInterrupt:
         err.print("Interrupted.")
         raise typer.Exit(2) from None
@@ -527,21 +527,30 @@ def score(
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="Write the CSV here, not to stdout.")
     ] = None,
+    allow_errors: Annotated[
+        bool,
+        typer.Option("--allow-errors", help="Score despite validation errors, leaving out (and marking) what "
+                     "they name."),
+    ] = False,
     debug: Debug = False,
 ) -> None:
     """Compute instrument scores from the measure tables and write them as CSV.
 
-    Only rows that consent allows for analysis are scored (the consent filter);
-    what it excluded is said on stderr.
+    Refuses (exit 1) when validation finds errors in the key or item columns, unless
+    --allow-errors. Only rows that consent allows for analysis are scored (the consent
+    filter); what it excluded is said on stderr.
     """
     from studykit.governance.consent_filter import ConsentFilter
-    from studykit.instruments.scoring import scores_table
+    from studykit.instruments.scoring import checked_scores_table
 
     def body() -> None:
         study = _study(study_dir)
         consent = ConsentFilter.from_study(study)
-        table = scores_table(study, instrument, consent=consent)
+        table, errors = checked_scores_table(study, instrument, consent=consent, allow_errors=allow_errors)
         _write_product(table.write_csv(), output)
+        if errors:
+            err.print(f"Scored despite {len(errors)} validation error(s): what they name was left out "
+                      "(see the left_out column).", highlight=False, soft_wrap=True)
         for e in consent.exclusions:
             if e.rows:
                 err.print(f"Consent filter ({e.rule}): left out {e.rows} row(s) of {e.participants} "

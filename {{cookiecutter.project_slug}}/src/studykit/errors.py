@@ -13,6 +13,8 @@ from pathlib import Path
 class StudykitError(Exception):
     """Base class: a sentence for the user, plus where and how to fix it."""
 
+    exit_code = 2  # the command could not run
+
     def __init__(
         self, message: str, *, path: Path | str | None = None, key: str | None = None, fix: str | None = None
     ) -> None:
@@ -77,3 +79,18 @@ class MissingToolError(StudykitError):
 
 class ExistingDataError(StudykitError):
     """Writing would overwrite or mix with data already in the study."""
+
+
+class DataErrorsFound(StudykitError):
+    """A step that needs valid data refused because validation found errors (exit code 1, not 2).
+
+    ``findings`` are the validation findings that stopped it.
+    """
+
+    exit_code = 1
+
+    def __init__(
+        self, message: str, *, findings: tuple = (), path: Path | str | None = None, fix: str | None = None
+    ) -> None:
+        self.findings = findings
+        super().__init__(message, path=path, fix=fix)

@@ -58,8 +58,8 @@ PROFILE_DOMAINS = re.compile(
 # Sheffield), so "T1 2ND" (a wave id and an ordinal) is not a postcode.
 SINGLE_LETTER_AREAS = "BEGLMNSW"
 POSTCODE = re.compile(
-    rf"\b(?:GIR ?0AA|(?:[{SINGLE_LETTER_AREAS}][0-9][0-9A-HJKPSTUW]?|[A-PR-UWYZ][A-HK-Y][0-9][0-9ABEHMNPRVWXY]?)"
-    r" ?[0-9][ABD-HJLNP-UW-Z]{2})\b"
+    rf"\b(?:GIR ?0AA|(?:[{SINGLE_LETTER_AREAS}][0-9][0-9A-HJKPSTUW]?"
+    r"|[A-PR-UWYZ][A-HK-Y][0-9][0-9ABEHMNPRVWXY]?) ?[0-9][ABD-HJLNP-UW-Z]{2})\b"
 )
 # In lower case an inward code that reads as an ordinal ("w1 2nd", "b1 1st") is the ordinal.
 POSTCODE_ANY_CASE = re.compile(
