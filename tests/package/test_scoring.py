@@ -381,7 +381,7 @@ def test_score_command_refuses_data_with_errors_and_names_them(tmp_path):
     assert result.exit_code == 1
     assert result.stdout == ""
     message = " ".join(result.stderr.split())
-    assert "Scoring stopped: validation found 2 errors in the data it uses" in message
+    assert "Scoring stopped: validation found 2 errors in the key and item columns" in message
     assert "STR009 value out of range (data/measures/gad7.csv, row 2, item_03)" in message
     assert "STR012 duplicate key (data/measures/gad7.csv, row 4, participant_id, wave)" in message
     assert "--allow-errors" in message

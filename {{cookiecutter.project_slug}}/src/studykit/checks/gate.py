@@ -35,10 +35,10 @@ def describe(finding: Finding) -> str:
     return f"{finding.code} {finding.rule.lower()} ({where})"
 
 
-def refusal(findings: Sequence[Finding], *, action: str, fix: str) -> DataErrorsFound:
+def refusal(findings: Sequence[Finding], *, action: str, fix: str, scope: str = "") -> DataErrorsFound:
     """The error for a step (``action``, e.g. "Scoring") that will not run on data with these errors."""
     named = "; ".join(describe(f) for f in findings[:SHOWN])
     more = f"; and {len(findings) - SHOWN} more" if len(findings) > SHOWN else ""
     count = f"{len(findings)} error{'s' if len(findings) != 1 else ''}"
-    msg = f"{action} stopped: validation found {count} in the data it uses: {named}{more}"
+    msg = f"{action} stopped: validation found {count}{scope}: {named}{more}"
     return DataErrorsFound(msg, findings=tuple(findings), fix=fix)

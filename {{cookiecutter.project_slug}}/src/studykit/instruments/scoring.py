@@ -309,6 +309,7 @@ def checked_scores_table(
         raise refusal(
             errors,
             action="Scoring",
+            scope=" in the key and item columns",
             fix="Run `studykit validate` and correct them; or pass --allow-errors to score without the "
             "cells and rows they name (each marked in the left_out column).",
         )
