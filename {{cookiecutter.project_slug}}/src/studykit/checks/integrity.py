@@ -108,7 +108,8 @@ def accept(study: Study) -> Path:
         raise refusal(
             errors,
             action="Accepting the data's checksums",
-            fix="Correct the errors (`studykit validate` shows them all), then run `studykit validate --accept`.",
+            fix="Correct the errors (`studykit validate` shows them all), then run "
+            "`studykit validate --accept`.",
         )
     path = study.manifest_path
     try:
