@@ -485,6 +485,44 @@ def ethics_status_command(study_dir: StudyDir = Path(), fmt: Format = "text", de
 # --- end consent commands ---
 
 
+# --- review command (reviewed disclosure findings, governance/reviewed.csv) ---
+review_app = typer.Typer(name="review", help="Record that a person reviewed a disclosure finding.",
+                         no_args_is_help=True)
+app.add_typer(review_app, name="review")
+
+
+@review_app.command("add")
+def review_add(
+    file: Annotated[Path, typer.Argument(help="The file the finding names, as the report shows it.",
+                                         show_default=False)],
+    row: Annotated[int, typer.Option("--row", help="The finding's row (a transcript's line).")],
+    code: Annotated[str, typer.Option("--code", help="The finding's code, e.g. DIS001.")],
+    reason: Annotated[str, typer.Option("--reason", help="Why it is not an identifier (kept on record).")],
+    column: Annotated[str | None, typer.Option("--column", help="The column (tables only).")] = None,
+    on: OnDate = None,
+    by: By = None,
+    study_dir: StudyDir = Path(),
+    debug: Debug = False,
+) -> None:
+    """Record that a person reviewed a disclosure finding; validate then reports it as reviewed.
+
+    governance/reviewed.csv keeps the file, row, column, code, a hash of the flagged
+    text (never the text), who, when and why.
+    """
+    from studykit.governance.edits import event_date
+    from studykit.governance.reviews import add_review
+
+    def body() -> None:
+        added = add_review(_study(study_dir), file, row=row, code=code, column=column, reason=reason, by=by,
+                           on=event_date(on) if on else None)  # fmt: skip
+        done = f"Recorded {len(added)} reviewed finding(s) in governance/reviewed.csv." if added else (
+            "Already recorded: nothing to add.")  # fmt: skip
+        err.print(done, highlight=False)
+
+    _run(body, debug=debug)
+# --- end review command ---
+
+
 # --- instrument, score, package and codebook commands ---
 def _write_product(text: str, output: Path | None) -> None:
     """The product as-is (no rich markup) to stdout, or to a file with a note on stderr."""
