@@ -103,3 +103,21 @@ def test_reviewing_twice_records_once(tmp_path):
     assert again.exit_code == 0
     assert "Already recorded" in again.stderr
     assert len((study.governance_dir / "reviewed.csv").read_text(encoding="utf-8").splitlines()) == 2
+
+
+def test_a_table_cell_is_reviewed_by_row_and_column(tmp_path):
+    from tests.package.qual_study import PARTICIPANTS
+
+    participants = PARTICIPANTS.replace("P003,manager,team lead", "P003,manager,lead (team@nhs.example.org)")
+    study = make_qual_study(tmp_path, transcripts={}, participants=participants)
+    where = ("data/participants.csv", 4, "role")
+    assert [(f.file, f.row, f.column, f.severity) for f in check(study) if f.code == "DIS001"] == [
+        (*where, "error")
+    ]
+    args = ["review", "add", "data/participants.csv", "--row", "4", "--column", "role", "--code", "DIS001",
+            "--by", "R. Reviewer", "--reason", "team inbox", "-C", str(study.root)]  # fmt: skip
+    assert CliRunner().invoke(app, args).exit_code == 0
+    assert [(f.file, f.row, f.column, f.severity) for f in check(study) if f.code == "DIS001"] == [
+        (*where, "info")
+    ]
+    assert b"team@" not in (study.governance_dir / "reviewed.csv").read_bytes()
