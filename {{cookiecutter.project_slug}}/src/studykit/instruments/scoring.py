@@ -25,6 +25,7 @@ repeated participant and wave, and says so in a ``left_out`` column.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import polars as pl
@@ -185,7 +186,7 @@ def scoring_errors(study: Study, instrument_ids: Sequence[str]) -> list[Finding]
 
 
 def _without_errors(
-    path, types: dict[str, str], instrument: Instrument, findings: list[Finding]
+    path: Path, types: dict[str, str], instrument: Instrument, findings: list[Finding]
 ) -> pl.DataFrame:
     """The measure table typed, without what ``findings`` name, and a ``left_out`` note per row.
 
