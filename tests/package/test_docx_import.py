@@ -157,3 +157,52 @@ def test_cli_import_docx(tmp_path):
     bad = CliRunner().invoke(app, [*args[:-2], "--speaker", "nonsense", "-C", str(study.root)])
     assert bad.exit_code == 2
     assert "is not LABEL=ID" in bad.stderr
+
+
+def _first_week_docx(path, layout):
+    """The same interview as a new team types it: plain paragraphs, bold labels, or a two-column table."""
+    lines = [("Interviewer", "How are things at work?"), ("Jo", "Good, my manager Sarah Blake helps a lot.")]
+    document = docx.Document()
+    if layout == "table":
+        table = document.add_table(rows=len(lines), cols=2)
+        for row, (who, words) in zip(table.rows, lines, strict=True):
+            row.cells[0].text, row.cells[1].text = who, words
+    for who, words in lines if layout != "table" else ():
+        paragraph = document.add_paragraph()
+        paragraph.add_run(f"{who}:").bold = layout == "bold"
+        paragraph.add_run(f" {words}")
+    document.save(path)
+    return path
+
+
+@pytest.mark.parametrize("layout", ["plain", "bold", "table"])
+def test_unknown_speaker_label_stops_the_import_in_every_layout(tmp_path, layout):
+    study = make_qual_study(tmp_path, transcripts={})
+    source = _first_week_docx(tmp_path / "INT-P001-T1.docx", layout)
+    with pytest.raises(QualitativeDataError, match=r"cannot place: 'Jo'.*--speaker Jo=P001"):
+        import_docx(study, source, kind="interview", wave="T1", date=DAY, participants=["P001"])
+    assert list(study.transcripts_dir.iterdir()) == []
+
+
+@pytest.mark.parametrize("layout", ["plain", "bold", "table"])
+def test_mapped_speaker_gets_their_own_turn_in_every_layout(tmp_path, layout):
+    study = make_qual_study(tmp_path, transcripts={})
+    source = _first_week_docx(tmp_path / "INT-P001-T1.docx", layout)
+    result = import_docx(study, source, kind="interview", wave="T1", date=DAY, speakers={"Jo": "P001"})
+    transcript = read_transcript(result.output)
+    assert [t.speaker for t in transcript.turns] == ["INT", "P001"]
+    assert "Jo:" not in transcript.body
+
+
+def test_lower_case_text_before_a_colon_continues_the_turn(tmp_path):
+    study = make_qual_study(tmp_path, transcripts={})
+    document = docx.Document()
+    document.add_paragraph("Interviewer: What mattered?")
+    document.add_paragraph("P001: Three things.")
+    document.add_paragraph("first of all: being listened to.")
+    source = tmp_path / "INT-P001-T1.docx"
+    document.save(source)
+    result = import_docx(study, source, kind="interview", wave="T1", date=DAY)
+    assert read_transcript(result.output).body.endswith(
+        "**P001:** Three things.\n\nfirst of all: being listened to.\n"
+    )

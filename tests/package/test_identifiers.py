@@ -101,6 +101,40 @@ def test_dates_of_birth_need_a_cue(text, date):
     assert found(text) == [("date_of_birth", date)]
 
 
+@pytest.mark.parametrize(
+    ("text", "date"),
+    [
+        ("**P004:** D.O.B.: 01/02/1980, if you need it for the form.", "01/02/1980"),
+        ("**P004:** My D.O.B. is 1st of February 1980.", "1st of February 1980"),
+        ("**P002:** I was born in March 1985, so I'm the oldest on the team.", "March 1985"),
+        ("**P002:** Born in Sept. 1985 and raised in Leeds.", "Sept. 1985"),
+        ("**P003:** My d.o.b 1/2/80 is on the referral letter.", "1/2/80"),
+        ("**P003:** My birthday's 3 March 1979, the week after.", "3 March 1979"),
+    ],
+)
+def test_dates_of_birth_with_dotted_cues_and_month_and_year(text, date):
+    assert found(text) == [("date_of_birth", date)]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "**INT:** So this is the T1 2nd interview, and we'll do T2 in the spring.",
+        "**INT:** Thanks for coming to the T3 3rd session, and the W1 4th one before it.",
+        "**P001:** I was born in the area and started in March 2019.",
+        "**P001:** I was born and raised in Hull; I moved in June 2010.",
+        "**P001:** We were born in different decades, I think, and I joined in 1985.",
+    ],
+)
+def test_wave_ids_ordinals_and_dates_without_a_birth_cue_are_not_flagged(text):
+    assert found(text) == []
+
+
+@pytest.mark.parametrize("code", ["B1 1AA", "E1W 1AA", "G2 3DE", "L1 8JQ", "N1C 4AG", "S1 2HE", "W1 2ND"])
+def test_postcodes_in_the_single_letter_areas(code):
+    assert found(f"**P002:** The office is at {code}, near the station.") == [("postcode", code)]
+
+
 def test_ordinary_dates_and_participant_ids_are_not_flagged():
     text = (
         "---\nid: INT-P001-T1\nwave: T1\ndate: 2024-02-05\nparticipants: [P001, FG012]\n---\n"

@@ -155,6 +155,13 @@ def test_scores_with_bands_stay_inside_their_range():
         ({"scores": [{"id": "total", "name": "T", "items": ["item_01", "item_02"], "method": "sum",
                       "range": [2, 8], "bands": [{"label": "high", "min": 5, "max": 12}]}]},
          r"band 'high' \(5 to 12\) is out of range"),
+        ({"scores": [{"id": "total", "name": "T", "items": ["item_01", "item_02"], "method": "sum",
+                      "range": [2, 8], "min_items": 1}]},
+         r"score 'total' adds its items \(sum\) but may be computed from 1 of its 2 items without "
+         r"prorating.*set prorate: true, or remove min_items"),
+        ({"scores": [{"id": "total", "name": "T", "items": ["item_01", "item_02"], "method": "conversion",
+                      "range": [2, 8], "min_items": 1, "conversion": {n: n for n in range(2, 9)}}]},
+         r"score 'total' adds its items \(conversion\) but may be computed from 1 of its 2"),
         ({"response": {"min": 4, "max": 1}}, r"response min \(4\) must be below max \(1\)"),
         ({"colour": "blue"}, r"colour: Extra inputs are not permitted"),
     ],
@@ -165,6 +172,15 @@ def test_bad_definition_is_refused_with_file_and_reason(tmp_path, change, messag
         load_definition(path)
     assert "demo.yml" in str(caught.value)
     assert "docs/instruments.md" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "changes", [{"min_items": 1, "prorate": True}, {"min_items": 2}, {"min_items": 1, "method": "mean"}]
+)
+def test_partial_scores_are_allowed_when_prorated_complete_or_a_mean(tmp_path, changes):
+    score = {**MINIMAL["scores"][0], **changes}
+    instrument = load_definition(write_definition(tmp_path, {**MINIMAL, "scores": [score]}))
+    assert instrument.scores[0].required_items == score["min_items"]
 
 
 def test_definition_whose_id_differs_from_its_file_name_is_refused(tmp_path):

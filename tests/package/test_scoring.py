@@ -362,3 +362,62 @@ def test_score_command_applies_the_consent_filter(tmp_path):
     assert "P033" not in scored.get_column("participant_id").to_list()
     assert scored.filter(pl.col("wave") == "T1").height == 32
     assert "Consent filter (removal_requested): left out 1 row(s) of 1 participant(s)" in result.stderr
+
+
+# --- scoring refuses data that fail validation ----------------------------------------------------
+
+# P001 T1 item_03 is 4 on a 0-3 scale; P002 T1 is typed twice.
+FAILING_GAD7 = (
+    "P001,T1,2024-01-04,3,3,4,3,3,3,3\n"
+    "P002,T1,2024-01-05,1,1,1,1,1,1,1\n"
+    "P002,T1,2024-01-05,2,2,2,2,2,2,2\n"
+    "P001,T2,2024-05-04,0,0,0,0,0,0,0\n"
+)
+
+
+def test_score_command_refuses_data_with_errors_and_names_them(tmp_path):
+    root = make_study(tmp_path, {"gad7": FAILING_GAD7})
+    result = CliRunner().invoke(app, ["score", "-i", "gad7", "-C", str(root)])
+    assert result.exit_code == 1
+    assert result.stdout == ""
+    message = " ".join(result.stderr.split())
+    assert "Scoring stopped: validation found 2 errors in the key and item columns" in message
+    assert "STR009 value out of range (data/measures/gad7.csv, row 2, item_03)" in message
+    assert "STR012 duplicate key (data/measures/gad7.csv, row 4, participant_id, wave)" in message
+    assert "--allow-errors" in message
+
+
+def test_checked_scores_raise_with_the_findings(tmp_path):
+    from studykit.errors import DataErrorsFound
+    from studykit.instruments.scoring import checked_scores_table
+
+    study = load_study(make_study(tmp_path, {"gad7": FAILING_GAD7}))
+    with pytest.raises(DataErrorsFound) as caught:
+        checked_scores_table(study, "gad7")
+    assert [(f.code, f.row, f.column) for f in caught.value.findings] == [
+        ("STR009", 2, "item_03"),
+        ("STR012", 4, "participant_id, wave"),
+    ]
+
+
+def test_allow_errors_leaves_out_and_marks_what_the_errors_name(tmp_path):
+    root = make_study(tmp_path, {"gad7": FAILING_GAD7})
+    result = CliRunner().invoke(app, ["score", "-i", "gad7", "--allow-errors", "-C", str(root)])
+    assert result.exit_code == 0, result.output
+    scored = pl.read_csv(io.StringIO(result.stdout), infer_schema=False)
+    assert scored.rows() == [
+        # the out-of-range item is unanswered: 6 of 7 items, prorated (GAD-7 allows one missing)
+        ("P001", "T1", "21.0", "6", "item_03: value out of range (STR009)"),
+        ("P001", "T2", "0.0", "7", None),
+        # a repeated participant and wave is never scored, in either row
+        ("P002", "T1", None, "0", "participant_id, wave: repeated in another row, not scored"),
+        ("P002", "T1", None, "0", "participant_id, wave: duplicate key (STR012)"),
+    ]
+    assert "Scored despite 2 validation error(s)" in result.stderr
+
+
+def test_clean_data_are_scored_without_a_left_out_column(tmp_path):
+    root = make_study(tmp_path, {"gad7": GAD7_ROWS})
+    result = CliRunner().invoke(app, ["score", "-i", "gad7", "--allow-errors", "-C", str(root)])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines()[0] == "participant_id,wave,total,total_items"

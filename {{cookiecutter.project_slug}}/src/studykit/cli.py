@@ -84,7 +84,7 @@ def _stop(ctx: typer.Context, sentence: str, exc: BaseException) -> None:
     if ctx.params.get("debug"):
         err.print_exception()
     err.print(render.failure(sentence), soft_wrap=True)
-    raise typer.Exit(2) from exc
+    raise typer.Exit(getattr(exc, "exit_code", 2)) from exc
 
 
 class _App(typer.Typer):
@@ -235,22 +235,32 @@ def score(
         str | None, typer.Option("--instrument", "-i", help="Score one instrument (default: every one).")
     ] = None,
     output: Output = None,
+    allow_errors: Annotated[
+        bool,
+        typer.Option("--allow-errors", help="Score despite validation errors, leaving out (and marking) what "
+                     "they name."),
+    ] = False,
 ) -> None:
     """Compute instrument scores from the measure tables and write them as CSV.
 
-    Only rows that consent allows for analysis are scored (the consent filter);
-    what it excluded is said on stderr. Text cells a spreadsheet would run as a
-    formula get a leading ' (said on stderr).
+    Refuses (exit 1) when validation finds errors in the key or item columns, unless
+    --allow-errors. Only rows that consent allows for analysis are scored (the consent
+    filter); what it excluded is said on stderr. Text cells a spreadsheet would run as
+    a formula get a leading ' (said on stderr).
     """
     from studykit.governance.consent_filter import ConsentFilter
-    from studykit.instruments.scoring import scores_table
+    from studykit.instruments.scoring import checked_scores_table
 
     study = load_study(study_dir)
     consent = ConsentFilter.from_study(study)
-    text, neutralised = render.spreadsheet_csv(scores_table(study, instrument, consent=consent))
+    table, errors = checked_scores_table(study, instrument, consent=consent, allow_errors=allow_errors)
+    text, neutralised = render.spreadsheet_csv(table)
     _write_product(text, output)
     if neutralised:
         _say(render.FORMULA_NOTE.format(n=neutralised))
+    if errors:
+        _say(f"Scored despite {len(errors)} validation error(s): what they name was left out "
+             "(see the left_out column).")
     for e in consent.exclusions:
         if e.rows:
             _say(f"Consent filter ({e.rule}): left out {e.rows} row(s) of {e.participants} "
@@ -404,6 +414,36 @@ def ethics_status_command(study_dir: StudyDir = Path(), fmt: Format = "text") ->
     _show(rows, fmt)
     if not rows:
         _say("No approval recorded in governance/ethics.yml.")
+
+
+review_app = _App("review", "Record that a person reviewed a disclosure finding.")
+app.add_typer(review_app)
+
+
+@review_app.command("add")
+def review_add(
+    file: Annotated[Path, typer.Argument(help="The file the finding names, as the report shows it.",
+                                         show_default=False)],
+    row: Annotated[int, typer.Option("--row", help="The finding's row (a transcript's line).")],
+    code: Annotated[str, typer.Option("--code", help="The finding's code, e.g. DIS001.")],
+    reason: Annotated[str, typer.Option("--reason", help="Why it is not an identifier (kept on record).")],
+    column: Annotated[str | None, typer.Option("--column", help="The column (tables only).")] = None,
+    on: OnDate = None,
+    by: By = None,
+    study_dir: StudyDir = Path(),
+) -> None:
+    """Record that a person reviewed a disclosure finding; validate then reports it as reviewed.
+
+    governance/reviewed.csv keeps the file, row, column, code, a hash of the flagged
+    text (never the text), who, when and why.
+    """
+    from studykit.governance.edits import event_date
+    from studykit.governance.reviews import add_review
+
+    added = add_review(load_study(study_dir), file, row=row, code=code, column=column, reason=reason, by=by,
+                       on=event_date(on) if on else None)  # fmt: skip
+    _say(f"Recorded {len(added)} reviewed finding(s) in governance/reviewed.csv." if added
+         else "Already recorded: nothing to add.")  # fmt: skip
 
 
 # --- qualitative strand: transcripts, pseudonymisation, REFI-QDA and Taguette exchange ----------

@@ -14,6 +14,8 @@ from pathlib import Path
 class StudykitError(Exception):
     """Base class: a sentence for the user, plus where and how to fix it."""
 
+    exit_code = 2  # the command could not run
+
     def __init__(
         self, message: str, *, path: Path | str | None = None, key: str | None = None, fix: str | None = None
     ) -> None:
@@ -79,3 +81,18 @@ class QualitativeDataError(StudykitError):
 
 class MissingToolError(StudykitError):
     """An optional tool or package is needed for this command."""
+
+
+class DataErrorsFound(StudykitError):
+    """A step that needs valid data refused because validation found errors (exit code 1, not 2).
+
+    ``findings`` are the validation findings that stopped it.
+    """
+
+    exit_code = 1
+
+    def __init__(
+        self, message: str, *, findings: tuple = (), path: Path | str | None = None, fix: str | None = None
+    ) -> None:
+        self.findings = findings
+        super().__init__(message, path=path, fix=fix)

@@ -230,14 +230,54 @@ def _location(loc: tuple[int | str, ...]) -> str:
     return key or "(top level)"
 
 
-def _sentence(error: dict) -> str:
+# The form a value should take, by pydantic's error type (its own words name the parser, not the form).
+_FORMS = {
+    "bool": "true or false",
+    "int": "a whole number, such as 3",
+    "float": "a number, such as 2.5",
+    "decimal": "a number, such as 2.5",
+    "string": "text (in quotes if it looks like a number or a date, such as '1.0')",
+    "list": "a list (one '- ' line per entry)",
+    "dict": "a mapping of keys to values",
+    "model": "a mapping of keys to values",
+}
+
+
+def _expected(error: dict) -> str | None:
+    kind, ctx = error["type"], error.get("ctx", {})
+    if kind.startswith("date"):
+        return "a date written as YYYY-MM-DD, such as 2024-02-05"
+    if kind == "literal_error":
+        return f"one of {ctx.get('expected')}"
+    if kind == "string_pattern_mismatch":
+        return f"text of the form {ctx.get('pattern')}"
+    if kind == "string_too_short":
+        return "filled in (it cannot be left blank)"
+    bounds = {"greater_than_equal": "at least", "greater_than": "above", "less_than_equal": "at most",
+              "less_than": "below"}  # fmt: skip
+    if kind in bounds:
+        limit = next(iter(ctx.values()), "?")
+        return f"a number {bounds[kind]} {limit}"
+    return _FORMS.get(kind.removesuffix("_parsing").removesuffix("_type").split("_from_")[0])
+
+
+def error_sentence(error: dict) -> str:
+    """One pydantic error as the rest of a sentence after its key: what the value should be instead.
+
+    ``study.yml`` and ``governance/ethics.yml`` share it, so every YAML file studykit reads
+    names the expected form (YYYY-MM-DD, true/false, ...) and the value found.
+    """
     kind, got = error["type"], error.get("input")
     if kind == "extra_forbidden":
         return "is not a key studykit knows; check its spelling or remove it"
     if kind == "missing":
         return "is missing; add it"
+    expected = _expected(error)
+    shown = "left blank" if got is None else repr(got if not isinstance(got, dt.date) else got.isoformat())
+    if expected is not None:
+        return f"should be {expected}, not {shown}"
     message = re.sub(r"^Value error, ", "", error["msg"])
-    return f"{message[0].lower()}{message[1:]} (got {got!r})"
+    return f"{message[0].lower()}{message[1:]} (got {shown})"
 
 
 def parse_study(data: object, path: Path) -> Study:
@@ -248,7 +288,7 @@ def parse_study(data: object, path: Path) -> Study:
     try:
         return Study.model_validate({**data, "root": path.parent})
     except ValidationError as exc:
-        msg = "; ".join(f"{_location(e['loc'])} {_sentence(e)}" for e in exc.errors())
+        msg = "; ".join(f"{_location(e['loc'])} {error_sentence(e)}" for e in exc.errors())
         key = _location(exc.errors()[0]["loc"])
         raise StudyConfigError(msg, path=path, key=key, fix="See docs/study-yml.md.") from exc
 

@@ -7,7 +7,9 @@ anonymisation guidance suggest:
   study's tables are scanned for e-mails, phone numbers, UK postcodes, NHS numbers,
   dates of birth, URLs with names and names from the identity key
   (``studykit.qual.identifiers``). Findings give the line and a masked form only.
-  These are candidates: a person decides, then runs ``studykit qual pseudonymise``.
+  These are candidates: a person decides, then runs ``studykit qual pseudonymise``, or,
+  when it is not an identifier, records that with ``studykit review add`` (the finding
+  is then reported as reviewed, severity info; ``studykit.governance.reviews``).
 - **Tables (QAMyData's questionnaire checks):** duplicate participant ids, odd
   characters in values and column names, variables with more than 25% missing
   values, categories with one observation in demographic columns, and rare
@@ -17,7 +19,8 @@ anonymisation guidance suggest:
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import polars as pl
@@ -25,6 +28,7 @@ import polars as pl
 from studykit.checks import memo
 from studykit.checks.findings import Finding, Rule, register
 from studykit.errors import DataReadError, QualitativeDataError
+from studykit.governance.reviews import Review, read_reviews, reviews_path, value_digest
 from studykit.qual.identifiers import IdentifierMatch, find_identifiers, read_identity_key, resolve_key_path
 from studykit.qual.transcripts import transcript_paths
 from studykit.study import Study
@@ -56,8 +60,8 @@ IDENTIFIER_RULES: dict[str, Rule] = {
     ),
     "date_of_birth": Rule(
         "DIS005", "disclosure", "Date of birth in text", "error",
-        "A full date next to 'date of birth', 'DOB' or 'born'; the UK Data Service advises keeping the "
-        "year only.",
+        "A full date, or a month and year, next to 'date of birth', 'DOB' (or 'D.O.B.'), 'birthday' or "
+        "'born' ('born on', 'born in'); the UK Data Service advises keeping the year only.",
         _DECIDE,
     ),
     "url": Rule(
@@ -171,10 +175,23 @@ def identity_names(study: Study) -> tuple[list[str], list[Finding]]:
     return sorted(set(key.values())), findings
 
 
-def _identifier_finding(match: IdentifierMatch, *, file: str, row: int, column: str | None) -> Finding:
+@dataclass(frozen=True)
+class Candidate:
+    """An identifier finding and the SHA-256 of the text it flags (the text itself is not kept).
+
+    The hash is how a person's review (``governance/reviewed.csv``) is matched to the finding.
+    """
+
+    finding: Finding
+    digest: str
+
+
+def _identifier_finding(
+    match: IdentifierMatch, text: str, *, file: str, row: int, column: str | None
+) -> Candidate:
     rule = IDENTIFIER_RULES[match.kind]
     where = f"line {row}" if column is None else f"row {row}, column {column}"
-    return rule.finding(
+    finding = rule.finding(
         f"possible {match.label} ({where}): {match.masked}",
         file=file,
         row=row,
@@ -182,9 +199,25 @@ def _identifier_finding(match: IdentifierMatch, *, file: str, row: int, column: 
         value=match.masked,
         severity="warning" if not match.certain else None,
     )
+    return Candidate(finding, value_digest(text[match.start : match.end]))
 
 
-def transcript_findings(study: Study, names: list[str]) -> Iterator[Finding]:
+def reviewed(candidate: Candidate, reviews: Mapping[tuple, Review]) -> Finding:
+    """The finding, or, when a person recorded a review of this text here, the same finding as info."""
+    found = candidate.finding
+    review = reviews.get((found.file, found.code, found.row, found.column, candidate.digest))
+    if review is None:
+        return found
+    return replace(
+        found,
+        severity="info",
+        message=f"{found.message}; reviewed by {review.reviewer} on {review.reviewed_on}: {review.reason}",
+        fix="Nothing to do: a person reviewed it (governance/reviewed.csv). If the text here changes, it is "
+        "flagged again.",
+    )
+
+
+def transcript_findings(study: Study, names: list[str]) -> Iterator[Candidate]:
     """Identifiers in each transcript file (front matter included), by file line."""
     for path in transcript_paths(study):
         try:
@@ -194,7 +227,7 @@ def transcript_findings(study: Study, names: list[str]) -> Iterator[Finding]:
             continue  # the structure layer (QUAL001) reports unreadable transcripts
         file = _label(study, path)
         for match in find_identifiers(text, names=names):
-            yield _identifier_finding(match, file=file, row=match.line, column=None)
+            yield _identifier_finding(match, text, file=file, row=match.line, column=None)
 
 
 def _table(path: Path) -> TextTable | None:
@@ -208,7 +241,7 @@ def _table(path: Path) -> TextTable | None:
 
 def free_text_findings(
     study: Study, tables: dict[str, TextTable | None], names: list[str]
-) -> Iterator[Finding]:
+) -> Iterator[Candidate]:
     """Identifiers in the free-text columns of the tables (role, memo, definition ...)."""
     for kind, columns in FREE_TEXT.items():
         table = tables.get(kind)
@@ -230,10 +263,10 @@ def free_text_findings(
             )
             for index, value in hits.iter_rows():
                 for match in found[value]:
-                    yield _identifier_finding(match, file=file, row=index + 2, column=column)
+                    yield _identifier_finding(match, value, file=file, row=index + 2, column=column)
 
 
-def theme_findings(study: Study, names: list[str]) -> Iterator[Finding]:
+def theme_findings(study: Study, names: list[str]) -> Iterator[Candidate]:
     path = study.themes_path
     if not path.is_file():
         return
@@ -242,7 +275,7 @@ def theme_findings(study: Study, names: list[str]) -> Iterator[Finding]:
     except (OSError, UnicodeDecodeError):
         return
     for match in find_identifiers(text, names=names):
-        yield _identifier_finding(match, file=_label(study, path), row=match.line, column=None)
+        yield _identifier_finding(match, text, file=_label(study, path), row=match.line, column=None)
 
 
 def duplicate_ids(study: Study, table: TextTable) -> Iterator[Finding]:
@@ -404,20 +437,34 @@ def demographic_findings(study: Study, table: TextTable) -> Iterator[Finding]:
         )  # fmt: skip
 
 
-def check(study: Study) -> Iterator[Finding]:
-    """Yield findings for identifiers left in text and disclosive small cells."""
-    names, key_findings = identity_names(study)
-    yield from key_findings
-    yield from transcript_findings(study, names)
-
-    tables: dict[str, TextTable | None] = {
+def _text_tables(study: Study) -> dict[str, TextTable | None]:
+    return {
         "participants": _table(study.participants_path),
         "employment": _table(study.employment_path),
         "codebook": _table(study.codebook_path),
         "segments": _table(study.segments_path),
     }
-    yield from free_text_findings(study, tables, names)
+
+
+def identifier_candidates(
+    study: Study, names: list[str] | None = None, tables: dict[str, TextTable | None] | None = None
+) -> Iterator[Candidate]:
+    """Every identifier candidate in transcripts, free-text columns and themes, before reviews apply."""
+    if names is None:
+        names, _ = identity_names(study)
+    yield from transcript_findings(study, names)
+    yield from free_text_findings(study, tables if tables is not None else _text_tables(study), names)
     yield from theme_findings(study, names)
+
+
+def check(study: Study) -> Iterator[Finding]:
+    """Yield findings for identifiers left in text and disclosive small cells."""
+    names, key_findings = identity_names(study)
+    yield from key_findings
+    reviews = read_reviews(reviews_path(study))
+    tables = _text_tables(study)
+    for candidate in identifier_candidates(study, names, tables):
+        yield reviewed(candidate, reviews)
 
     participants = tables["participants"]
     if participants is not None:

@@ -96,7 +96,21 @@ def manifest_text(sums: dict[str, str]) -> str:
 
 
 def accept(study: Study) -> Path:
-    """Record the checksums of the data files as they are now; returns the manifest's path."""
+    """Record the checksums of the data files as they are now; returns the manifest's path.
+
+    Refuses (``DataErrorsFound``, exit code 1) while validation finds errors outside this
+    layer: accepting would record checksums of data known to be wrong.
+    """
+    from studykit.checks.gate import data_errors, refusal
+
+    errors = data_errors(study, lambda finding: finding.layer != "integrity")
+    if errors:
+        raise refusal(
+            errors,
+            action="Accepting the data's checksums",
+            fix="Correct the errors (`studykit validate` shows them all), then run "
+            "`studykit validate --accept`.",
+        )
     path = study.manifest_path
     try:
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -38,6 +38,7 @@ from studykit.checks.tabular import (
     header_findings,
     primary_key,
     reference_finding,
+    type_fix,
 )
 from studykit.errors import DataReadError
 from studykit.study import Study
@@ -269,13 +270,20 @@ def _frictionless_findings(
             else:
                 value = getattr(error, "cell", None) or None
                 message = _message(error, rule, column, value, resource["schema"])
-            yield rule.finding(message, file=file, row=row, column=column, value=value)
+            fix = _fix(error, rule, value)
+            yield rule.finding(message, file=file, row=row, column=column, value=value, fix=fix)
 
 
 def _cell(table: TextTable, row: int | None, column: str) -> object:
     if row is None or column not in table.frame.columns or not 2 <= row < table.frame.height + 2:
         return None
     return table.frame.get_column(column)[row - 2]
+
+
+def _fix(error: object, rule: Rule, value: object) -> str | None:
+    """For a type error, the fix the polars engine gives: the field's form and the cell as written."""
+    quoted = str(getattr(error, "note", "")).split('"')
+    return type_fix(quoted[1].split("/")[0], value) if rule is WRONG_TYPE and len(quoted) > 1 else None
 
 
 def _message(error: object, rule: Rule, column: str | None, value: object, schema: Mapping) -> str:

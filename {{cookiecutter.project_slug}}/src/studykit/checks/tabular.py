@@ -31,7 +31,7 @@ from dataclasses import dataclass
 import pandera.polars as pa
 import polars as pl
 
-from studykit.checks.findings import Finding, Rule, register
+from studykit.checks.findings import Finding, Rule, clip, register
 from studykit.tables import cast, cast_expression, cast_failures
 
 HEADER_ROW = 1
@@ -62,7 +62,8 @@ WRONG_TYPE = Rule(
     "error",
     "A cell holds a value that cannot be read as the field's type (integer, number, date as YYYY-MM-DD, "
     "boolean as true/false).",
-    "Correct the cell, or leave it blank if the value is missing.",
+    "Write the value in the field's form (dates as YYYY-MM-DD, booleans as true or false, numbers with a "
+    "full stop for decimals), or leave the cell blank if the value is missing.",
 )
 REQUIRED = Rule(
     "STR008",
@@ -70,7 +71,7 @@ REQUIRED = Rule(
     "Required value missing",
     "error",
     "A field that must always have a value is blank.",
-    "Fill in the cell.",
+    "Fill in the cell: this column cannot be left blank.",
 )
 OUT_OF_RANGE = Rule(
     "STR009",
@@ -129,6 +130,21 @@ LENGTH = Rule(
     "A text value is shorter than the field's minLength or longer than its maxLength.",
     "Correct the value.",
 )
+# The form a cell of each Table Schema type takes, for fix texts.
+FORMS = {
+    "date": "the date as YYYY-MM-DD (for example 2024-02-05)",
+    "boolean": "true or false",
+    "integer": "a whole number (for example 3)",
+    "number": "a number with a full stop for decimals (for example 2.5)",
+}
+
+
+def type_fix(kind: str, value: object) -> str:
+    """The fix for a cell that is not a valid ``kind``: the form it should take, and the cell as written."""
+    form = FORMS.get(kind, f"a valid {kind}")
+    return f"Write {form} instead of {clip(value)!r}, or leave the cell blank if the value is missing."
+
+
 register(
     MISSING_COLUMN,
     EXTRA_COLUMN,
@@ -591,6 +607,7 @@ def check_frame(
             row=f.row,
             column=f.column,
             value=f.value,
+            fix=type_fix(types[f.column], f.value),
         )
         for f in failures
     ]

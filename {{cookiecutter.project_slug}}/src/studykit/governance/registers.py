@@ -33,7 +33,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationEr
 
 from studykit._yaml import SAFE_LOADER
 from studykit.errors import DataReadError, RegisterError
-from studykit.study import Study
+from studykit.study import Study, error_sentence
 from studykit.tables import TextTable, cast, read_text_table
 
 Scope = Literal["participate", "audio_recording", "direct_quotation", "archiving", "future_contact"]
@@ -676,11 +676,7 @@ def read_ethics(path: Path, label: str | None = None) -> Ethics:
         return Ethics.model_validate(data)
     except ValidationError as exc:
         first = exc.errors()[0]
-        message = first["msg"].removeprefix("Value error, ")
-        if first["type"] == "extra_forbidden":
-            message = "is not a key studykit knows"
-        elif first["type"] == "missing":
-            message = "is missing"
+        message = error_sentence(first)
         raise RegisterError(message, path=label, field=_yaml_location(first["loc"]), fix=fix) from exc
 
 

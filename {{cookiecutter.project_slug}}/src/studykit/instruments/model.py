@@ -94,6 +94,15 @@ class Score(_Model):
         if self.min_items is not None and self.min_items > len(self.items):
             msg = f"score {self.id!r} needs {self.min_items} items but lists {len(self.items)}"
             raise ValueError(msg)
+        if self.method != "mean" and self.required_items < len(self.items) and not self.prorate:
+            # A raw sum of fewer items sits on the full range next to complete sums (15 beside 20s).
+            msg = (
+                f"score {self.id!r} adds its items ({self.method}) but may be computed from "
+                f"{self.required_items} of its {len(self.items)} items without prorating, so a partial "
+                f"sum would look like a low score; set prorate: true, or remove min_items so that every "
+                f"item is required"
+            )
+            raise ValueError(msg)
         if self.range[0] > self.range[1]:
             msg = f"score {self.id!r} range {self.range} is reversed"
             raise ValueError(msg)

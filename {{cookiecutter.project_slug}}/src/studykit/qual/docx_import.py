@@ -2,8 +2,8 @@
 
 Reads paragraphs and two-column tables (speaker | words) in document order with
 ``python-docx``. A paragraph that starts with a speaker label (``Interviewer:``,
-``P001:``, a bold ``Jo:``) starts a turn; other paragraphs continue the turn before
-them. Labels become studykit speakers:
+``P001:``, ``Jo:`` bold or plain: up to three capitalised words before a colon) starts
+a turn; other paragraphs continue the turn before them. Labels become studykit speakers:
 
 - participant ids (``P001``) stay as they are;
 - ``Interviewer``/``Int``/``I``/``Researcher`` become ``INT``, ``Facilitator``/``Moderator``
@@ -35,6 +35,9 @@ RESEARCHER_LABELS = {
 }  # fmt: skip
 PARTICIPANT_LABELS = {"respondent", "participant", "interviewee", "r", "a"}
 LABEL = re.compile(r"^(?P<label>[A-Za-z][A-Za-z0-9 .'_-]{0,24}?)\s*:\s*(?P<text>.*)$", re.DOTALL)
+# Up to three capitalised words or an id ("Jo", "Sarah B.", "Dr Blake", "P001"): in plain text too,
+# that is how a speaker is written, so it starts a turn (and an unknown one stops the import).
+NAME_LIKE = re.compile(r"^[A-Z][\w.'-]*(?: [A-Z][\w.'-]*){0,2}$")
 TIMESTAMP = re.compile(r"^\s*(?P<stamp>\[?\(?\d{1,2}:\d{2}(?::\d{2})?\)?\]?)\s*")
 W_NS = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 
@@ -170,7 +173,7 @@ def convert_blocks(
         if label is None and (m := LABEL.match(text)):
             candidate = m["label"].strip("* ")
             speaker = _speaker(candidate, mapping, present)
-            if speaker is not None or block.bold_start:
+            if speaker is not None or block.bold_start or NAME_LIKE.match(candidate):
                 label, words = candidate, m["text"]
         if label is None:
             if not paragraphs:
@@ -191,7 +194,8 @@ def convert_blocks(
         raise QualitativeDataError(
             msg,
             fix=f"Map each to a participant id or INT/FAC/NOTE, e.g. --speaker {example}=P001 "
-            "(names must not reach the transcript).",
+            "(names must not reach the transcript). If one is ordinary text that starts with a word and "
+            "a colon, join that paragraph to the one before it in Word.",
         )
     body = "\n\n".join(p for p in paragraphs if p) + "\n"
     return DocxImport(body, found, warnings)

@@ -8,7 +8,8 @@ code-point span plus a masked form (first character and length, e.g.
 Detected: e-mail addresses; phone numbers (UK and international, with the
 ``phonenumbers`` library, plus any UK mobile-shaped number); UK postcodes; NHS
 numbers (10 digits passing the mod-11 check); dates of birth (a date next to a
-cue such as "date of birth", "DOB" or "born on"); URLs to personal profiles or
+cue such as "date of birth", "D.O.B.", "born on" or "born in"; a month and year
+counts after such a cue); URLs to personal profiles or
 containing a known name; and names from the study's identity key. Ordinary
 dates (an interview on 2024-02-05) and participant ids (P001) are not flagged.
 """
@@ -52,12 +53,19 @@ PROFILE_DOMAINS = re.compile(
     re.IGNORECASE,
 )
 # Royal Mail formats: outward code (A9, A99, A9A, AA9, AA99, AA9A) and inward code (9AA,
-# whose letters exclude C I K M O V); GIR 0AA is the one special case.
+# whose letters exclude C I K M O V); GIR 0AA is the one special case. Only eight postcode
+# areas are a single letter (Birmingham, London E/N/W, Glasgow, Liverpool, Manchester,
+# Sheffield), so "T1 2ND" (a wave id and an ordinal) is not a postcode.
+SINGLE_LETTER_AREAS = "BEGLMNSW"
 POSTCODE = re.compile(
-    r"\b(?:GIR ?0AA|[A-PR-UWYZ](?:[0-9][0-9A-HJKPSTUW]?|[A-HK-Y][0-9][0-9ABEHMNPRVWXY]?)"
-    r" ?[0-9][ABD-HJLNP-UW-Z]{2})\b"
+    rf"\b(?:GIR ?0AA|(?:[{SINGLE_LETTER_AREAS}][0-9][0-9A-HJKPSTUW]?"
+    r"|[A-PR-UWYZ][A-HK-Y][0-9][0-9ABEHMNPRVWXY]?) ?[0-9][ABD-HJLNP-UW-Z]{2})\b"
 )
-POSTCODE_ANY_CASE = re.compile(POSTCODE.pattern.replace(" ?", " "), re.IGNORECASE)
+# In lower case an inward code that reads as an ordinal ("w1 2nd", "b1 1st") is the ordinal.
+POSTCODE_ANY_CASE = re.compile(
+    POSTCODE.pattern.replace(" ?", " ").replace(r"[0-9][ABD", r"(?![0-9](?:st|nd|rd|th)\b)[0-9][ABD"),
+    re.IGNORECASE,
+)
 NHS = re.compile(r"(?<![\d-])(\d{3})([ -]?)(\d{3})\2(\d{4})(?![\d-])")
 UK_MOBILE = re.compile(r"(?<![\d+])(?:\+44\s?7\d{3}|\(?07\d{3}\)?)\s?\d{3}\s?\d{3}(?!\d)")
 
@@ -69,11 +77,16 @@ DATE = (
     r"(?:\d{1,2}[/.-]\d{1,2}[/.-](?:\d{4}|\d{2})"
     r"|\d{4}-\d{2}-\d{2}"
     rf"|\d{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?{MONTHS}\.?,?\s+\d{{4}}"
-    rf"|{MONTHS}\.?\s+\d{{1,2}}(?:st|nd|rd|th)?,?\s+\d{{4}})"
+    rf"|{MONTHS}\.?\s+\d{{1,2}}(?:st|nd|rd|th)?,?\s+\d{{4}}"
+    rf"|{MONTHS}\.?,?\s+(?:of\s+)?\d{{4}})"  # month and year: "born in March 1985"
+)
+# The cue ends where a word would end: "D.O.B.:" ends in a full stop, where \b cannot match.
+BIRTH_CUE = (
+    r"\b(?:date\s+of\s+birth|d\.?\s?o\.?\s?b\b\.?|birth\s*date|birthday|"
+    r"born(?:\s+(?:on|in))?)(?!\w)"
 )
 DOB = re.compile(
-    rf"\b(?:date\s+of\s+birth|d\.?o\.?b\.?|birth\s*date|birthday|born(?:\s+on)?)\b[\s:,-]*(?:was\s+|is\s+|the\s+)*"
-    rf"(?P<date>{DATE})",
+    rf"{BIRTH_CUE}(?:'s)?[\s:,-]*(?:was\s+|is\s+|the\s+|in\s+)*(?P<date>{DATE})",
     re.IGNORECASE,
 )
 
