@@ -77,3 +77,11 @@ class MissingToolError(StudykitError):
 
 class ExistingDataError(StudykitError):
     """Writing would overwrite or mix with data already in the study."""
+
+
+class FileWriteError(StudykitError):
+    """A file could not be written (disk full, read-only folder); nothing was half-written."""
+
+
+class UnsafePathError(StudykitError):
+    """A path to write is a link, a folder, a study-owned file, or leads outside where it should."""

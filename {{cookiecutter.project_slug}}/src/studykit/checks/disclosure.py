@@ -25,6 +25,7 @@ import polars as pl
 from studykit.checks import memo
 from studykit.checks.findings import Finding, Rule, register
 from studykit.errors import DataReadError, QualitativeDataError
+from studykit.files import study_relative
 from studykit.qual.identifiers import IdentifierMatch, find_identifiers, read_identity_key, resolve_key_path
 from studykit.qual.transcripts import transcript_paths
 from studykit.study import Study
@@ -137,10 +138,7 @@ COLUMN_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
 def _label(study: Study, path: Path) -> str:
-    try:
-        return path.relative_to(study.root).as_posix()
-    except ValueError:
-        return path.as_posix()
+    return study_relative(study, path)
 
 
 def identity_names(study: Study) -> tuple[list[str], list[Finding]]:

@@ -28,9 +28,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-import os
 import re
-import tempfile
 import uuid
 import zipfile
 from collections.abc import Callable, Iterable
@@ -42,6 +40,7 @@ from lxml import etree
 
 from studykit import __version__
 from studykit.errors import QualitativeDataError
+from studykit.files import study_relative, write_files
 from studykit.governance.audit import AuditEntry, appended_log, timestamp, utc_now, who
 from studykit.qual.coding import (
     CODEBOOK_COLUMNS,
@@ -821,21 +820,7 @@ def commit_files(files: dict[Path, bytes]) -> list[Path]:
     A failure while writing leaves the study untouched; the moves are renames
     within one folder, so each file is either old or new, never half written.
     """
-    staged: list[tuple[Path, Path]] = []
-    try:
-        for path, data in files.items():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-            with os.fdopen(handle, "wb") as stream:
-                stream.write(data)
-            staged.append((Path(temporary), path))
-    except BaseException:
-        for temporary, _ in staged:
-            temporary.unlink(missing_ok=True)
-        raise
-    for temporary, path in staged:
-        temporary.replace(path)
-    return [path for _, path in staged]
+    return write_files(files)
 
 
 def commit_import(
@@ -848,7 +833,7 @@ def commit_import(
     refuse_overwrite([p for p in files if p != study.refi_ids_path], replace)
     author = who(study, by)
     replaced = sorted(
-        p.relative_to(study.root).as_posix()
+        study_relative(study, p)
         for p in files
         if (has_rows(p) if p.suffix == ".csv" else p.exists())
     )
@@ -861,7 +846,7 @@ def commit_import(
         record={
             "source": summary.source.name,
             "counts": dict(summary.counts),
-            "written": sorted(p.relative_to(study.root).as_posix() for p in files),
+            "written": sorted(study_relative(study, p) for p in files),
             "not_carried": len(summary.warnings),
         },
         previous={"replaced": replaced} if replaced else None,

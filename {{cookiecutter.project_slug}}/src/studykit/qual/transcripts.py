@@ -28,9 +28,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import os
 import re
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,7 +38,8 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from studykit._yaml import SAFE_LOADER
-from studykit.errors import QualitativeDataError
+from studykit.errors import ExistingDataError, QualitativeDataError
+from studykit.files import link_outside, write_file
 from studykit.study import Study
 
 Kind = Literal["interview", "focus group", "event notes"]
@@ -251,9 +250,14 @@ def read_transcript(path: Path | str) -> Transcript:
 
 
 def transcript_paths(study: Study) -> list[Path]:
-    """Every ``*.md`` file in the study's transcripts folder, sorted by name."""
+    """Every ``*.md`` file in the study's transcripts folder, sorted by name.
+
+    A link leading outside the study is left out, never read: validate reports it (INT006).
+    """
     folder = study.transcripts_dir
-    return sorted(p for p in folder.glob("*.md") if p.is_file()) if folder.is_dir() else []
+    if not folder.is_dir():
+        return []
+    return sorted(p for p in folder.glob("*.md") if p.is_file() and link_outside(study.root, p) is None)
 
 
 def load_transcripts(study: Study) -> list[Transcript]:
@@ -291,21 +295,10 @@ def write_transcript(
     text = render_transcript(front_matter, body)
     if validate:
         parse_transcript(text, path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
-        with os.fdopen(handle, "w", encoding="utf-8", newline="") as stream:
-            stream.write(text)
-        if replace:
-            Path(temporary).replace(path)
-        else:
-            # A hard link fails if the name was taken meanwhile: no silent overwrite, no partial file.
-            os.link(temporary, path)
-    except FileExistsError as exc:
+        return write_file(path, text, new=not replace)
+    except ExistingDataError as exc:  # the name was taken meanwhile
         raise _exists(path) from exc
-    finally:
-        Path(temporary).unlink(missing_ok=True)
-    return path
 
 
 def _exists(path: Path) -> QualitativeDataError:
