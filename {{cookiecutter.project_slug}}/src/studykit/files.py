@@ -171,7 +171,7 @@ def write_files(
     """
     must_be_new = {_absolute(p) for p in new}
     for path in files:
-        _refuse_unsafe(path, within)
+        refuse_unsafe_target(path, within)
         if _absolute(path) in must_be_new and path.exists():
             raise _exists(path)
     staged: list[tuple[Path, Path]] = []
@@ -194,7 +194,8 @@ def write_files(
     return list(files)
 
 
-def _refuse_unsafe(path: Path, within: Path | None) -> None:
+def refuse_unsafe_target(path: Path, within: Path | None) -> None:
+    """Raise ``UnsafePathError`` when ``path`` is a link or a folder, or leads outside ``within``."""
     if path.is_symlink():
         raise _link_refused(path)
     if path.is_dir():
