@@ -292,7 +292,7 @@ def validate(
     fmt: Format = "text",
     output: Annotated[
         Path | None,
-        typer.Option("--output", "-o", help="Also write the JSON report to this file (never inside data/).",
+        typer.Option("--output", "-o", help="Also write the JSON report to this file (never a study file).",
                      show_default=False),
     ] = None,
     accept: Annotated[
@@ -308,17 +308,18 @@ def validate(
     from studykit.checks import exit_code
     from studykit.checks import validate as run_validation
     from studykit.checks.integrity import accept as accept_manifest
+    from studykit.files import report_target, write_file
 
     def body() -> int:
         study = _study(study_dir)
-        target = _report_target(study, output)
+        target = report_target(study, output)
         if accept:
             written = accept_manifest(study)
             err.print(f"Recorded the checksums of the data files in {written.as_posix()}.", highlight=False)
         with validation_progress(err) as progress:
             report = run_validation(study, progress=progress, raise_errors=debug)
         if target is not None:
-            target.write_text(report.to_json(), encoding="utf-8")
+            write_file(target, report.to_json())
         if fmt == "json":
             typer.echo(report.to_json(), nl=False)
         else:
@@ -330,20 +331,6 @@ def validate(
     _run(body, debug=debug)
 
 
-def _report_target(study: Study, output: Path | None) -> Path | None:
-    """Where --output goes; refuses data/, which validation never writes to."""
-    if output is None:
-        return None
-    data = (study.root / "data").resolve()
-    resolved = output.resolve()
-    if resolved == data or data in resolved.parents:
-        msg = "is inside data/, which validation never writes to"
-        fix = "Choose a path outside data/, for example --output validation-report.json."
-        raise StudykitError(msg, path=output, fix=fix)
-    if not resolved.parent.is_dir():
-        msg = "cannot be written: its folder does not exist"
-        raise StudykitError(msg, path=output)
-    return output
 # --- end validate command ---
 
 
@@ -491,7 +478,9 @@ def _write_product(text: str, output: Path | None) -> None:
     if output is None:
         typer.echo(text, nl=False)
         return
-    output.write_text(text, encoding="utf-8")
+    from studykit.files import write_file
+
+    write_file(output, text)
     err.print(f"Wrote {output}.", highlight=False)
 
 

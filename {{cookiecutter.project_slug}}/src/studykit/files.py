@@ -101,7 +101,7 @@ def report_target(study: Study, output: Path | None) -> Path | None:
         return None
     owned = study_owned(study, output)
     if owned is not None:
-        msg = f"is part of the study's own files ({owned}), which a report never overwrites"
+        msg = f"is one of the study's own files ({owned}), where validate never writes a report"
         fix = "Choose another path, for example --output validation-report.json."
         raise UnsafePathError(msg, path=output, fix=fix)
     if output.is_dir():

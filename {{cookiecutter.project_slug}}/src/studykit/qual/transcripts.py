@@ -37,7 +37,7 @@ from typing import Annotated, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from studykit._yaml import SAFE_LOADER
+from studykit._yaml import load_yaml, shown
 from studykit.errors import ExistingDataError, QualitativeDataError
 from studykit.files import link_outside, write_file
 from studykit.study import Study
@@ -190,14 +190,14 @@ def _sentence(error: dict) -> str:
     if error["type"] == "missing":
         return f"front matter key {loc!r} is missing"
     message = re.sub(r"^Value error, ", "", error["msg"])
-    return f"front matter key {loc!r}: {message[0].lower()}{message[1:]} (got {error.get('input')!r})"
+    return f"front matter key {loc!r}: {message[0].lower()}{message[1:]} (got {shown(error.get('input'))})"
 
 
 def parse_transcript(text: str, path: Path) -> Transcript:
     """Parse the text of a transcript file; ``path`` is used for messages and ``Transcript.path``."""
     yaml_text, body, body_line = split_front_matter(text, path)
     try:
-        data = yaml.load(yaml_text, Loader=SAFE_LOADER)
+        data = load_yaml(yaml_text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 2 if mark else 1  # +1 for 1-based, +1 for the opening '---'
