@@ -59,8 +59,7 @@ def study_relative(study: Study, path: Path | str) -> str:
     """
     path = Path(path)
     root = study.root
-    pairs = ((path, root), (_absolute(path), _absolute(root)), (path.resolve(), root.resolve()))
-    for candidate, base in pairs:
+    for candidate, base in ((_absolute(path), _absolute(root)), (path.resolve(), root.resolve())):
         with contextlib.suppress(ValueError):
             return candidate.relative_to(base).as_posix()
     return path.as_posix()
