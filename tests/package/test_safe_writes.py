@@ -14,10 +14,11 @@ import pytest
 from studykit.checks import validate
 from studykit.checks.integrity import accept, checksums, read_manifest
 from studykit.cli import app
-from studykit.errors import QualitativeDataError, StudyConfigError
+from studykit.errors import FileWriteError, QualitativeDataError, StudyConfigError, UnsafePathError
+from studykit.qual import refi
 from studykit.qual.identifiers import MAX_KEY_BYTES, read_identity_key
 from studykit.qual.pseudonymise import pseudonymise_transcript
-from studykit.qual.transcripts import transcript_paths
+from studykit.qual.transcripts import read_transcript, transcript_paths, write_transcript
 from studykit.study import load_study
 from typer.testing import CliRunner
 
@@ -55,7 +56,7 @@ def test_accept_refuses_a_governance_folder_linked_outside(tmp_path):
     outside = tmp_path / "outside"
     (root / "governance").rename(outside)
     (root / "governance").symlink_to(outside)
-    with pytest.raises(Exception, match="leads outside"):
+    with pytest.raises(UnsafePathError, match="leads outside"):
         accept(load_study(root))
     assert not (outside / "manifest.sha256").exists()
 
@@ -180,7 +181,7 @@ def test_pseudonymise_refuses_a_map_that_is_a_link_outside_the_study(tmp_path):
     victim.write_text("original,kind,pseudonym\n", encoding="utf-8")
     link = tmp_path / "secure" / "pseudonyms.csv"
     link.symlink_to(victim)
-    with pytest.raises(Exception, match="never writes through a link"):
+    with pytest.raises(UnsafePathError, match="never writes through a link"):
         pseudonymise_transcript(study, source, map_path=link, log_dir=tmp_path / "secure" / "logs")
     assert victim.read_text(encoding="utf-8") == "original,kind,pseudonym\n"
     assert transcript_paths(study) == []
@@ -191,7 +192,7 @@ def test_pseudonymise_failure_leaves_no_copy_without_its_map(tmp_path):
     map_path = tmp_path / "secure" / "pseudonyms.csv"
     blocker = tmp_path / "secure" / "logs"
     blocker.write_text("a file where the log folder should be\n", encoding="utf-8")
-    with pytest.raises(Exception, match="cannot be written"):
+    with pytest.raises(FileWriteError, match="cannot be written"):
         pseudonymise_transcript(study, source, map_path=map_path, log_dir=blocker)
     assert not map_path.exists()
     assert transcript_paths(study) == []
@@ -297,8 +298,6 @@ def test_an_alias_bomb_in_transcript_front_matter_is_refused(tmp_path):
     study = make_qual_study(tmp_path, transcripts={})
     path = study.transcripts_dir / "INT-P001-T1.md"
     path.write_text("---\n" + billion_laughs() + "---\nbody\n", encoding="utf-8")
-    from studykit.qual.transcripts import read_transcript
-
     with pytest.raises(QualitativeDataError, match="expand it to more than 100,000 values"):
         read_transcript(path)
 
@@ -324,3 +323,40 @@ def test_identity_key_larger_than_the_cap_is_refused(tmp_path):
     refused = r"identity key is 10,485,761 bytes, more than the 10,485,760"
     with pytest.raises(QualitativeDataError, match=refused):
         read_identity_key(key)
+
+
+# --- qualitative exchange and transcripts -------------------------------------------------------------
+
+
+def test_qdpx_export_refuses_a_link_as_its_output(tmp_path):
+    study = make_qual_study(tmp_path)
+    victim = tmp_path / "victim.qdpx"
+    victim.write_bytes(b"keep")
+    link = tmp_path / "out.qdpx"
+    link.symlink_to(victim)
+    with pytest.raises(UnsafePathError, match="never writes through a link"):
+        refi.export_qdpx(study, link)
+    assert victim.read_bytes() == b"keep"
+
+
+def test_qdpx_import_refuses_a_study_folder_linked_outside(tmp_path):
+    source = make_qual_study(tmp_path / "source")
+    project = refi.export_qdpx(source, tmp_path / "project.qdpx").written[0]
+    target = make_qual_study(tmp_path / "target", transcripts={})
+    outside = tmp_path / "outside"
+    target.qualitative_dir.rename(outside)
+    target.qualitative_dir.symlink_to(outside)
+    before = sorted(p.name for p in outside.rglob("*"))
+    with pytest.raises(UnsafePathError, match="leads outside"):
+        refi.import_qdpx(target, project, by="Test Person")
+    assert sorted(p.name for p in outside.rglob("*")) == before
+
+
+def test_write_transcript_refuses_a_link(tmp_path):
+    victim = tmp_path / "victim.md"
+    victim.write_text("keep\n", encoding="utf-8")
+    link = tmp_path / "T-1.md"
+    link.symlink_to(victim)
+    with pytest.raises(UnsafePathError, match="never writes through a link"):
+        write_transcript(link, front_matter("T-1"), "**P001:** hello\n", replace=True)
+    assert victim.read_text(encoding="utf-8") == "keep\n"

@@ -814,13 +814,14 @@ def refuse_overwrite(paths: Iterable[Path], replace: bool) -> None:
         )
 
 
-def commit_files(files: dict[Path, bytes]) -> list[Path]:
-    """Write every file to a temporary sibling first, then move all into place.
+def commit_files(files: dict[Path, bytes], *, within: Path | None = None) -> list[Path]:
+    """Write every file to a temporary sibling first, then move all into place (``files.write_files``).
 
     A failure while writing leaves the study untouched; the moves are renames
     within one folder, so each file is either old or new, never half written.
+    ``within``: the folder every file must stay in (the study, for an import).
     """
-    return write_files(files)
+    return write_files(files, within=within)
 
 
 def commit_import(
@@ -852,7 +853,7 @@ def commit_import(
         previous={"replaced": replaced} if replaced else None,
     )
     log = study.audit_log_path
-    written = commit_files({**files, log: appended_log(log, entry)})
+    written = commit_files({**files, log: appended_log(log, entry)}, within=study.root)
     summary.written = [p for p in written if p != log]
     return summary
 
