@@ -87,11 +87,7 @@ def link_outside(root: Path, path: Path) -> Path | None:
 
 def study_owned(study: Study, path: Path) -> str | None:
     """The study-owned entry (``data``, ``governance``, ...) that ``path`` is, or lies in; else ``None``."""
-    for name in STUDY_OWNED:
-        owned = study.root / name
-        if _absolute(path) == _absolute(owned) or is_inside(path, owned):
-            return name
-    return None
+    return next((name for name in STUDY_OWNED if is_inside(path, study.root / name)), None)
 
 
 def report_target(study: Study, output: Path | None) -> Path | None:
