@@ -360,3 +360,16 @@ def test_write_transcript_refuses_a_link(tmp_path):
     with pytest.raises(UnsafePathError, match="never writes through a link"):
         write_transcript(link, front_matter("T-1"), "**P001:** hello\n", replace=True)
     assert victim.read_text(encoding="utf-8") == "keep\n"
+
+
+def test_a_table_linked_outside_the_study_is_never_read(tmp_path):
+    root = make_study(tmp_path)
+    secret = tmp_path / "secret.csv"
+    secret.write_text("participant_id,wave,completed_on,item_01\nP999,T1,2024-01-01,SECRET\n", encoding="utf-8")
+    (root / "data" / "measures" / "mood.csv").unlink()
+    (root / "data" / "measures" / "mood.csv").symlink_to(secret)
+    report = validate(load_study(root))
+    about = [f for f in report.findings if f.file == "data/measures/mood.csv"]
+    assert [f.code for f in about] == ["STR002"]
+    assert f"is a link to {secret.resolve().as_posix()}, outside the study" in about[0].message
+    assert not [f for f in report.findings if "SECRET" in str(f.value) or "P999" in str(f.value)]

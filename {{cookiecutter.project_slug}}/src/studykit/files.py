@@ -85,6 +85,21 @@ def link_outside(root: Path, path: Path) -> Path | None:
     return None if target.is_relative_to(root.resolve()) else target
 
 
+def enclosing_study(path: Path) -> Path | None:
+    """The nearest folder above ``path`` (by name, links not followed) that holds a study.yml."""
+    return next((folder for folder in _absolute(path).parents if (folder / "study.yml").is_file()), None)
+
+
+def leads_out_of_study(path: Path) -> Path | None:
+    """Where ``path`` leads, when it lies in a study but a link takes it outside; else ``None``.
+
+    For readers that are given a path, not a study: a file named inside a study folder
+    is that study's only if it really is there.
+    """
+    root = enclosing_study(path)
+    return None if root is None else link_outside(root, path)
+
+
 def study_owned(study: Study, path: Path) -> str | None:
     """The study-owned entry (``data``, ``governance``, ...) that ``path`` is, or lies in; else ``None``."""
     return next((name for name in STUDY_OWNED if is_inside(path, study.root / name)), None)
