@@ -365,7 +365,7 @@ def test_write_transcript_refuses_a_link(tmp_path):
 def test_a_table_linked_outside_the_study_is_never_read(tmp_path):
     root = make_study(tmp_path)
     secret = tmp_path / "secret.csv"
-    secret.write_text("participant_id,wave,completed_on,item_01\nP999,T1,2024-01-01,SECRET\n", encoding="utf-8")
+    secret.write_text("participant_id,wave,completed_on,item_01\nP999,T1,2024-01-01,SECRET\n", "utf-8")
     (root / "data" / "measures" / "mood.csv").unlink()
     (root / "data" / "measures" / "mood.csv").symlink_to(secret)
     report = validate(load_study(root))
