@@ -123,7 +123,9 @@ def test_write_files_moves_in_the_order_given(tmp_path):
     assert write_files({p: p.name for p in paths}) == paths
 
 
-def _limited(limit: int):
+def fsize_limit(limit: int):
+    """A child process limit under which a write fails as on a full disk (EFBIG instead of ENOSPC)."""
+
     def apply() -> None:
         resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
@@ -149,7 +151,7 @@ def test_a_full_disk_is_one_sentence_and_leaves_the_old_file_and_no_temporary(tm
     result = subprocess.run(
         [sys.executable, "-c", script],
         env={**os.environ, "PYTHONPATH": str(PACKAGE_SRC)},
-        preexec_fn=_limited(4096),  # the limit applies to the child only
+        preexec_fn=fsize_limit(4096),  # the limit applies to the child only
         capture_output=True, text=True, check=False, timeout=60,
     )
     assert result.stdout.strip() == f"{target.as_posix()}: cannot be written (File too large)."

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import os
-import resource
-import signal
 import subprocess
 import sys
 import time
@@ -23,6 +21,7 @@ from studykit.study import load_study
 from typer.testing import CliRunner
 
 from tests.package.qual_study import front_matter, make_qual_study, transcript_text
+from tests.package.test_files import fsize_limit
 from tests.package.test_validate import PACKAGE_SRC, make_study, snapshot
 
 RAW = "**INT:** How was it?\n\n**P001:** I'm Zelda Quorthwick, email zq@example.org.\n"
@@ -128,21 +127,13 @@ def test_package_sync_refuses_a_linked_datapackage_json(tmp_path):
     assert victim.read_text(encoding="utf-8") == "{}\n"
 
 
-def _fsize_limit(limit: int):
-    def apply() -> None:
-        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
-        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
-
-    return apply
-
-
 def test_package_sync_on_a_full_disk_exits_2_with_a_sentence_and_keeps_the_old_file(tmp_path):
     root = make_study(tmp_path)
     (root / "datapackage.json").write_text("{}\n", encoding="utf-8")
     result = subprocess.run(
         [sys.executable, "-m", "studykit", "package", "sync", "-C", str(root)],
         env={**os.environ, "PYTHONPATH": str(PACKAGE_SRC), "COLUMNS": "200"},
-        preexec_fn=_fsize_limit(512),  # the write fails as on a full disk (EFBIG), in the child only
+        preexec_fn=fsize_limit(512),  # the write fails as on a full disk (EFBIG), in the child only
         capture_output=True, text=True, check=False, timeout=120,
     )
     assert result.returncode == 2
