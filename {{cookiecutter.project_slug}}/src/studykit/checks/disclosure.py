@@ -25,7 +25,7 @@ import polars as pl
 from studykit.checks import memo
 from studykit.checks.findings import Finding, Rule, register
 from studykit.errors import DataReadError, QualitativeDataError
-from studykit.files import study_relative
+from studykit.files import is_inside, study_relative
 from studykit.qual.identifiers import IdentifierMatch, find_identifiers, read_identity_key, resolve_key_path
 from studykit.qual.transcripts import transcript_paths
 from studykit.study import Study
@@ -149,7 +149,7 @@ def identity_names(study: Study) -> tuple[list[str], list[Finding]]:
     path = resolve_key_path(configured, study.root)
     where = f"{study.study_file.name}"
     findings: list[Finding] = []
-    if path.resolve().is_relative_to(study.root.resolve()):
+    if is_inside(path, study.root):
         findings.append(
             KEY_INSIDE_STUDY.finding(
                 "governance.identity_key points inside the study folder",
