@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import subprocess
 import sys
@@ -65,18 +66,27 @@ def test_every_text_command_shows_study_values_as_typed(tmp_path):
     assert "active" in outputs["ethics status"].stdout
 
 
-def test_an_os_error_exits_2_with_one_sentence_and_the_debug_hint(tmp_path):
+def _os_error_on_load(monkeypatch, where):
+    def broken(study_dir):
+        raise IsADirectoryError(errno.EISDIR, "Is a directory", str(where))
+
+    monkeypatch.setattr(cli, "load_study", broken)
+
+
+def test_an_os_error_exits_2_with_one_sentence_and_the_debug_hint(tmp_path, monkeypatch):
     root = make_study(tmp_path / "s")
-    result = invoke("score", "-C", str(root), "--output", str(tmp_path))
+    _os_error_on_load(monkeypatch, tmp_path)
+    result = invoke("score", "-C", str(root))
     assert result.exit_code == 2
     assert result.stdout == ""
     assert result.stderr == f"Could not run: {tmp_path}: Is a directory. {cli.DEBUG_HINT}\n"
 
 
 @pytest.mark.parametrize("where", ["before", "after"])
-def test_debug_is_global_and_shows_the_traceback(tmp_path, where):
+def test_debug_is_global_and_shows_the_traceback(tmp_path, where, monkeypatch):
     root = make_study(tmp_path / "s")
-    command = ["score", "-C", str(root), "--output", str(tmp_path)]
+    _os_error_on_load(monkeypatch, tmp_path)
+    command = ["score", "-C", str(root)]
     result = invoke(*(["--debug", *command] if where == "before" else [*command, "--debug"]))
     assert result.exit_code == 2
     assert "Traceback" in result.stderr
@@ -103,7 +113,7 @@ def test_validate_output_to_a_folder_is_refused_before_validating(tmp_path):
     assert result.exit_code == 2
     assert result.stdout == ""
     assert result.stderr == (
-        f"Could not run: {tmp_path}: is a folder. Give a file name, for example --output "
+        f"Could not run: {tmp_path}: is a folder; --output needs a file name. For example --output "
         "validation-report.json.\n"
     )
 
@@ -147,7 +157,7 @@ def test_python_m_studykit_streams_and_exit_codes(tmp_path):
                            text=True, check=False, env=env)
     assert crash.returncode == 2
     assert crash.stdout == ""
-    assert crash.stderr == f"Could not run: {tmp_path}: Is a directory. {cli.DEBUG_HINT}\n"
+    assert crash.stderr == f"Could not run: {tmp_path}: is a folder, not a file. Give a file name.\n"
 
 
 def test_ethics_status_without_approvals_is_a_sentence_not_an_empty_table(tmp_path):

@@ -809,10 +809,10 @@ def test_transcript_linked_outside_the_study_is_never_read_or_exported(tmp_path:
     assert "LINKED.md" in str(info.value.path)
     assert not target.exists()
 
-    from studykit.checks import qualitative
+    from studykit.checks import validate
 
-    findings = [f for f in qualitative.check(study) if f.file == "data/qualitative/transcripts/LINKED.md"]
-    assert [f.code for f in findings] == ["QUAL001"]
+    findings = [f for f in validate(study).findings if f.file == "data/qualitative/transcripts/LINKED.md"]
+    assert [f.code for f in findings] == ["INT006"]  # one finding for one fault, from integrity
     assert "secret.md, outside the study" in findings[0].message
 
 

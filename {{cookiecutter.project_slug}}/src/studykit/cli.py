@@ -20,7 +20,7 @@ from typer.core import TyperCommand, TyperGroup
 
 from studykit import __version__, render
 from studykit.errors import StudykitError
-from studykit.study import Study, load_study
+from studykit.study import load_study
 
 out = render.console()
 err = render.console(stderr=True)
@@ -128,7 +128,9 @@ def _write_product(text: str, output: Path | None) -> None:
     if output is None:
         typer.echo(text, nl=False)
         return
-    output.write_text(text, encoding="utf-8")
+    from studykit.files import write_file
+
+    write_file(output, text)
     _say(f"Wrote {output}.")
 
 
@@ -170,7 +172,7 @@ def validate(
     fmt: Format = "text",
     output: Annotated[
         Path | None,
-        typer.Option("--output", "-o", help="Also write the JSON report to this file (never inside data/).",
+        typer.Option("--output", "-o", help="Also write the JSON report to this file (never a study file).",
                      show_default=False),
     ] = None,
     accept: Annotated[
@@ -184,39 +186,20 @@ def validate(
     from studykit.checks import exit_code
     from studykit.checks import validate as run_validation
     from studykit.checks.integrity import accept as accept_manifest
+    from studykit.files import report_target, write_file
 
     study = load_study(study_dir)
-    target = _report_target(study, output)
+    target = report_target(study, output)
     if accept:
         _say(f"Recorded the checksums of the data files in {accept_manifest(study).as_posix()}.")
     with render.validation_progress(err) as progress:
         report = run_validation(study, progress=progress, raise_errors=ctx.find_root().params["debug"])
     if target is not None:
-        target.write_text(render.to_json(report), encoding="utf-8")
+        write_file(target, render.to_json(report))
     _show(report, fmt)
     code = exit_code(report)
     err.print(render.validation_summary(report, code, written_to=target))
     return code
-
-
-def _report_target(study: Study, output: Path | None) -> Path | None:
-    """Where --output goes; refuses data/, which validation never writes to, and folders."""
-    if output is None:
-        return None
-    data = (study.root / "data").resolve()
-    resolved = output.resolve()
-    if resolved == data or data in resolved.parents:
-        msg = "is inside data/, which validation never writes to"
-        fix = "Choose a path outside data/, for example --output validation-report.json."
-        raise StudykitError(msg, path=output, fix=fix)
-    if resolved.is_dir():
-        msg = "is a folder"
-        fix = "Give a file name, for example --output validation-report.json."
-        raise StudykitError(msg, path=output, fix=fix)
-    if not resolved.parent.is_dir():
-        msg = "cannot be written: its folder does not exist"
-        raise StudykitError(msg, path=output)
-    return output
 
 
 @app.command()

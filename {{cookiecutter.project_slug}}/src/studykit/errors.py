@@ -96,3 +96,15 @@ class DataErrorsFound(StudykitError):
     ) -> None:
         self.findings = findings
         super().__init__(message, path=path, fix=fix)
+
+
+class ExistingDataError(StudykitError):
+    """Writing would overwrite or mix with data already in the study."""
+
+
+class FileWriteError(StudykitError):
+    """A file could not be written (disk full, read-only folder); nothing was half-written."""
+
+
+class UnsafePathError(StudykitError):
+    """A path to write is a link, a folder, a study-owned file, or leads outside where it should."""

@@ -18,6 +18,8 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+from studykit.files import study_relative as _relative
+from studykit.files import write_file
 from studykit.instruments import Instrument, load_instruments
 from studykit.instruments.model import Item
 from studykit.study import Study
@@ -101,10 +103,6 @@ def _table(
 
 def _to_participants(field: str = "participant_id") -> dict[str, Any]:
     return {"fields": [field], "reference": {"resource": "participants", "fields": ["participant_id"]}}
-
-
-def _relative(study: Study, path: Path) -> str:
-    return path.relative_to(study.root).as_posix()
 
 
 def participants_resource(study: Study) -> dict[str, Any]:
@@ -340,10 +338,11 @@ def create_missing_tables(study: Study) -> list[Path]:
 
 
 def write_descriptor(study: Study) -> Path:
-    """Write datapackage.json (``studykit package sync``); return its path."""
-    path = study.datapackage_path
-    path.write_text(dumps(build_descriptor(study)), encoding="utf-8")
-    return path
+    """Write datapackage.json (``studykit package sync``); return its path.
+
+    Written atomically, and never through a link or outside the study.
+    """
+    return write_file(study.datapackage_path, dumps(build_descriptor(study)), within=study.root)
 
 
 def _show(value: Any) -> str:

@@ -18,7 +18,7 @@ from typing import Annotated, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from studykit._yaml import SAFE_LOADER
+from studykit._yaml import YAMLTooLargeError, load_yaml, shown
 from studykit.errors import StudyConfigError
 
 STUDY_FILE = "study.yml"
@@ -273,11 +273,11 @@ def error_sentence(error: dict) -> str:
     if kind == "missing":
         return "is missing; add it"
     expected = _expected(error)
-    shown = "left blank" if got is None else repr(got if not isinstance(got, dt.date) else got.isoformat())
+    found = "left blank" if got is None else shown(got if not isinstance(got, dt.date) else got.isoformat())
     if expected is not None:
-        return f"should be {expected}, not {shown}"
+        return f"should be {expected}, not {found}"
     message = re.sub(r"^Value error, ", "", error["msg"])
-    return f"{message[0].lower()}{message[1:]} (got {shown})"
+    return f"{message[0].lower()}{message[1:]} (got {found})"
 
 
 def parse_study(data: object, path: Path) -> Study:
@@ -304,7 +304,11 @@ def load_study(study_dir: Path | str = ".") -> Study:
             fix="Run studykit inside a study folder, or pass --study-dir PATH to one that holds study.yml.",
         )
     try:
-        data = yaml.load(path.read_text(encoding="utf-8"), Loader=SAFE_LOADER)
+        data = load_yaml(path.read_text(encoding="utf-8"))
+    except YAMLTooLargeError as exc:
+        msg = f"is refused: {exc.problem}"
+        fix = "Write the values out instead of repeating them through aliases."
+        raise StudyConfigError(msg, path=path, fix=fix) from exc
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else None

@@ -18,6 +18,7 @@ from pathlib import Path
 import polars as pl
 
 from studykit.errors import DataReadError
+from studykit.files import leads_out_of_study
 
 TRUE = ("true", "True", "TRUE", "1")
 FALSE = ("false", "False", "FALSE", "0")
@@ -105,6 +106,9 @@ def read_text_table(
     lacks is then a ``DataReadError`` too, and ``header`` lists only the columns read.
     """
     label = file_label or path
+    if (target := leads_out_of_study(path)) is not None:
+        msg = f"is a link to {target.as_posix()}, outside the study; studykit does not read it"
+        raise DataReadError(msg, path=label, fix="Replace the link with a copy of the file, or remove it.")
     try:
         peek = _peek(path)
     except FileNotFoundError as exc:

@@ -92,17 +92,9 @@ def load_rules() -> dict[str, Rule]:
 
 
 def _relative(study: Study, path: object) -> str:
-    from pathlib import Path
+    from studykit.files import study_relative
 
-    if path is None:
-        return "study.yml"
-    path = Path(str(path))
-    try:
-        return (
-            path if not path.is_absolute() else path.resolve().relative_to(study.root.resolve())
-        ).as_posix()
-    except ValueError:
-        return path.as_posix()
+    return "study.yml" if path is None else study_relative(study, str(path))
 
 
 def _run_layer(study: Study, module_name: str, *, raise_errors: bool) -> list[Finding]:

@@ -28,6 +28,7 @@ import polars as pl
 from studykit.checks import memo
 from studykit.checks.findings import Finding, Rule, register
 from studykit.errors import DataReadError, QualitativeDataError
+from studykit.files import is_inside, study_relative
 from studykit.governance.reviews import Review, read_reviews, reviews_path, value_digest
 from studykit.qual.identifiers import IdentifierMatch, find_identifiers, read_identity_key, resolve_key_path
 from studykit.qual.transcripts import transcript_paths
@@ -141,10 +142,7 @@ COLUMN_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
 def _label(study: Study, path: Path) -> str:
-    try:
-        return path.relative_to(study.root).as_posix()
-    except ValueError:
-        return path.as_posix()
+    return study_relative(study, path)
 
 
 def identity_names(study: Study) -> tuple[list[str], list[Finding]]:
@@ -155,7 +153,7 @@ def identity_names(study: Study) -> tuple[list[str], list[Finding]]:
     path = resolve_key_path(configured, study.root)
     where = f"{study.study_file.name}"
     findings: list[Finding] = []
-    if path.resolve().is_relative_to(study.root.resolve()):
+    if is_inside(path, study.root):
         findings.append(
             KEY_INSIDE_STUDY.finding(
                 "governance.identity_key points inside the study folder",

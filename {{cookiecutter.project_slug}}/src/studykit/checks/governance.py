@@ -21,6 +21,7 @@ import polars as pl
 from studykit.checks import memo
 from studykit.checks.findings import Finding, Rule, register
 from studykit.errors import RegisterError, StudykitError
+from studykit.files import study_relative
 from studykit.governance.consent_filter import ConsentFilter, doubtful_participants
 from studykit.governance.registers import Approval, Ethics, Registers, load_registers
 from studykit.study import Study
@@ -159,10 +160,7 @@ class Collected:
 
 
 def _label(study: Study, path: Path) -> str:
-    try:
-        return path.relative_to(study.root).as_posix()
-    except ValueError:
-        return path.as_posix()
+    return study_relative(study, path)
 
 
 def _table_frame(study: Study, path: Path, date_column: str) -> pl.DataFrame | None:

@@ -20,6 +20,7 @@ from pathlib import Path
 from studykit.checks import memo
 from studykit.checks.findings import Finding, Rule, register
 from studykit.errors import DataReadError, QualitativeDataError, StudykitError
+from studykit.files import study_relative
 from studykit.qual.coding import Problem, parse_codebook, parse_segments, parse_themes
 from studykit.qual.transcripts import Transcript, error_line, read_transcript, transcript_paths
 from studykit.study import Study
@@ -153,10 +154,7 @@ STRAND_OF_KIND = {"interview": "interviews", "focus group": "focus groups", "eve
 
 def label(study: Study, path: Path) -> str:
     """A file's name relative to the study folder, as findings show it."""
-    try:
-        return path.relative_to(study.root).as_posix()
-    except ValueError:
-        return path.as_posix()
+    return study_relative(study, path)
 
 
 def participant_ids(study: Study) -> set[str] | None:

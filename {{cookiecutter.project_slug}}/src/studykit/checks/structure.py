@@ -41,6 +41,7 @@ from studykit.checks.tabular import (
     type_fix,
 )
 from studykit.errors import DataReadError
+from studykit.files import study_relative
 from studykit.study import Study
 from studykit.tables import TextTable
 
@@ -163,10 +164,7 @@ _LABEL_ERRORS = {
 
 def relative(study: Study, path: Path) -> str:
     """A path as the report shows it: relative to the study, with forward slashes."""
-    try:
-        return path.resolve().relative_to(study.root.resolve()).as_posix()
-    except ValueError:
-        return path.as_posix()
+    return study_relative(study, path)
 
 
 def measure_files(study: Study) -> set[str]:

@@ -15,7 +15,7 @@ from typing import Annotated, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from studykit._yaml import SAFE_LOADER
+from studykit._yaml import load_yaml
 from studykit.errors import InstrumentDefinitionError
 
 ItemId = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")]
@@ -237,7 +237,7 @@ def parse_definition(data: object, path: Path, source: Literal["library", "study
 def load_definition(path: Path, source: Literal["library", "study"] = "study") -> Instrument:
     """Read one definition file."""
     try:
-        data = yaml.load(path.read_text(encoding="utf-8"), Loader=SAFE_LOADER)
+        data = load_yaml(path.read_text(encoding="utf-8"))
     except OSError as exc:
         msg = f"cannot be read ({exc.strerror})"
         raise InstrumentDefinitionError(msg, path=path) from exc

@@ -27,7 +27,7 @@ from typing import Annotated
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from studykit._yaml import SAFE_LOADER
+from studykit._yaml import load_yaml
 from studykit.errors import DataReadError, QualitativeDataError
 from studykit.study import Study
 from studykit.tables import read_text_table
@@ -359,7 +359,7 @@ def parse_themes(path: Path) -> tuple[list[Theme], list[Problem]]:
         return [], []
     text = path.read_text(encoding="utf-8")
     try:
-        data = yaml.load(text, Loader=SAFE_LOADER)
+        data = load_yaml(text)
         nodes = yaml.compose(text)
     except yaml.YAMLError as exc:
         return [], [_yaml_problem(path, exc)]

@@ -16,15 +16,14 @@ from __future__ import annotations
 
 import csv
 import io
-import os
 import re
-import tempfile
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from studykit.errors import QualitativeDataError
+from studykit.files import study_relative, write_files
 from studykit.governance.audit import AuditEntry, appended_log, timestamp, utc_now, who
 from studykit.qual.coding import CODEBOOK_COLUMNS, parse_codebook
 from studykit.qual.transcripts import parse_transcript, read_transcript, transcript_paths
@@ -344,27 +343,14 @@ def replacement_losses(study: Study, files: dict[Path, bytes]) -> list[str]:
     return losses
 
 
-def commit_files(files: dict[Path, bytes]) -> list[Path]:
-    """Write every file to a temporary sibling first, then move all into place.
+def commit_files(files: dict[Path, bytes], *, within: Path | None = None) -> list[Path]:
+    """Write every file to a temporary sibling first, then move all into place (``files.write_files``).
 
     A failure while writing leaves the study untouched; the moves are renames
     within one folder, so each file is either old or new, never half written.
+    ``within``: the folder every file must stay in (the study, for an import).
     """
-    staged: list[tuple[Path, Path]] = []
-    try:
-        for path, data in files.items():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-            with os.fdopen(handle, "wb") as stream:
-                stream.write(data)
-            staged.append((Path(temporary), path))
-    except BaseException:
-        for temporary, _ in staged:
-            temporary.unlink(missing_ok=True)
-        raise
-    for temporary, path in staged:
-        temporary.replace(path)
-    return [path for _, path in staged]
+    return write_files(files, within=within)
 
 
 def commit_import(
@@ -379,7 +365,7 @@ def commit_import(
     author = who(study, by)
     summary.losses += replacement_losses(study, files)
     replaced = sorted(
-        p.relative_to(study.root).as_posix()
+        study_relative(study, p)
         for p in files
         if (has_rows(p) if p.suffix == ".csv" else p.exists())
     )
@@ -392,14 +378,14 @@ def commit_import(
         record={
             "source": summary.source.name,
             "counts": dict(summary.counts),
-            "written": sorted(p.relative_to(study.root).as_posix() for p in files),
+            "written": sorted(study_relative(study, p) for p in files),
             "not_carried": len(summary.warnings),
             "lost": len(summary.losses),
         },
         previous={"replaced": replaced} if replaced else None,
     )
     log = study.audit_log_path
-    written = commit_files({**files, log: appended_log(log, entry)})
+    written = commit_files({**files, log: appended_log(log, entry)}, within=study.root)
     summary.written = [p for p in written if p != log]
     return summary
 

@@ -17,7 +17,9 @@ dates (an interview on 2024-02-05) and participant ids (P001) are not flagged.
 from __future__ import annotations
 
 import csv
+import io
 import re
+import stat
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +28,9 @@ from typing import Literal
 import phonenumbers
 
 from studykit.errors import QualitativeDataError
+
+MAX_KEY_BYTES = 10 * 1024 * 1024
+"""An identity key lists participants' names: 10 MiB holds hundreds of thousands of them."""
 
 Kind = Literal["email", "phone", "postcode", "nhs_number", "date_of_birth", "url", "name"]
 KINDS: tuple[Kind, ...] = ("email", "url", "nhs_number", "phone", "postcode", "date_of_birth", "name")
@@ -251,14 +256,35 @@ def resolve_key_path(identity_key: Path, root: Path) -> Path:
     return path if path.is_absolute() else (root / path)
 
 
+def _key_text(path: Path) -> str:
+    """The key's text, read only from a regular file of at most ``MAX_KEY_BYTES``."""
+    status = path.stat()
+    fix = "Point governance.identity_key at the key's CSV file."
+    if not stat.S_ISREG(status.st_mode):
+        msg = "identity key is not a regular file (it is a device, a pipe or a folder)"
+        raise QualitativeDataError(msg, path=path, fix=fix)
+    if status.st_size > MAX_KEY_BYTES:
+        msg = f"identity key is {status.st_size:,} bytes, more than the {MAX_KEY_BYTES:,} a key may have"
+        raise QualitativeDataError(msg, path=path, fix=fix)
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        text = handle.read(MAX_KEY_BYTES + 1)
+    if len(text) > MAX_KEY_BYTES:
+        msg = f"identity key grew past {MAX_KEY_BYTES:,} characters while it was read"
+        raise QualitativeDataError(msg, path=path, fix=fix)
+    return text
+
+
 def read_identity_key(path: Path) -> Mapping[str, str]:
-    """Read the identity key (CSV ``participant_id,name``) as {participant id: name}."""
+    """Read the identity key (CSV ``participant_id,name``) as {participant id: name}.
+
+    Only a regular file of at most ``MAX_KEY_BYTES`` is read: a device (``/dev/zero``),
+    a pipe or a huge file is refused at once with a sentence.
+    """
     fix = "It must be a UTF-8 CSV with the header row participant_id,name."
     try:
-        with path.open(encoding="utf-8-sig", newline="") as handle:
-            reader = csv.DictReader(handle)
-            rows = list(reader)
-            header = reader.fieldnames or []
+        reader = csv.DictReader(io.StringIO(_key_text(path), newline=""))
+        rows = list(reader)
+        header = reader.fieldnames or []
     except FileNotFoundError as exc:
         msg = "identity key not found"
         raise QualitativeDataError(msg, path=path, fix="Check governance.identity_key in study.yml.") from exc

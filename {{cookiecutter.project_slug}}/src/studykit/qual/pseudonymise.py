@@ -12,21 +12,25 @@ Follows the UK Data Service's advice on anonymising qualitative data:
   output is never overwritten;
 - keep an anonymisation log of every replacement, stored apart from the data. The map
   and the log hold real identifiers, so both must live outside the study folder
-  (by default in ``../<slug>-anonymisation/``).
+  (by default in ``../<slug>-anonymisation/``), never be reached through a link, and
+  stay out of git: a map or log in a git work tree that git does not ignore is warned about.
+
+The map, the log and the copy are staged together and moved into place map first, so a
+failure never leaves a pseudonymised copy whose pseudonyms the map does not record.
 """
 
 from __future__ import annotations
 
 import csv
 import datetime as dt
-import os
+import io
 import re
-import tempfile
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from studykit.errors import QualitativeDataError
+from studykit.files import git_exposed, is_inside, refuse_unsafe_target, write_file, write_files
 from studykit.qual.coding import parse_segments
 from studykit.qual.identifiers import (
     find_identifiers,
@@ -34,7 +38,7 @@ from studykit.qual.identifiers import (
     read_identity_key,
     resolve_key_path,
 )
-from studykit.qual.transcripts import read_transcript, write_transcript
+from studykit.qual.transcripts import parse_transcript, read_transcript, render_transcript
 from studykit.study import Study
 
 MAP_COLUMNS = ("original", "kind", "pseudonym")
@@ -145,24 +149,25 @@ def read_map(path: Path) -> PseudonymMap:
     return mapping
 
 
-def _write_csv_atomic(path: Path, columns: tuple[str, ...], rows: list[dict[str, object]]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8", newline="") as stream:
-            writer = csv.DictWriter(stream, fieldnames=list(columns), lineterminator="\n")
-            writer.writeheader()
-            writer.writerows(rows)
-        Path(temporary).replace(path)
-    finally:
-        Path(temporary).unlink(missing_ok=True)
+def _csv_text(columns: tuple[str, ...], rows: list[dict[str, object]], *, header: bool = True) -> str:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=list(columns), lineterminator="\n")
+    if header:
+        writer.writeheader()
+    writer.writerows(rows)
+    return buffer.getvalue()
 
 
-def write_map(path: Path, mapping: PseudonymMap) -> None:
+def map_text(mapping: PseudonymMap) -> str:
+    """The pseudonym map as CSV (``original,kind,pseudonym``)."""
     rows: list[dict[str, object]] = [
         {"original": e.original, "kind": e.kind, "pseudonym": e.pseudonym} for e in mapping.entries.values()
     ]
-    _write_csv_atomic(path, MAP_COLUMNS, rows)
+    return _csv_text(MAP_COLUMNS, rows)
+
+
+def write_map(path: Path, mapping: PseudonymMap) -> None:
+    write_file(path, map_text(mapping))
 
 
 def default_log_dir(study: Study) -> Path:
@@ -171,11 +176,23 @@ def default_log_dir(study: Study) -> Path:
 
 
 def _outside_study(study: Study, path: Path, what: str, option: str) -> None:
-    if path.resolve().is_relative_to(study.root.resolve()):
+    """Refuse a private file inside the study, by its name or through a link."""
+    if is_inside(path, study.root):
         msg = f"the {what} would be inside the study folder, but it holds real identifiers"
         raise QualitativeDataError(
             msg, path=path, fix=f"Pass {option} with a path outside the study (it must never be deposited)."
         )
+
+
+def _git_warning(path: Path, what: str) -> str | None:
+    tree = git_exposed(path)
+    if tree is None:
+        return None
+    return (
+        f"the {what} {path.as_posix()} is inside the git repository {tree.as_posix()} and git does not "
+        "ignore it: a commit would publish the real identifiers it holds. Move it out of the repository, "
+        "or add it to that repository's .gitignore."
+    )
 
 
 def _identity_names(study: Study, warnings: list[str]) -> list[str]:
@@ -261,14 +278,12 @@ def apply_replacements(body: str, replacements: list[Replacement]) -> str:
     return "".join(parts)
 
 
-def _append_log(path: Path, rows: list[dict[str, object]]) -> None:
-    new = not path.exists()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("a", encoding="utf-8", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(LOG_COLUMNS), lineterminator="\n")
-        if new:
-            writer.writeheader()
-        writer.writerows(rows)
+def _log_text(path: Path, rows: list[dict[str, object]]) -> str:
+    """The anonymisation log with ``rows`` appended (earlier lines are kept as they are)."""
+    old = path.read_text(encoding="utf-8") if path.is_file() else ""
+    if old and not old.endswith("\n"):
+        old += "\n"
+    return old + _csv_text(LOG_COLUMNS, rows, header=not old)
 
 
 def pseudonymise_transcript(
@@ -291,6 +306,9 @@ def pseudonymise_transcript(
     target = Path(output) if output is not None else study.transcripts_dir / f"{transcript.id}.md"
     _outside_study(study, map_file, "pseudonym map", "--map")
     _outside_study(study, logs, "anonymisation log", "--log-dir")
+    log = logs / LOG_NAME
+    for path in (map_file, log, target):
+        refuse_unsafe_target(path, study.root if is_inside(path, study.root) else None)
     if target.resolve() == source.resolve():
         msg = "the pseudonymised copy would replace the original; studykit never edits a transcript in place"
         raise QualitativeDataError(msg, path=source, fix="Pass --out with another path for the copy.")
@@ -307,7 +325,8 @@ def pseudonymise_transcript(
     body = apply_replacements(transcript.body, replacements)
     front = transcript.front_matter()
     front["pseudonymised"] = True
-    write_transcript(target, front, body)
+    text = render_transcript(front, body)
+    parse_transcript(text, target)  # never write a copy studykit could not read back
 
     segments, _ = parse_segments(study.segments_path)
     coded = sum(1 for s in segments if s.transcript == transcript.id)
@@ -317,24 +336,23 @@ def pseudonymise_transcript(
             "original text, not the pseudonymised copy. Pseudonymise before coding, or recode the copy."
         )
     now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-    log = logs / LOG_NAME
-    _append_log(
-        log,
-        [
-            {
-                "logged_at": now,
-                "transcript": transcript.id,
-                "source": source.resolve().as_posix(),
-                "output": target.resolve().as_posix(),
-                "line": r.line,
-                "start": r.start,
-                "end": r.end,
-                "kind": r.kind,
-                "original": r.original,
-                "replacement": r.pseudonym,
-            }
-            for r in replacements
-        ],
-    )
-    write_map(map_file, mapping)
+    rows: list[dict[str, object]] = [
+        {
+            "logged_at": now,
+            "transcript": transcript.id,
+            "source": source.resolve().as_posix(),
+            "output": target.resolve().as_posix(),
+            "line": r.line,
+            "start": r.start,
+            "end": r.end,
+            "kind": r.kind,
+            "original": r.original,
+            "replacement": r.pseudonym,
+        }
+        for r in replacements
+    ]
+    # Map first, then the log, then the copy: a failure part-way never leaves a copy without its map.
+    write_files({map_file: map_text(mapping), log: _log_text(log, rows), target: text}, new=[target])
+    exposed = (_git_warning(map_file, "pseudonym map"), _git_warning(log, "anonymisation log"))
+    warnings.extend(w for w in exposed if w)
     return PseudonymiseResult(source, target, log, map_file, replacements, kept, new_entries, warnings)

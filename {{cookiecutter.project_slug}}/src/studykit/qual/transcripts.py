@@ -28,9 +28,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import os
 import re
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,8 +37,9 @@ from typing import Annotated, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from studykit._yaml import SAFE_LOADER
-from studykit.errors import QualitativeDataError
+from studykit._yaml import load_yaml, shown
+from studykit.errors import ExistingDataError, QualitativeDataError
+from studykit.files import link_outside, write_file
 from studykit.study import Study
 
 Kind = Literal["interview", "focus group", "event notes"]
@@ -191,14 +190,14 @@ def _sentence(error: dict) -> str:
     if error["type"] == "missing":
         return f"front matter key {loc!r} is missing"
     message = re.sub(r"^Value error, ", "", error["msg"])
-    return f"front matter key {loc!r}: {message[0].lower()}{message[1:]} (got {error.get('input')!r})"
+    return f"front matter key {loc!r}: {message[0].lower()}{message[1:]} (got {shown(error.get('input'))})"
 
 
 def parse_transcript(text: str, path: Path) -> Transcript:
     """Parse the text of a transcript file; ``path`` is used for messages and ``Transcript.path``."""
     yaml_text, body, body_line = split_front_matter(text, path)
     try:
-        data = yaml.load(yaml_text, Loader=SAFE_LOADER)
+        data = load_yaml(yaml_text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 2 if mark else 1  # +1 for 1-based, +1 for the opening '---'
@@ -268,13 +267,25 @@ def read_transcript(path: Path | str, *, root: Path | None = None) -> Transcript
 
 
 def transcript_paths(study: Study) -> list[Path]:
-    """Every ``*.md`` file in the study's transcripts folder, sorted by name."""
+    """Every ``*.md`` file in the study's transcripts folder, sorted by name.
+
+    A link leading outside the study is left out, never read: validate reports it (INT006).
+    """
     folder = study.transcripts_dir
-    return sorted(p for p in folder.glob("*.md") if p.is_file()) if folder.is_dir() else []
+    if not folder.is_dir():
+        return []
+    return sorted(p for p in folder.glob("*.md") if p.is_file() and link_outside(study.root, p) is None)
 
 
 def load_transcripts(study: Study) -> list[Transcript]:
-    """Read every transcript of a study, sorted by file name; raises on the first unreadable one."""
+    """Read every transcript of a study, sorted by file name; raises on the first unreadable one.
+
+    A transcript that is a link leading outside the study is refused, never silently left
+    out: an export or a quote table without it would lose data without a word.
+    """
+    folder = study.transcripts_dir
+    for path in sorted(folder.glob("*.md")) if folder.is_dir() else []:
+        refuse_outside_link(path, study.root)
     return [read_transcript(p, root=study.root) for p in transcript_paths(study)]
 
 
@@ -308,21 +319,10 @@ def write_transcript(
     text = render_transcript(front_matter, body)
     if validate:
         parse_transcript(text, path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
-        with os.fdopen(handle, "w", encoding="utf-8", newline="") as stream:
-            stream.write(text)
-        if replace:
-            Path(temporary).replace(path)
-        else:
-            # A hard link fails if the name was taken meanwhile: no silent overwrite, no partial file.
-            os.link(temporary, path)
-    except FileExistsError as exc:
+        return write_file(path, text, new=not replace)
+    except ExistingDataError as exc:  # the name was taken meanwhile
         raise _exists(path) from exc
-    finally:
-        Path(temporary).unlink(missing_ok=True)
-    return path
 
 
 def _exists(path: Path) -> QualitativeDataError:
