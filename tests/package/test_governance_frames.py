@@ -206,7 +206,7 @@ class Reference:
             return True
         if self.policy["policy"] == "delete_unanalysed":
             analysed = self.policy.get("analysed_on")
-            return analysed is None or day > analysed
+            return analysed is None or removal.on <= analysed or day > analysed
         return (removal.on - day).days <= self.policy["removal_window_days"]
 
     def participates(self, pid: str, day: dt.date) -> bool:
@@ -384,12 +384,13 @@ def test_consent_filter_matches_a_row_by_row_reading(
     expected = []
     for n, pid, day in frame.select("n", "participant_id", "completed_on").iter_rows():
         day = day if dated else None
+        # A dated table's row without a readable date is never covered; a row of an undated
+        # table is judged at the participant's first consent.
+        judged_on = day if dated else (pid and reference.first_consent(pid))
         removal = pid is not None and reference.removal(pid) is not None
         drops = [
             removal and (reference.removes(pid, day) if purpose == "analysis" else True),
-            pid is None
-            or (day or reference.first_consent(pid)) is None
-            or not reference.participates(pid, day or reference.first_consent(pid)),
+            pid is None or judged_on is None or not reference.participates(pid, judged_on),
         ]
         if scope:
             drops.append(pid is None or not reference.allows_now(pid, scope))

@@ -21,7 +21,9 @@ import polars as pl
 from studykit.checks import memo
 from studykit.checks.findings import Finding, Rule, register
 from studykit.errors import RegisterError, StudykitError
-from studykit.governance.consent_filter import ConsentFilter, doubtful_participants
+from studykit.governance.consent_filter import ConsentFilter
+from studykit.governance import coverage
+from studykit.governance.coverage import in_force
 from studykit.governance.registers import Approval, Ethics, Registers, load_registers
 from studykit.study import Study
 from studykit.tables import cast
@@ -276,11 +278,11 @@ def check(study: Study, *, today: dt.date | None = None) -> Iterator[Finding]:
     narrowed = registers.for_participants(asked)
     consent = ConsentFilter(narrowed, study.governance.withdrawal)
     for file, column, rows in suspects:
-        for row, pid, day in rows.select("row", "participant_id", "day").iter_rows():
-            item = Collected(file, row, column, pid, day)
-            yield from _collection_findings(item, narrowed, consent, check_period=bool(approvals))
-    for item in transcripts:
-        yield from _collection_findings(item, narrowed, consent, check_period=bool(approvals))
+        for judged in rows.iter_rows(named=True):
+            item = Collected(file, judged["row"], column, judged["participant_id"], judged["day"])
+            yield from _collection_findings(item, judged, narrowed, consent, check_period=bool(approvals))
+    for item, judged in zip(transcripts, _judge_transcripts(transcripts, narrowed), strict=True):
+        yield from _collection_findings(item, judged, narrowed, consent, check_period=bool(approvals))
     enrolled = _enrolled(study)
     if enrolled is not None:
         yield from _enrolment_findings(study, registers, consent, enrolled)
@@ -289,106 +291,66 @@ def check(study: Study, *, today: dt.date | None = None) -> Iterator[Finding]:
 def _suspects(frame: pl.DataFrame, registers: Registers, *, check_period: bool) -> pl.DataFrame:
     """Rows of (row, participant_id, day) that may yield a collection finding, in row order.
 
-    A superset of the failing rows, computed over whole columns: no consent event in
-    force (an as-of join on the consent events), consent without participate, on or after
-    a withdrawal, outside every approval period (decided once per distinct date), or of a
-    participant who asked to remove all data.
+    Each with ``in_force``'s verdict and details: rows it does not cover, rows outside every
+    approval period (decided once per distinct date), and rows of a participant who asked
+    to remove all data.
     """
-    if frame.height == 0:
-        return frame
+    judged = frame.select("row").hstack(in_force(frame.select("participant_id", "day"), registers))
     uncovered: list[dt.date] = []
     if check_period:
         days = frame.get_column("day").unique().drop_nulls().to_list()
         uncovered = [day for day in days if not registers.ethics.covers(day)]
-    # Only a doubtful participant's rows (a withdrawal, consent without participate, data before
-    # consent) may break a consent rule; anyone's rows on an uncovered day break the period rule.
-    doubtful = doubtful_participants(frame, registers).implode()
-    candidates = (
-        frame.lazy()
-        .filter(pl.col("participant_id").is_in(doubtful) | pl.col("day").is_in(uncovered))
-        .collect()
-    )
-    events = (
-        registers.consent_frame.filter(
-            pl.col("participant_id").is_in(candidates.get_column("participant_id").implode())
-        )
-        .select(
-            "participant_id",
-            pl.col("consented_on").alias("_consented_on"),
-            pl.col("participate").alias("_participate"),
-        )
-        .sort("_consented_on", maintain_order=True)
-    )
-    withdrawn = registers.withdrawal_frame.group_by("participant_id").agg(
-        pl.col("withdrawn_on").min().alias("_withdrawn_on")
-    )
     removing = sorted({w.participant_id for w in registers.withdrawals if w.removes_data})
-    joined = (
-        candidates.sort("day")
-        # Both sides are sorted by date; polars cannot verify that within groups, hence no check.
-        .join_asof(
-            events,
-            left_on="day",
-            right_on="_consented_on",
-            by="participant_id",
-            strategy="backward",
-            check_sortedness=False,
-        )
-        .join(withdrawn, on="participant_id", how="left")
-    )
-    suspect = (
-        pl.col("_consented_on").is_null()
-        | ~pl.col("_participate").fill_null(value=False)
-        | (pl.col("day") >= pl.col("_withdrawn_on")).fill_null(value=False)
+    return judged.filter(
+        (pl.col("verdict") != coverage.COVERED)
+        | pl.col("day").is_in(uncovered)
         | pl.col("participant_id").is_in(removing)
     )
-    if check_period:
-        suspect = suspect | pl.col("day").is_in(uncovered)
-    return joined.filter(suspect).select(frame.columns).sort("row")
+
+
+def _judge_transcripts(transcripts: list[Collected], registers: Registers) -> list[dict]:
+    """``in_force``'s verdict and details for each transcript participant, in order."""
+    rows = pl.DataFrame(
+        {
+            "participant_id": [t.participant_id for t in transcripts],
+            "day": [t.collected_on for t in transcripts],
+        },
+        schema={"participant_id": pl.String, "day": pl.Date},
+    )
+    return in_force(rows, registers).to_dicts()
 
 
 def _register_findings(registers: Registers, consent_file: str, withdrawals_file: str) -> Iterator[Finding]:
+    """GOV010 and GOV012: register rows ``in_force`` judges on their own dates."""
     if not registers.withdrawals:
         return
-    consent, withdrawals = registers.consent_frame, registers.withdrawal_frame
-    # withdrawn_by(participant, day) is the participant's earliest withdrawal, once day reaches it.
-    earliest = (
-        withdrawals.sort("withdrawn_on", maintain_order=True)
-        .group_by("participant_id", maintain_order=True)
-        .first()
-        .select("participant_id", "withdrawn_on", pl.col("scope").alias("withdrawal_scope"))
+    withdrawals = registers.withdrawal_frame
+    withdrawing = withdrawals.get_column("participant_id").implode()
+    consent = registers.consent_frame.filter(pl.col("participant_id").is_in(withdrawing))
+    judged = consent.select("row").hstack(
+        in_force(consent.select("participant_id", pl.col("consented_on").alias("day")), registers)
     )
-    late = consent.join(earliest, on="participant_id", how="inner", maintain_order="left").filter(
-        pl.col("consented_on") >= pl.col("withdrawn_on")
-    )
-    columns = ("participant_id", "consented_on", "row", "withdrawal_scope", "withdrawn_on")
-    for pid, consented_on, row, scope, withdrawn_on in late.select(columns).iter_rows():
+    for event in judged.filter(pl.col("verdict") == coverage.WITHDRAWN).iter_rows(named=True):
         yield CONSENT_AFTER_WITHDRAWAL.finding(
-            f"{pid} consented on {consented_on} but withdrew ({scope}) on {withdrawn_on}",
+            f"{event['participant_id']} consented on {event['day']} but withdrew "
+            f"({event['withdrawal_scope']}) on {event['withdrawn_on']}",
             file=consent_file,
-            row=row,
+            row=event["row"],
             column="consented_on",
-            value=consented_on,
+            value=event["day"],
         )
-    # consent_on(participant, day) is None when their first consent comes after day, or never.
-    withdrawing = withdrawals.get_column("participant_id")
-    firsts = (
-        consent.filter(pl.col("participant_id").is_in(withdrawing.implode()))
-        .group_by("participant_id")
-        .agg(pl.col("consented_on").min())
+    # A withdrawal judged on its own date: no consent event was in force then.
+    judged = withdrawals.select("row").hstack(
+        in_force(withdrawals.select("participant_id", pl.col("withdrawn_on").alias("day")), registers)
     )
-    first_consent = dict(firsts.iter_rows())
-    for withdrawal in registers.withdrawals:
-        pid, day = withdrawal.participant_id, withdrawal.withdrawn_on
-        first = first_consent.get(pid)
-        if first is None or first > day:
-            yield WITHDRAWAL_WITHOUT_CONSENT.finding(
-                f"{pid} withdrew on {day}, before any consent event",
-                file=withdrawals_file,
-                row=withdrawal.row,
-                column="withdrawn_on",
-                value=day,
-            )
+    for withdrawal in judged.filter(pl.col("consented_on").is_null()).iter_rows(named=True):
+        yield WITHDRAWAL_WITHOUT_CONSENT.finding(
+            f"{withdrawal['participant_id']} withdrew on {withdrawal['day']}, before any consent event",
+            file=withdrawals_file,
+            row=withdrawal["row"],
+            column="withdrawn_on",
+            value=withdrawal["day"],
+        )
 
 
 def _form_findings(registers: Registers, consent_file: str) -> Iterator[Finding]:
@@ -451,31 +413,30 @@ def _expiry_findings(
 
 
 def _collection_findings(
-    item: Collected, registers: Registers, consent: ConsentFilter, *, check_period: bool
+    item: Collected, judged: dict, registers: Registers, consent: ConsentFilter, *, check_period: bool
 ) -> Iterator[Finding]:
-    pid, day = item.participant_id, item.collected_on
+    """GOV002 and GOV003 from ``in_force``'s verdict on the item, then GOV005 and GOV007."""
+    pid, day, verdict = item.participant_id, item.collected_on, judged["verdict"]
     where = {"file": item.file, "row": item.row, "column": item.column}
-    withdrawal = registers.withdrawn_by(pid, day)
-    event = registers.consent_on(pid, day)
-    if withdrawal is not None:
+    if verdict == coverage.WITHDRAWN:
         yield AFTER_WITHDRAWAL.finding(
-            f"{pid}'s data dated {day} come after their withdrawal ({withdrawal.scope}) on "
-            f"{withdrawal.withdrawn_on}",
+            f"{pid}'s data dated {day} come after their withdrawal ({judged['withdrawal_scope']}) on "
+            f"{judged['withdrawn_on']}",
             **where,
             value=day if item.row else pid,
         )
-    elif event is None:
-        events = registers.events(pid)
-        later = f"their first consent is dated {events[0].consented_on}" if events else "no consent event"
+    elif verdict == coverage.NO_CONSENT:
+        first = judged["first_consent"]
+        later = f"their first consent is dated {first}" if first else "no consent event"
         yield NO_CONSENT.finding(
             f"{pid}'s data dated {day} come before any consent; {later}",
             **where,
             value=day if item.row else pid,
         )
-    elif not event.has("participate"):
+    elif verdict == coverage.NO_SCOPE:
         yield NO_CONSENT.finding(
-            f"{pid}'s consent in force on {day} (form {event.form_version}, {event.consented_on}) does not "
-            "include participate",
+            f"{pid}'s consent in force on {day} (form {judged['form_version']}, {judged['consented_on']}) "
+            "does not include participate",
             **where,
             value=day if item.row else pid,
         )
