@@ -399,13 +399,13 @@ def consent_add(
     from studykit.governance.edits import add_consent, event_date
 
     def body() -> None:
-        entry = add_consent(
+        edit = add_consent(
             _study(study_dir), participant, form_version=form_version, consented_on=event_date(on),
             scopes=scope or [], by=by, reason=reason,
         )
         if fmt == "json":
-            typer.echo(entry.line(), nl=False)
-        err.print(edit_done(entry), highlight=False)
+            typer.echo(edit.entry.line(), nl=False)
+        err.print(edit_done(edit), highlight=False)
 
     _run(body, debug=debug)
 
@@ -429,12 +429,12 @@ def consent_withdraw(
     from studykit.governance.edits import event_date, withdraw
 
     def body() -> None:
-        entry = withdraw(
+        edit = withdraw(
             _study(study_dir), participant, withdrawn_on=event_date(on), scope=scope, reason=reason, by=by
         )
         if fmt == "json":
-            typer.echo(entry.line(), nl=False)
-        err.print(edit_done(entry), highlight=False)
+            typer.echo(edit.entry.line(), nl=False)
+        err.print(edit_done(edit), highlight=False)
 
     _run(body, debug=debug)
 

@@ -288,6 +288,20 @@ def check(study: Study, *, today: dt.date | None = None) -> Iterator[Finding]:
         yield from _enrolment_findings(study, registers, consent, enrolled)
 
 
+def register_findings(study: Study, registers: Registers) -> Iterator[Finding]:
+    """The rules about register rows, as validation runs them and the governed edits run them on a staged row.
+
+    GOV010 and GOV012 (``in_force`` on each row's own date), GOV004 (form approved on the
+    consent date) and GOV008 (participant not in participants.csv, when it can be read).
+    """
+    consent_file = _label(study, study.consent_path)
+    yield from _register_findings(registers, consent_file, _label(study, study.withdrawals_path))
+    yield from _form_findings(registers, consent_file)
+    enrolled = _enrolled(study)
+    if enrolled is not None:
+        yield from _not_enrolled_findings(study, registers, enrolled)
+
+
 def _suspects(frame: pl.DataFrame, registers: Registers, *, check_period: bool) -> pl.DataFrame:
     """Rows of (row, participant_id, day) that may yield a collection finding, in row order.
 
@@ -506,6 +520,12 @@ def _enrolment_findings(
                 value=pid,
                 fix=_erase_fix(pid),
             )
+    yield from _not_enrolled_findings(study, registers, enrolled)
+
+
+def _not_enrolled_findings(study: Study, registers: Registers, enrolled: pl.DataFrame) -> Iterator[Finding]:
+    """GOV008: register participants missing from participants.csv (not after a removal request)."""
+    removing = sorted({w.participant_id for w in registers.withdrawals if w.removes_data})
     registers_by_file = [
         (_label(study, study.consent_path), registers.consent_frame),
         (_label(study, study.withdrawals_path), registers.withdrawal_frame),

@@ -6,7 +6,7 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
-from studykit.governance.audit import AuditEntry
+from studykit.governance.edits import Edit
 from studykit.governance.registers import SCOPES
 from studykit.governance.status import ApprovalStatus, ParticipantConsent
 
@@ -87,12 +87,16 @@ def ethics_table(rows: list[ApprovalStatus]) -> Table:
     return table
 
 
-def edit_done(entry: AuditEntry) -> str:
-    """The one sentence an edit prints to stderr."""
+def edit_done(edit: Edit) -> Text:
+    """The sentence an edit prints to stderr, then a sentence per warning."""
+    entry = edit.entry
     what = entry.record
     if entry.action == "consent add":
         scopes = ", ".join(what["scopes"]) or "no scope"  # type: ignore[arg-type]
         detail = f"consent on form {what['form_version']} dated {what['consented_on']} ({scopes})"
     else:
         detail = f"withdrawal ({what['scope']}) dated {what['withdrawn_on']}"
-    return f"Recorded {detail} for {entry.participant_id} in {entry.register} (audit: governance/audit.log)."
+    done = Text(f"Recorded {detail} for {entry.participant_id} in {entry.register} (audit: governance/audit.log).")
+    for warning in edit.warnings:
+        done.append(f"\nWarning ({warning.code}): {warning.message}. {warning.fix}", style="yellow")
+    return done

@@ -2,19 +2,15 @@
 
 Each line says who (``--by`` or ``git config user.name``), when (UTC, ISO 8601),
 what (the action and the new record) and the previous value, as trusted EDC
-systems do (domain notes §3.3). Files are replaced atomically: written to a
-temporary file in the same folder, then ``os.replace``d, so a crash leaves either
-the old or the new file, never half of one.
+systems do (domain notes §3.3). The log is written together with its register, as
+one unit, by ``journal.write_together``.
 """
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import json
-import os
 import subprocess
-import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -71,27 +67,6 @@ def read_audit(path: Path) -> list[dict]:
     if not path.is_file():
         return []
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-
-
-def stage(path: Path, data: bytes) -> Path:
-    """Write ``data`` to a temporary file next to ``path``; ``commit`` or ``discard`` it after."""
-    handle, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    with os.fdopen(handle, "wb") as stream:
-        stream.write(data)
-        stream.flush()
-        os.fsync(stream.fileno())
-    return Path(name)
-
-
-def commit(staged: Path, path: Path) -> None:
-    # Path.replace is os.replace: atomic on one file system, which the staging folder guarantees.
-    staged.replace(path)
-
-
-def discard(*staged: Path) -> None:
-    for temporary in staged:
-        with contextlib.suppress(FileNotFoundError):
-            temporary.unlink()
 
 
 def appended_log(path: Path, entry: AuditEntry) -> bytes:

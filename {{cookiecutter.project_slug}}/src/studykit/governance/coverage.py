@@ -31,9 +31,10 @@ NO_CONSENT = "no consent"
 NO_SCOPE = "scope not given"
 VERDICTS = (UNKNOWN, WITHDRAWN, NO_CONSENT, NO_SCOPE, COVERED)
 
-# What ``in_force`` adds to each row. The details (event in force, first withdrawal) are
-# given for every row that is not covered; a covered row of a participant whose consent is
-# plain (``Registers.plain_consent``) is decided without looking them up, and they are null.
+# What ``in_force`` adds to each row. The details (event in force, first withdrawal on or
+# before the day) are given for every row that is not covered; a covered row of a participant
+# whose consent is plain (``Registers.plain_consent``) is decided without looking them up, and
+# they are null unless ``all_details`` is asked for.
 DETAILS: dict[str, pl.DataType] = {
     "verdict": pl.String(),
     "on": pl.Date(),
@@ -46,13 +47,18 @@ DETAILS: dict[str, pl.DataType] = {
 
 
 def in_force(
-    rows: pl.DataFrame, registers: Registers, *, scope: str = "participate", dated: bool = True
+    rows: pl.DataFrame,
+    registers: Registers,
+    *,
+    scope: str = "participate",
+    dated: bool = True,
+    all_details: bool = False,
 ) -> pl.DataFrame:
     """``rows`` (``participant_id``, ``day``) with the verdict and its details (``DETAILS``), in order.
 
     ``on`` is the day judged: ``day``, or with ``dated=False`` the participant's first consent.
     Whole columns at once: only the rows of participants whose consent is not plain go
-    through the as-of join on the consent events.
+    through the as-of join on the consent events (all rows with ``all_details``).
     """
     frame = rows.select(
         pl.col("participant_id").cast(pl.String), pl.col("day").cast(pl.Date)
@@ -63,7 +69,7 @@ def in_force(
     frame = frame.join(firsts, on="participant_id", how="left", maintain_order="left").with_columns(
         (pl.col("day") if dated else pl.col("first_consent")).alias("on")
     )
-    plain = _plain(frame, registers, scope)
+    plain = _plain(frame, registers, "" if all_details else scope)
     easy = frame.filter(plain).with_columns(
         pl.lit(COVERED).alias("verdict"),
         *(pl.lit(None, dtype=DETAILS[c]).alias(c) for c in DETAILS if c not in ("verdict", "on", "first_consent")),
@@ -77,7 +83,10 @@ def in_force(
 
 
 def _plain(frame: pl.DataFrame, registers: Registers, scope: str) -> pl.Series:
-    """Rows certainly covered: participate asked of a plain participant, on or after the first consent."""
+    """Rows certainly covered: participate asked of a plain participant, on or after the first consent.
+
+    ``scope`` blank: none (every row is looked up).
+    """
     if scope != "participate":
         return pl.Series([False] * frame.height, dtype=pl.Boolean)
     plain = registers.plain_consent.get_column("participant_id").implode()
@@ -172,5 +181,5 @@ def coverage(
         {"participant_id": [participant_id], "day": [day]},
         schema={"participant_id": pl.String, "day": pl.Date},
     )
-    result = in_force(row, registers, scope=scope, dated=day is not None)
+    result = in_force(row, registers, scope=scope, dated=day is not None, all_details=True)
     return Coverage(**result.select(*DETAILS).row(0, named=True))
