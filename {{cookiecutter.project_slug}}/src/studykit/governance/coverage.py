@@ -63,22 +63,31 @@ def in_force(
     frame = rows.select(
         pl.col("participant_id").cast(pl.String), pl.col("day").cast(pl.Date)
     ).with_row_index("_index")
-    firsts = registers.consent_frame.group_by("participant_id").agg(
-        pl.col("consented_on").min().alias("first_consent")
-    )
-    frame = frame.join(firsts, on="participant_id", how="left", maintain_order="left").with_columns(
-        (pl.col("day") if dated else pl.col("first_consent")).alias("on")
-    )
+    if dated:
+        frame = frame.with_columns(pl.col("day").alias("on"))
+    else:
+        frame = frame.join(_firsts(registers), on="participant_id", how="left", maintain_order="left")
+        frame = frame.with_columns(pl.col("first_consent").alias("on")).drop("first_consent")
     plain = _plain(frame, registers, "" if all_details else scope)
-    easy = frame.filter(plain).with_columns(
-        pl.lit(COVERED).alias("verdict"),
-        *(pl.lit(None, dtype=DETAILS[c]).alias(c) for c in DETAILS if c not in ("verdict", "on", "first_consent")),
-    )
     hard = _decide(frame.filter(~plain), registers, scope, dated=dated)
-    return (
-        pl.concat([easy, hard], how="diagonal_relaxed")
-        .sort("_index")
-        .select("participant_id", "day", *DETAILS)
+    if hard.height == frame.height:
+        return hard.sort("_index").select("participant_id", "day", *DETAILS)
+    # Most rows are plainly covered: start from that and put the decided rows in their places.
+    where = hard.get_column("_index")
+    columns = {name: pl.repeat(None, frame.height, dtype=kind, eager=True) for name, kind in DETAILS.items()}
+    columns["verdict"] = pl.repeat(COVERED, frame.height, dtype=pl.String, eager=True)
+    for name, column in columns.items():
+        column.scatter(where, hard.get_column(name))
+    columns["on"] = frame.get_column("on")
+    return frame.select("participant_id", "day").with_columns(
+        column.alias(name) for name, column in columns.items()
+    ).select("participant_id", "day", *DETAILS)
+
+
+def _firsts(registers: Registers) -> pl.DataFrame:
+    """(participant_id, first_consent) of everyone with a consent event."""
+    return registers.consent_frame.group_by("participant_id").agg(
+        pl.col("consented_on").min().alias("first_consent")
     )
 
 
@@ -89,12 +98,14 @@ def _plain(frame: pl.DataFrame, registers: Registers, scope: str) -> pl.Series:
     """
     if scope != "participate":
         return pl.Series([False] * frame.height, dtype=pl.Boolean)
-    plain = registers.plain_consent.get_column("participant_id").implode()
-    return frame.select(
-        (pl.col("participant_id").is_in(plain) & (pl.col("on") >= pl.col("first_consent"))).fill_null(
-            value=False
-        )
-    ).to_series()
+    return (
+        frame.lazy()
+        .select("participant_id", "on")
+        .join(registers.plain_consent.lazy(), on="participant_id", how="left", maintain_order="left")
+        .select((pl.col("on") >= pl.col("first_consent")).fill_null(value=False))
+        .collect()
+        .to_series()
+    )
 
 
 def _decide(frame: pl.DataFrame, registers: Registers, scope: str, *, dated: bool) -> pl.DataFrame:
@@ -116,6 +127,7 @@ def _decide(frame: pl.DataFrame, registers: Registers, scope: str, *, dated: boo
         .first()
         .select("participant_id", "withdrawn_on", pl.col("scope").alias("withdrawal_scope"))
     )
+    frame = frame.join(_firsts(registers), on="participant_id", how="left")
     known = pl.col("participant_id").is_not_null() & pl.col("on").is_not_null()
     joined = pl.concat(
         [
