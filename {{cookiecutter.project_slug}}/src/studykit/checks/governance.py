@@ -21,9 +21,11 @@ import polars as pl
 from studykit.checks import memo
 from studykit.checks.findings import Finding, Rule, register
 from studykit.errors import RegisterError, StudykitError
+from studykit.governance.audit import audit_gaps, read_audit_lines
 from studykit.governance.consent_filter import ConsentFilter
 from studykit.governance import coverage
 from studykit.governance.coverage import in_force
+from studykit.governance.journal import leftovers
 from studykit.governance.registers import Approval, Ethics, Registers, load_registers
 from studykit.study import Study
 from studykit.tables import cast
@@ -133,6 +135,38 @@ WITHDRAWAL_WITHOUT_CONSENT = Rule(
     "A withdrawal is dated before any consent event of the participant.",
     "Check the withdrawal date and the consent register.",
 )
+AUDITED_CHANGE_MISSING = Rule(
+    "GOV013",
+    "governance",
+    "Audited edit missing from its register",
+    "error",
+    "governance/audit.log records a consent event or withdrawal (studykit consent add or withdraw) that the "
+    "register does not hold: the change was lost, for example overwritten by a hand edit.",
+    "Put the row back in the register: the audit entry's record holds every cell. If the row was corrected by "
+    "hand, keep the audited row and record the correction as a new event.",
+)
+UNAUDITED_ROW = Rule(
+    "GOV014",
+    "governance",
+    "Register row without audit entry",
+    "warning",
+    "A row was added to consent.csv or withdrawals.csv after studykit began keeping that register's audit "
+    "trail, but no audit entry records it: it was typed in by hand, or its audit line was lost. Rows from "
+    "before the first audited row are not counted.",
+    "Check the row against the signed form or the request; record changes with studykit consent add or "
+    "withdraw, which audit them.",
+)
+INTERRUPTED_EDIT = Rule(
+    "GOV015",
+    "governance",
+    "Files left by an interrupted edit",
+    "warning",
+    "governance/.studykit/ holds files of an edit that was interrupted: staged copies of a register or of the "
+    "audit log (pseudonymous personal data, git-ignored), or the journal of an edit that was committed but "
+    "not finished.",
+    "Run studykit consent status (or any consent edit): it finishes a committed edit and deletes what an "
+    "uncommitted one left.",
+)
 register(
     MALFORMED,
     NO_CONSENT,
@@ -146,6 +180,9 @@ register(
     CONSENT_AFTER_WITHDRAWAL,
     NO_APPROVAL,
     WITHDRAWAL_WITHOUT_CONSENT,
+    AUDITED_CHANGE_MISSING,
+    UNAUDITED_ROW,
+    INTERRUPTED_EDIT,
 )
 
 
@@ -255,6 +292,7 @@ def check(study: Study, *, today: dt.date | None = None) -> Iterator[Finding]:
     today = today or dt.datetime.now(dt.UTC).date()
     consent_file = _label(study, study.consent_path)
     yield from _register_findings(registers, consent_file, _label(study, study.withdrawals_path))
+    yield from _audit_findings(study, registers)
     tables = _tables(study)
     transcripts = list(_transcripts(study))
     has_data = bool(transcripts) or any(frame.height for _, _, frame in tables)
@@ -364,6 +402,39 @@ def _register_findings(registers: Registers, consent_file: str, withdrawals_file
             row=withdrawal["row"],
             column="withdrawn_on",
             value=withdrawal["day"],
+        )
+
+
+def _audit_findings(study: Study, registers: Registers) -> Iterator[Finding]:
+    """GOV013 and GOV014: the registers against the audit log; GOV015: leftovers of an interrupted edit."""
+    log = _label(study, study.audit_log_path)
+    for path in leftovers(study):
+        yield INTERRUPTED_EDIT.finding(
+            f"{path.name} was left by an interrupted edit",
+            file=_label(study, path),
+        )
+    try:
+        entries = read_audit_lines(study.audit_log_path, log)
+    except RegisterError as exc:
+        yield MALFORMED.finding(exc.message, file=log, row=exc.row, fix=exc.fix)
+        return
+    gaps = audit_gaps(
+        registers, entries, _label(study, study.consent_path), _label(study, study.withdrawals_path)
+    )
+    for number, entry in gaps.lost:
+        record = entry["record"]
+        what = "consent event" if entry["action"] == "consent add" else "withdrawal"
+        day = record.get("consented_on") or record.get("withdrawn_on")
+        yield AUDITED_CHANGE_MISSING.finding(
+            f"the {what} of {entry.get('participant_id')} dated {day}, recorded by {entry.get('by')} at "
+            f"{entry.get('at')}, is not in {entry.get('register')}",
+            file=log,
+            row=number,
+            value=entry.get("participant_id"),
+        )
+    for file, row, pid in gaps.unaudited:
+        yield UNAUDITED_ROW.finding(
+            f"{pid}'s row has no entry in {log}", file=file, row=row, column="participant_id", value=pid
         )
 
 

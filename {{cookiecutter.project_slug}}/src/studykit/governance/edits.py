@@ -238,9 +238,13 @@ def _write(
             after = staged_registers(staged[path])
         except RegisterError as exc:
             _refuse(exc.message, study=study, path=path, row=exc.row, field=exc.field, fix=exc.fix)
-        before = {_key(f) for f in register_findings(study, registers)}
-        found = list(register_findings(study, after))
-        new = [f for f in found if f.code in REFUSED and _key(f) not in before]
+        # Every register rule is about one participant's rows: judging theirs alone is exact.
+        found = list(register_findings(study, after.for_participants([entry.participant_id])))
+        new = [f for f in found if f.code in REFUSED]
+        if new:  # only what the new row brings: what was wrong before is validation's to report
+            narrowed = registers.for_participants([entry.participant_id])
+            before = {_key(f) for f in register_findings(study, narrowed)}
+            new = [f for f in new if _key(f) not in before]
         # What the new row itself breaks first, then what it breaks elsewhere (an earlier consent).
         new.sort(key=lambda f: f.file != _label(study, path))
         if new:

@@ -65,13 +65,13 @@ def cannot_write(study: Study, path: Path, exc: OSError) -> RegisterError:
 
 
 @contextmanager
-def edit_lock(study: Study, *, timeout: float = LOCK_TIMEOUT) -> Iterator[None]:
+def edit_lock(study: Study) -> Iterator[None]:
     """Hold the governance folder's lock (finishing or discarding any interrupted edit first)."""
-    folder = work_dir(study)
+    folder, timeout = work_dir(study), LOCK_TIMEOUT
     try:
         folder.mkdir(exist_ok=True)
         lock = FileLock(folder / LOCK, timeout=timeout)
-        lock.acquire()
+        lock.acquire(poll_interval=0.005)
     except Timeout as exc:
         msg = f"another studykit command has held the lock for {timeout:.0f} seconds"
         raise RegisterError(msg, path=_label(study, folder), fix="Wait for it to finish, then try again.") from exc
@@ -110,8 +110,11 @@ def _stage(folder: Path, target: Path, data: bytes) -> Path:
         while view:
             view = view[os.write(handle, view) :]
         os.fsync(handle)
-    finally:
+    except BaseException:
         os.close(handle)
+        staged.unlink(missing_ok=True)
+        raise
+    os.close(handle)
     return staged
 
 

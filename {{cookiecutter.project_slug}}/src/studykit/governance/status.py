@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from studykit.errors import RegisterError, StudykitError
 from studykit.governance.consent_filter import ConsentFilter
+from studykit.governance.journal import edit_lock, leftovers
 from studykit.governance.registers import SCOPES, ConsentEvent, Withdrawal
 from studykit.study import Study
 from studykit.tables import read_text_table
@@ -52,7 +53,13 @@ def _enrolled_ids(study: Study) -> set[str]:
 
 
 def consent_status(study: Study, participant_id: str | None = None) -> list[ParticipantConsent]:
-    """Consent state of every participant (registers and participants.csv), or of one."""
+    """Consent state of every participant (registers and participants.csv), or of one.
+
+    An edit interrupted by a crash is finished (or its staged files deleted) first, under the lock.
+    """
+    if leftovers(study):
+        with edit_lock(study):
+            pass
     consent = ConsentFilter.from_study(study)
     registers = consent.registers
     enrolled = _enrolled_ids(study)
