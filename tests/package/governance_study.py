@@ -119,7 +119,9 @@ def edit_at(root: str, participant_id: str, start: float) -> str:
     time.sleep(max(0.0, start - time.time()))
     study, now, by = load_study(Path(root)), dt.datetime(2025, 6, 1, 9, 0, tzinfo=dt.UTC), "Synthetic"
     if int(participant_id[1:]) % 2:
-        withdraw(study, participant_id, withdrawn_on=dt.date(2024, 6, 1), scope="no further data", by=by, now=now)
+        withdraw(
+            study, participant_id, withdrawn_on=dt.date(2024, 6, 1), scope="no further data", by=by, now=now
+        )
     else:
         add_consent(
             study,
@@ -131,4 +133,3 @@ def edit_at(root: str, participant_id: str, start: float) -> str:
             now=now,
         )
     return participant_id
-

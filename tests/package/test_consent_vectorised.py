@@ -89,7 +89,8 @@ def test_filter_text_dates_and_undated_frames() -> None:
     undated = ConsentFilter(_registers()).filter(frame, resource="m", purpose="analysis")
     reference = ConsentFilter(_registers())
     expected = [
-        n for n, pid, _ in frame.iter_rows()
+        n
+        for n, pid, _ in frame.iter_rows()
         if pid is not None
         and reference.collected_with_consent(pid, None)
         and not reference.removes(pid, None)

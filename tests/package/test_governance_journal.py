@@ -128,7 +128,9 @@ def test_stale_staged_files_are_reported_then_cleaned_by_the_next_edit(tmp_path)
     stale.parent.mkdir()
     stale.write_text("participant_id,withdrawn_on,reason,scope\nP001,2024-05-01,,no further data\n")
     assert ("GOV015", "governance/.studykit/withdrawals.csv.0123456789ab.tmp", None) in codes(root)
-    withdraw(load_study(root), "P002", withdrawn_on=dt.date(2024, 6, 1), scope="no further data", by=BY, now=NOW)
+    withdraw(
+        load_study(root), "P002", withdrawn_on=dt.date(2024, 6, 1), scope="no further data", by=BY, now=NOW
+    )
     assert not stale.exists()
     assert journal.leftovers(load_study(root)) == []
 
@@ -191,12 +193,14 @@ def test_a_write_that_fails_exits_2_with_one_sentence_and_changes_nothing(tmp_pa
         capture_output=True,
         text=True,
         check=False,
-        preexec_fn=_small_files(64),  # noqa: PLW1509 (one call, no threads in this child)
+        preexec_fn=_small_files(64),
         env={"PYTHONPATH": str(PACKAGE_SRC), "PATH": "", "PYTHONDONTWRITEBYTECODE": "1"},
     )
     assert result.returncode == 2, result.stderr
     assert result.stderr.count("\n") == 1
-    assert "governance/withdrawals.csv: could not write (File too large); nothing was changed." in result.stderr
+    assert (
+        "governance/withdrawals.csv: could not write (File too large); nothing was changed." in result.stderr
+    )
     assert _snapshot(root) == before
 
 
@@ -213,7 +217,9 @@ def test_rewritten_files_keep_their_mode_and_new_ones_follow_the_umask(tmp_path)
     root = make_study(tmp_path)
     register = root / "governance/withdrawals.csv"
     register.chmod(0o640)
-    withdraw(load_study(root), "P002", withdrawn_on=dt.date(2024, 6, 1), scope="no further data", by=BY, now=NOW)
+    withdraw(
+        load_study(root), "P002", withdrawn_on=dt.date(2024, 6, 1), scope="no further data", by=BY, now=NOW
+    )
     umask = os.umask(0o022)
     os.umask(umask)
     assert register.stat().st_mode & 0o777 == 0o640
@@ -250,7 +256,9 @@ def test_an_edit_waits_for_the_lock_then_gives_up_with_a_sentence(tmp_path, monk
         assert holder.stdout.readline().strip() == "held"
         monkeypatch.setattr(journal, "LOCK_TIMEOUT", 0.3)
         with pytest.raises(RegisterError, match="another studykit command has held the lock"):
-            withdraw(load_study(root), "P002", withdrawn_on=dt.date(2024, 6, 1), scope="no further data", by=BY)
+            withdraw(
+                load_study(root), "P002", withdrawn_on=dt.date(2024, 6, 1), scope="no further data", by=BY
+            )
     finally:
         holder.kill()
         holder.wait()
@@ -284,7 +292,8 @@ def test_gov014_rows_added_by_hand_after_the_first_audited_row(tmp_path):
     # P001-P003 were recorded before studykit kept an audit trail: not reported.
     root = make_study(tmp_path)
     add_consent(
-        load_study(root), "P001", form_version="2.0", consented_on=dt.date(2024, 9, 2), scopes=["participate"],
+        load_study(root), "P001", form_version="2.0", consented_on=dt.date(2024, 9, 2),
+        scopes=["participate"],
         by=BY, now=NOW,
     )  # fmt: skip
     register = root / "governance/consent.csv"

@@ -21,9 +21,9 @@ import polars as pl
 from studykit.checks import memo
 from studykit.checks.findings import Finding, Rule, register
 from studykit.errors import RegisterError, StudykitError
+from studykit.governance import coverage
 from studykit.governance.audit import audit_gaps, read_audit_lines
 from studykit.governance.consent_filter import ConsentFilter
-from studykit.governance import coverage
 from studykit.governance.coverage import in_force
 from studykit.governance.journal import leftovers
 from studykit.governance.registers import Approval, Ethics, Registers, load_registers
@@ -142,8 +142,8 @@ AUDITED_CHANGE_MISSING = Rule(
     "error",
     "governance/audit.log records a consent event or withdrawal (studykit consent add or withdraw) that the "
     "register does not hold: the change was lost, for example overwritten by a hand edit.",
-    "Put the row back in the register: the audit entry's record holds every cell. If the row was corrected by "
-    "hand, keep the audited row and record the correction as a new event.",
+    "Put the row back in the register: the audit entry's record holds every cell. If the row was corrected "
+    "by hand, keep the audited row and record the correction as a new event.",
 )
 UNAUDITED_ROW = Rule(
     "GOV014",
@@ -161,9 +161,9 @@ INTERRUPTED_EDIT = Rule(
     "governance",
     "Files left by an interrupted edit",
     "warning",
-    "governance/.studykit/ holds files of an edit that was interrupted: staged copies of a register or of the "
-    "audit log (pseudonymous personal data, git-ignored), or the journal of an edit that was committed but "
-    "not finished.",
+    "governance/.studykit/ holds files of an edit that was interrupted: staged copies of a register or of "
+    "the audit log (pseudonymous personal data, git-ignored), or the journal of an edit that was committed "
+    "but not finished.",
     "Run studykit consent status (or any consent edit): it finishes a committed edit and deletes what an "
     "uncommitted one left.",
 )

@@ -96,7 +96,8 @@ def edit_done(edit: Edit) -> Text:
         detail = f"consent on form {what['form_version']} dated {what['consented_on']} ({scopes})"
     else:
         detail = f"withdrawal ({what['scope']}) dated {what['withdrawn_on']}"
-    done = Text(f"Recorded {detail} for {entry.participant_id} in {entry.register} (audit: governance/audit.log).")
+    where = f"{entry.register} (audit: governance/audit.log)"
+    done = Text(f"Recorded {detail} for {entry.participant_id} in {where}.")
     for warning in edit.warnings:
         done.append(f"\nWarning ({warning.code}): {warning.message}. {warning.fix}", style="yellow")
     return done

@@ -54,7 +54,11 @@ def who(study: Study, by: str | None) -> str:
     try:
         result = subprocess.run(
             ["git", "config", "user.name"],
-            cwd=study.root, capture_output=True, text=True, check=False, timeout=30,
+            cwd=study.root,
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=30,
         )
         name = result.stdout.strip() if result.returncode == 0 else ""
     except (OSError, subprocess.SubprocessError):
@@ -156,7 +160,9 @@ def audit_gaps(
         first = matched.get_column("row").min()
         if first is not None:
             missing = rows.join(trail, on=on, how="anti", nulls_equal=True).filter(pl.col("row") > first)
-            unaudited += [(file, row, pid) for row, pid in missing.select("row", "participant_id").iter_rows()]
+            unaudited += [
+                (file, row, pid) for row, pid in missing.select("row", "participant_id").iter_rows()
+            ]
         by_line = {number: entry for number, entry, _ in records}
         gone = trail.join(rows, on=on, how="anti", nulls_equal=True).get_column("_line").sort()
         lost += [(number, by_line[number]) for number in gone]

@@ -60,9 +60,9 @@ def in_force(
     Whole columns at once: only the rows of participants whose consent is not plain go
     through the as-of join on the consent events (all rows with ``all_details``).
     """
-    frame = rows.select(
-        pl.col("participant_id").cast(pl.String), pl.col("day").cast(pl.Date)
-    ).with_row_index("_index")
+    frame = rows.select(pl.col("participant_id").cast(pl.String), pl.col("day").cast(pl.Date)).with_row_index(
+        "_index"
+    )
     if dated:
         frame = frame.with_columns(pl.col("day").alias("on"))
     else:
@@ -79,9 +79,11 @@ def in_force(
     for name, column in columns.items():
         column.scatter(where, hard.get_column(name))
     columns["on"] = frame.get_column("on")
-    return frame.select("participant_id", "day").with_columns(
-        column.alias(name) for name, column in columns.items()
-    ).select("participant_id", "day", *DETAILS)
+    return (
+        frame.select("participant_id", "day")
+        .with_columns(column.alias(name) for name, column in columns.items())
+        .select("participant_id", "day", *DETAILS)
+    )
 
 
 def _firsts(registers: Registers) -> pl.DataFrame:
@@ -161,7 +163,9 @@ def _decide(frame: pl.DataFrame, registers: Registers, scope: str, *, dated: boo
         .then(pl.lit(NO_SCOPE))
         .otherwise(pl.lit(COVERED))
     )
-    return joined.with_columns(verdict.alias("verdict"), pl.col("_event_on").alias("consented_on")).with_columns(
+    return joined.with_columns(
+        verdict.alias("verdict"), pl.col("_event_on").alias("consented_on")
+    ).with_columns(
         # The withdrawal is a detail only once it has happened.
         pl.when(after_withdrawal).then(pl.col("withdrawn_on")).alias("withdrawn_on"),
         pl.when(after_withdrawal).then(pl.col("withdrawal_scope")).alias("withdrawal_scope"),

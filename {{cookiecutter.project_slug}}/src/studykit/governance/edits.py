@@ -130,7 +130,9 @@ def add_consent(
         )
 
         def staged(file: Path) -> Registers:
-            return Registers(read_consent_frame(file, _label(study, path)), registers.withdrawals, registers.ethics)
+            return Registers(
+                read_consent_frame(file, _label(study, path)), registers.withdrawals, registers.ethics
+            )
 
         warnings = _write(study, path, cells, entry, registers, staged)
     return Edit(entry, warnings)

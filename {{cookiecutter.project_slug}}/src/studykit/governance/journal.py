@@ -74,7 +74,9 @@ def edit_lock(study: Study) -> Iterator[None]:
         lock.acquire(poll_interval=0.005)
     except Timeout as exc:
         msg = f"another studykit command has held the lock for {timeout:.0f} seconds"
-        raise RegisterError(msg, path=_label(study, folder), fix="Wait for it to finish, then try again.") from exc
+        raise RegisterError(
+            msg, path=_label(study, folder), fix="Wait for it to finish, then try again."
+        ) from exc
     except OSError as exc:
         raise cannot_write(study, folder, exc) from exc
     try:
@@ -96,6 +98,12 @@ def _sync_folder(folder: Path) -> None:
             os.fsync(handle)
         finally:
             os.close(handle)
+
+
+def _refuse_link(study: Study, target: Path) -> None:
+    if target.is_symlink():
+        msg = "is a symbolic link; studykit does not write through links"
+        raise RegisterError(msg, path=_label(study, target), fix="Replace the link with the file itself.")
 
 
 def _stage(folder: Path, target: Path, data: bytes) -> Path:
@@ -133,9 +141,7 @@ def write_together(
     try:
         for target, data in files.items():
             current = target
-            if target.is_symlink():
-                msg = "is a symbolic link; studykit does not write through links"
-                raise RegisterError(msg, path=_label(study, target), fix="Replace the link with the file itself.")
+            _refuse_link(study, target)
             staged[target] = _stage(folder, target, data)
         after_step("staged")
         if check is not None:
@@ -166,7 +172,7 @@ def _write_journal(study: Study, folder: Path, staged: dict[Path, Path]) -> None
     ]
     text = json.dumps(entries, indent=1).encode("utf-8")
     temporary = _stage(folder, folder / JOURNAL, text)
-    os.replace(temporary, folder / JOURNAL)
+    temporary.replace(folder / JOURNAL)
     _sync_folder(folder)
 
 
@@ -177,7 +183,9 @@ def _replay(study: Study, folder: Path) -> None:
         entries = json.loads(journal.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         msg = "holds an unreadable journal of an interrupted edit"
-        raise RegisterError(msg, path=_label(study, journal), fix="Ask the data manager to check it.") from exc
+        raise RegisterError(
+            msg, path=_label(study, journal), fix="Ask the data manager to check it."
+        ) from exc
     moves = []
     for entry in entries:
         staged, target = folder / entry["staged"], study.root / entry["target"]
@@ -192,7 +200,7 @@ def _replay(study: Study, folder: Path) -> None:
             raise RegisterError(msg, path=entry["target"], fix=fix)
         moves.append((staged, target))
     for staged, target in moves:
-        os.replace(staged, target)
+        staged.replace(target)
         after_step(f"replaced {target.name}")
     for folder_of_target in {target.parent for _, target in moves}:
         _sync_folder(folder_of_target)
