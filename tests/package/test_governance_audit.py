@@ -474,3 +474,69 @@ def test_cli_ethics_status_as_a_real_process(tmp_path):
         ["1.0", "2.0"],
         ["SYN/0001/AM1 (2024-09-01)"],
     )
+
+
+# --- what a team sees in its first week (issue 17) ----------------------------------------------
+
+
+def test_consent_status_dates_a_removal_that_followed_a_no_further_data(tmp_path):
+    root = make_study(
+        tmp_path,
+        withdrawals=("P002,2024-05-01,,no further data", "P002,2024-06-01,,remove all data"),
+    )
+    (row,) = consent_status(load_study(root), "P002")
+    assert (row.state, row.state_since) == ("removal requested", dt.date(2024, 6, 1))
+    assert row.record()["state_since"] == "2024-06-01"
+    table = runner.invoke(app, ["consent", "status", "-C", str(root)])
+    p002 = " ".join(table.stdout.split("P002", 1)[1].split("P003", 1)[0].split())  # its row, however wrapped
+    assert p002.endswith("removal requested 2024-06-01")
+    assert "2024-05-01" not in p002
+
+
+def test_consent_add_for_someone_not_in_participants_csv_records_and_warns(tmp_path):
+    root = make_study(tmp_path)
+    edit = add_consent(
+        load_study(root),
+        "P004",
+        form_version="1.0",
+        consented_on=dt.date(2024, 2, 1),
+        scopes=["participate"],
+        by=BY,
+        now=NOW,
+    )
+    assert [(w.code, w.message) for w in edit.warnings] == [
+        ("GOV008", "P004 is not in data/participants.csv")
+    ]
+    assert (root / "governance/consent.csv").read_text().endswith("P004,1.0,2024-02-01,yes,,,,\n")
+    result = runner.invoke(
+        app,
+        [
+            "consent",
+            "add",
+            "P005",
+            "-f",
+            "1.0",
+            "--on",
+            "2024-02-01",
+            "-s",
+            "participate",
+            "--by",
+            BY,
+            "-C",
+            str(root),
+        ],
+    )
+    assert result.exit_code == 0
+    said = " ".join(result.stderr.split())
+    assert "Recorded consent on form 1.0 dated 2024-02-01 (participate) for P005" in said
+    assert "Warning (GOV008): P005 is not in data/participants.csv." in said
+
+
+def test_cli_ethics_status_without_an_approval_says_so_in_a_sentence(tmp_path):
+    root = make_study(tmp_path, approvals=[])
+    result = runner.invoke(app, ["ethics", "status", "-C", str(root)])
+    assert result.exit_code == 0
+    assert " ".join(result.stdout.split()) == (
+        "No ethics approval is recorded in governance/ethics.yml: add the committee, reference, dates and "
+        "approved consent form versions (see docs/governance.md)."
+    )

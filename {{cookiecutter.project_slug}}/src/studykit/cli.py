@@ -477,9 +477,7 @@ def ethics_status_command(study_dir: StudyDir = Path(), fmt: Format = "text", de
         if fmt == "json":
             typer.echo(json.dumps([r.record() for r in rows], indent=2, ensure_ascii=False))
         else:
-            out.print(ethics_table(rows))
-        if not rows:
-            err.print("No approval recorded in governance/ethics.yml.", highlight=False)
+            out.print(ethics_table(rows), highlight=False)
 
     _run(body, debug=debug)
 # --- end consent commands ---

@@ -40,8 +40,8 @@ def consent_table(rows: list[ParticipantConsent]) -> Table:
     for row in rows:
         latest = row.events[-1] if row.events else None
         state = Text(row.state, style=STATE_STYLE.get(row.state, ""))
-        if row.withdrawals:
-            state.append(f" {row.withdrawals[0].withdrawn_on}")
+        if row.state_since:
+            state.append(f" {row.state_since}")
         table.add_row(
             row.participant_id + ("" if row.enrolled else " *"),
             latest.form_version if latest else "",
@@ -71,8 +71,13 @@ def consent_history(row: ParticipantConsent) -> Group:
     return Group(*parts)
 
 
-def ethics_table(rows: list[ApprovalStatus]) -> Table:
-    """Every approval with its period, state and the consent form versions it covers."""
+def ethics_table(rows: list[ApprovalStatus]) -> Table | Text:
+    """Every approval with its period, state and the consent form versions it covers (or a sentence)."""
+    if not rows:
+        return Text(
+            "No ethics approval is recorded in governance/ethics.yml: add the committee, reference, dates "
+            "and approved consent form versions (see docs/governance.md)."
+        )
     table = Table(title="Ethics approvals", title_justify="left")
     for column in ("committee", "reference", "approved on", "ends on", "state", "days left", "consent forms",
                    "amendments"):

@@ -33,10 +33,19 @@ class ParticipantConsent:
             return "no consent"
         return "consented" if self.scopes_now["participate"] else "no consent to participate"
 
+    @property
+    def state_since(self) -> dt.date | None:
+        """The date of the withdrawal the state names: a removal request, else the first withdrawal."""
+        removal = next((w for w in self.withdrawals if w.removes_data), None)
+        if removal is not None:
+            return removal.withdrawn_on
+        return self.withdrawals[0].withdrawn_on if self.withdrawals else None
+
     def record(self) -> dict[str, object]:
         return {
             "participant_id": self.participant_id,
             "state": self.state,
+            "state_since": self.state_since.isoformat() if self.state_since else None,
             "enrolled": self.enrolled,
             "scopes_now": dict(self.scopes_now),
             "events": [e.record() for e in self.events],
