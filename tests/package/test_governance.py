@@ -15,7 +15,7 @@ import pytest
 from studykit.checks.governance import check
 from studykit.errors import DataReadError, RegisterError
 from studykit.governance.consent_filter import ConsentFilter, Exclusion
-from studykit.governance.coverage import coverage
+from studykit.governance.coverage import in_force_on
 from studykit.governance.registers import load_registers
 from studykit.study import load_study
 
@@ -291,9 +291,9 @@ def test_missing_register_is_an_error(tmp_path):
 def test_consent_in_force_is_the_latest_event_on_or_before_the_date(tmp_path):
     root = make_study(tmp_path, extra_consent=("P001,2.0,2024-10-01,yes,,,,",))
     registers = load_registers(load_study(root))
-    assert coverage(registers, "P001", dt.date(2024, 9, 30)).form_version == "1.0"
-    assert coverage(registers, "P001", dt.date(2024, 10, 1)).form_version == "2.0"
-    assert coverage(registers, "P001", dt.date(2024, 1, 31)).consented_on is None
+    assert in_force_on(registers, "P001", dt.date(2024, 9, 30)).form_version == "1.0"
+    assert in_force_on(registers, "P001", dt.date(2024, 10, 1)).form_version == "2.0"
+    assert in_force_on(registers, "P001", dt.date(2024, 1, 31)).consented_on is None
     assert [e.form_version for e in registers.events("P001")] == ["1.0", "2.0"]
 
 

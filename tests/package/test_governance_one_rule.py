@@ -119,7 +119,7 @@ def test_a_data_row_gets_one_answer_everywhere(tmp_path, consents, withdrawals, 
     # the rule itself, over a frame and for one row
     assert in_force_verdict(rows, registers) == verdict
     if day is not None:
-        assert rule.coverage(registers, "P001", day).verdict == verdict
+        assert rule.in_force_on(registers, "P001", day).verdict == verdict
     # validation: GOV002/GOV003 on the row (a missing or impossible date is the structure layer's)
     on_row = {f.code for f in check(study, today=TODAY) if f.file == MEASURES_FILE and f.row == 2}
     assert on_row & {"GOV002", "GOV003"} == (
@@ -219,7 +219,7 @@ def test_a_register_row_gets_one_answer_from_validation_and_the_edit(
 
     # in_force on the row's own date says why
     registers = load_registers(load_study(by_hand))
-    judged = rule.coverage(registers, "P001", dt.date.fromisoformat(day))
+    judged = rule.in_force_on(registers, "P001", dt.date.fromisoformat(day))
     if kind == "add":
         assert (judged.verdict == rule.WITHDRAWN) == (code == "GOV010")
     else:

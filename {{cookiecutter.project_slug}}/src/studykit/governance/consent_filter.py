@@ -24,7 +24,7 @@ from typing import Literal
 import polars as pl
 
 from studykit.errors import DataReadError
-from studykit.governance.coverage import COVERED, coverage, in_force
+from studykit.governance.coverage import COVERED, in_force, in_force_on
 from studykit.governance.registers import Registers, Withdrawal, load_registers
 from studykit.study import Study
 from studykit.study import Withdrawal as WithdrawalPolicy
@@ -75,7 +75,7 @@ class ConsentFilter:
         with any withdrawal, use scopes (quotation, archiving) when a removal is requested.
         """
         if on is not None:
-            return coverage(self.registers, participant_id, on, scope=scope).covered
+            return in_force_on(self.registers, participant_id, on, scope=scope).covered
         latest = self.registers.latest(participant_id)
         if latest is None or not latest.has(scope):
             return False
@@ -101,7 +101,7 @@ class ConsentFilter:
 
     def collected_with_consent(self, participant_id: str, collected_on: dt.date | None) -> bool:
         """Consent to participate in force on the collection date (``None``: at first consent)."""
-        return coverage(self.registers, participant_id, collected_on).covered
+        return in_force_on(self.registers, participant_id, collected_on).covered
 
     # --- tables ----------------------------------------------------------------------------------
 

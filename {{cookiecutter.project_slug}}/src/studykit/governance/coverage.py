@@ -189,7 +189,7 @@ class Coverage:
         return self.verdict == COVERED
 
 
-def coverage(
+def in_force_on(
     registers: Registers, participant_id: str, day: dt.date | None, *, scope: str = "participate"
 ) -> Coverage:
     """``in_force`` asked about one participant: on ``day``, or (``None``) at their first consent."""

@@ -31,8 +31,6 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
 
-from filelock import FileLock, Timeout
-
 from studykit.errors import RegisterError
 from studykit.study import Study
 
@@ -67,6 +65,8 @@ def cannot_write(study: Study, path: Path, exc: OSError) -> RegisterError:
 @contextmanager
 def edit_lock(study: Study) -> Iterator[None]:
     """Hold the governance folder's lock (finishing or discarding any interrupted edit first)."""
+    from filelock import FileLock, Timeout  # only edits lock: validation reads without it
+
     folder, timeout = work_dir(study), LOCK_TIMEOUT
     try:
         folder.mkdir(exist_ok=True)
