@@ -111,6 +111,7 @@ def _plain(frame: pl.DataFrame, registers: Registers, scope: str) -> pl.Series:
 
 
 def _decide(frame: pl.DataFrame, registers: Registers, scope: str, *, dated: bool) -> pl.DataFrame:
+    """The verdict and details of each row: an as-of join on the consent events, then the first withdrawal."""
     who = frame.get_column("participant_id").drop_nulls().unique().implode()
     events = (
         registers.consent_frame.filter(pl.col("participant_id").is_in(who))

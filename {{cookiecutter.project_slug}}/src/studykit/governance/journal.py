@@ -157,7 +157,16 @@ def write_together(
             raise cannot_write(study, current, exc) from exc
         raise
     after_step("journal")
-    _replay(study, folder)
+    try:
+        _replay(study, folder)
+    except OSError as exc:
+        msg = (
+            f"the edit was recorded but could not be put in place ({exc.strerror or exc}); "
+            "the next studykit consent command finishes it"
+        )
+        raise RegisterError(
+            msg, path=_label(study, folder / JOURNAL), fix="Fix the cause, then run it."
+        ) from exc
 
 
 def _write_journal(study: Study, folder: Path, staged: dict[Path, Path]) -> None:
