@@ -109,20 +109,23 @@ def _refuse_link(study: Study, target: Path) -> None:
 def _stage(folder: Path, target: Path, data: bytes) -> Path:
     """Write ``data`` to a new file in ``folder`` with ``target``'s mode, synced to disk."""
     staged = folder / f"{target.name}.{secrets.token_hex(6)}.tmp"
-    # 0o666 less the umask, as for any new file; an existing target's own mode below.
-    handle = os.open(staged, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    # 0o666 less the umask, as for any new file; an existing target's own mode after writing.
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    handle = os.open(staged, flags, 0o666)
     try:
-        if target.exists():
-            os.fchmod(handle, target.stat().st_mode & 0o7777)
         view = memoryview(data)
         while view:
             view = view[os.write(handle, view) :]
         os.fsync(handle)
-    except BaseException:
         os.close(handle)
+        handle = -1
+        if target.exists():
+            staged.chmod(target.stat().st_mode & 0o7777)
+    except BaseException:
+        if handle >= 0:
+            os.close(handle)
         staged.unlink(missing_ok=True)
         raise
-    os.close(handle)
     return staged
 
 
