@@ -103,3 +103,33 @@ def make_study(
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")
     return root
+
+
+def edit_at(root: str, participant_id: str, start: float) -> str:
+    """One governed edit, begun at the wall-clock time ``start`` (for a worker process).
+
+    Odd-numbered participants withdraw, even-numbered ones re-consent on form 2.0. Kept here,
+    with light imports, so that spawned workers start quickly.
+    """
+    import time
+
+    from studykit.governance.edits import add_consent, withdraw
+    from studykit.study import load_study
+
+    time.sleep(max(0.0, start - time.time()))
+    study, now, by = load_study(Path(root)), dt.datetime(2025, 6, 1, 9, 0, tzinfo=dt.UTC), "Synthetic"
+    if int(participant_id[1:]) % 2:
+        withdraw(
+            study, participant_id, withdrawn_on=dt.date(2024, 6, 1), scope="no further data", by=by, now=now
+        )
+    else:
+        add_consent(
+            study,
+            participant_id,
+            form_version="2.0",
+            consented_on=dt.date(2024, 9, 2),
+            scopes=["participate"],
+            by=by,
+            now=now,
+        )
+    return participant_id

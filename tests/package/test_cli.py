@@ -164,4 +164,7 @@ def test_ethics_status_without_approvals_is_a_sentence_not_an_empty_table(tmp_pa
     result = invoke("ethics", "status", "-C", str(make_governance_study(tmp_path, approvals=[])))
     assert result.exit_code == 0
     assert result.stdout == ""
-    assert result.stderr == "No approval recorded in governance/ethics.yml.\n"
+    assert " ".join(result.stderr.split()) == (
+        "No ethics approval is recorded in governance/ethics.yml: add the committee, reference, dates and "
+        "approved consent form versions (see docs/governance.md)."
+    )

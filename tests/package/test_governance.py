@@ -15,6 +15,7 @@ import pytest
 from studykit.checks.governance import check
 from studykit.errors import DataReadError, RegisterError
 from studykit.governance.consent_filter import ConsentFilter, Exclusion
+from studykit.governance.coverage import in_force_on
 from studykit.governance.registers import load_registers
 from studykit.study import load_study
 
@@ -290,9 +291,9 @@ def test_missing_register_is_an_error(tmp_path):
 def test_consent_in_force_is_the_latest_event_on_or_before_the_date(tmp_path):
     root = make_study(tmp_path, extra_consent=("P001,2.0,2024-10-01,yes,,,,",))
     registers = load_registers(load_study(root))
-    assert registers.consent_on("P001", dt.date(2024, 9, 30)).form_version == "1.0"
-    assert registers.consent_on("P001", dt.date(2024, 10, 1)).form_version == "2.0"
-    assert registers.consent_on("P001", dt.date(2024, 1, 31)) is None
+    assert in_force_on(registers, "P001", dt.date(2024, 9, 30)).form_version == "1.0"
+    assert in_force_on(registers, "P001", dt.date(2024, 10, 1)).form_version == "2.0"
+    assert in_force_on(registers, "P001", dt.date(2024, 1, 31)).consented_on is None
     assert [e.form_version for e in registers.events("P001")] == ["1.0", "2.0"]
 
 
@@ -483,3 +484,45 @@ ALLOWS = {
 def test_allows(tmp_path, changes, pid, scope, on, expected):
     consent = ConsentFilter.from_study(load_study(make_study(tmp_path, **changes)))
     assert consent.allows(pid, scope, on=on) is expected
+
+
+# delete_unanalysed: (analysed_on, removal requested on, collected on) -> removed?
+DELETE_UNANALYSED = {
+    "nothing analysed yet": (None, "2024-06-01", "2024-02-01", True),
+    "request before the analysis (issue 17 item 3)": ("2025-01-01", "2024-06-01", "2024-02-01", True),
+    "request on the analysis day": ("2024-06-01", "2024-06-01", "2024-02-01", True),
+    "analysed before the request: kept": ("2024-05-01", "2024-06-01", "2024-02-01", False),
+    "collected after the analysis": ("2024-05-01", "2024-06-01", "2024-05-20", True),
+    "collected on the analysis day, analysed before the request: kept": (
+        "2024-05-01",
+        "2024-06-01",
+        "2024-05-01",
+        False,
+    ),
+}
+
+
+@pytest.mark.parametrize(
+    ("analysed_on", "requested_on", "collected_on", "removed"),
+    DELETE_UNANALYSED.values(),
+    ids=DELETE_UNANALYSED.keys(),
+)
+def test_delete_unanalysed_honours_when_removal_was_requested(
+    tmp_path, analysed_on, requested_on, collected_on, removed
+):
+    root = make_study(
+        tmp_path,
+        withdrawals=(f"P002,{requested_on},,remove all data",),
+        measures={"P002": f"P002,T1,{collected_on},4"},
+        withdrawal_policy={"policy": "delete_unanalysed", "analysed_on": analysed_on},
+    )
+    consent = ConsentFilter.from_study(load_study(root))
+    assert consent.removes("P002", dt.date.fromisoformat(collected_on)) is removed
+    kept = consent.filter(
+        measures_frame(root), resource="wemwbs", purpose="analysis", date_column="completed_on"
+    )
+    assert kept.height == (0 if removed else 1)
+    gov007 = [
+        f for f in check(load_study(root), today=TODAY) if f.code == "GOV007" and f.file == MEASURES_FILE
+    ]
+    assert len(gov007) == (1 if removed else 0)

@@ -36,18 +36,23 @@ PACKAGE_SRC = Path(__file__).resolve().parents[2] / "{{cookiecutter.project_slug
 
 
 def snapshot(root: Path) -> dict[str, bytes | None]:
-    """The bytes of every governed file (None when absent) and the governance folder's listing."""
+    """The bytes of every governed file (None when absent) and the governance folder's listing.
+
+    The listing leaves out the lock file (git-ignored, kept between edits) and nothing else:
+    a staged file or journal left behind shows.
+    """
     files: dict[str, bytes | None] = {
         name: (root / name).read_bytes() if (root / name).exists() else None for name in GOVERNED
     }
-    files["listing"] = "\n".join(sorted(p.name for p in (root / "governance").iterdir())).encode()
+    listing = [p for p in (root / "governance").rglob("*") if p.name != "lock" and p.name != ".studykit"]
+    files["listing"] = "\n".join(sorted(p.relative_to(root).as_posix() for p in listing)).encode()
     return files
 
 
 def test_consent_add_appends_a_row_and_an_audit_line(tmp_path):
     root = make_study(tmp_path, consent={})
     before = (root / "governance/consent.csv").read_bytes()
-    entry = add_consent(
+    edit = add_consent(
         load_study(root),
         "P001",
         form_version="1.0",
@@ -75,7 +80,8 @@ def test_consent_add_appends_a_row_and_an_audit_line(tmp_path):
             "reason": None,
         }
     ]
-    assert entry.previous is None
+    assert edit.entry.previous is None
+    assert edit.warnings == ()
 
 
 def test_re_consent_is_a_new_event_with_the_previous_one_audited(tmp_path):
@@ -174,27 +180,27 @@ def test_who_comes_from_git_config(tmp_path, monkeypatch):
     monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(config))
     monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
     root = make_study(tmp_path)
-    entry = withdraw(
+    edit = withdraw(
         load_study(root), "P002", withdrawn_on=dt.date(2024, 6, 1), scope="no further data", now=NOW
     )
-    assert entry.by == "Synthetic Researcher"
+    assert edit.entry.by == "Synthetic Researcher"
 
 
 REFUSED = {
     "unapproved form version": (
         "add",
         {"participant_id": "P001", "form_version": "3.0", "consented_on": dt.date(2024, 9, 2)},
-        "consent form 3.0 was not approved by ethics on 2024-09-02",
+        "P001 consented on 2024-09-02 with form 3.0; approved versions then: 1.0, 2.0",
     ),
     "new form before its amendment": (
         "add",
         {"participant_id": "P001", "form_version": "2.0", "consented_on": dt.date(2024, 8, 1)},
-        "consent form 2.0 was not approved by ethics on 2024-08-01",
+        "P001 consented on 2024-08-01 with form 2.0; approved versions then: 1.0",
     ),
     "consent after a withdrawal": (
         "add",
         {"participant_id": "P009", "form_version": "1.0", "consented_on": dt.date(2024, 7, 1)},
-        "P009 withdrew (no further data) on 2024-06-01, which is final",
+        "P009 consented on 2024-07-01 but withdrew (no further data) on 2024-06-01",
     ),
     "two events on one day": (
         "add",
@@ -224,17 +230,17 @@ REFUSED = {
     "withdrawal before consent": (
         "withdraw",
         {"participant_id": "P001", "withdrawn_on": dt.date(2024, 1, 20), "scope": "no further data"},
-        "P001 has no consent on or before 2024-01-20 (their first consent is dated 2024-02-01)",
+        "P001 withdrew on 2024-01-20, before any consent event",
     ),
     "withdrawal of someone never consented": (
         "withdraw",
         {"participant_id": "P004", "withdrawn_on": dt.date(2024, 3, 1), "scope": "no further data"},
-        "P004 has no consent on or before 2024-03-01 (no consent event)",
+        "P004 withdrew on 2024-03-01, before any consent event",
     ),
     "same withdrawal twice": (
         "withdraw",
         {"participant_id": "P009", "withdrawn_on": dt.date(2024, 7, 1), "scope": "no further data"},
-        "P009 already withdrew (no further data) on 2024-06-01",
+        "P009 already has a 'no further data' withdrawal in row 2",
     ),
     "anything after remove all data": (
         "withdraw",
@@ -446,7 +452,7 @@ def test_cli_refused_edit_exits_2_and_changes_nothing(tmp_path):
         ],
     )
     assert result.exit_code == 2
-    assert "refused, nothing changed: P001 has no consent on or before 2024-01-01" in " ".join(
+    assert "refused, nothing changed: P001 withdrew on 2024-01-01, before any consent event" in " ".join(
         result.stderr.split()
     )
     assert snapshot(root) == before
@@ -467,4 +473,71 @@ def test_cli_ethics_status_as_a_real_process(tmp_path):
         "SYN/0001",
         ["1.0", "2.0"],
         ["SYN/0001/AM1 (2024-09-01)"],
+    )
+
+
+# --- what a team sees in its first week (issue 17) ----------------------------------------------
+
+
+def test_consent_status_dates_a_removal_that_followed_a_no_further_data(tmp_path):
+    root = make_study(
+        tmp_path,
+        withdrawals=("P002,2024-05-01,,no further data", "P002,2024-06-01,,remove all data"),
+    )
+    (row,) = consent_status(load_study(root), "P002")
+    assert (row.state, row.state_since) == ("removal requested", dt.date(2024, 6, 1))
+    assert row.to_dict()["state_since"] == "2024-06-01"
+    table = runner.invoke(app, ["consent", "status", "-C", str(root)])
+    p002 = " ".join(table.stdout.split("P002", 1)[1].split("P003", 1)[0].split())  # its row, however wrapped
+    assert p002.endswith("removal requested 2024-06-01")
+    assert "2024-05-01" not in p002
+
+
+def test_consent_add_for_someone_not_in_participants_csv_records_and_warns(tmp_path):
+    root = make_study(tmp_path)
+    edit = add_consent(
+        load_study(root),
+        "P004",
+        form_version="1.0",
+        consented_on=dt.date(2024, 2, 1),
+        scopes=["participate"],
+        by=BY,
+        now=NOW,
+    )
+    assert [(w.code, w.message) for w in edit.warnings] == [
+        ("GOV008", "P004 is not in data/participants.csv")
+    ]
+    assert (root / "governance/consent.csv").read_text().endswith("P004,1.0,2024-02-01,yes,,,,\n")
+    result = runner.invoke(
+        app,
+        [
+            "consent",
+            "add",
+            "P005",
+            "-f",
+            "1.0",
+            "--on",
+            "2024-02-01",
+            "-s",
+            "participate",
+            "--by",
+            BY,
+            "-C",
+            str(root),
+        ],
+    )
+    assert result.exit_code == 0
+    said = " ".join(result.stderr.split())
+    assert "Recorded consent on form 1.0 dated 2024-02-01 (participate) for P005" in said
+    assert "Warning (GOV008): P005 is not in data/participants.csv." in said
+
+
+def test_cli_ethics_status_without_an_approval_says_so_in_a_sentence(tmp_path):
+    root = make_study(tmp_path, approvals=[])
+    result = runner.invoke(app, ["ethics", "status", "-C", str(root)])
+    assert result.exit_code == 0
+    assert result.stdout == ""
+    assert " ".join(result.stderr.split()) == (
+        "No ethics approval is recorded in governance/ethics.yml: add the committee, reference, dates and "
+        "approved consent form versions (see docs/governance.md)."
     )

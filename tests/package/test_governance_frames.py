@@ -23,6 +23,7 @@ import pytest
 from studykit.checks.governance import check
 from studykit.errors import RegisterError
 from studykit.governance.consent_filter import ConsentFilter
+from studykit.governance.coverage import in_force
 from studykit.governance.registers import (
     ConsentEvent,
     Registers,
@@ -206,7 +207,7 @@ class Reference:
             return True
         if self.policy["policy"] == "delete_unanalysed":
             analysed = self.policy.get("analysed_on")
-            return analysed is None or day > analysed
+            return analysed is None or removal.on <= analysed or day > analysed
         return (removal.on - day).days <= self.policy["removal_window_days"]
 
     def participates(self, pid: str, day: dt.date) -> bool:
@@ -384,12 +385,13 @@ def test_consent_filter_matches_a_row_by_row_reading(
     expected = []
     for n, pid, day in frame.select("n", "participant_id", "completed_on").iter_rows():
         day = day if dated else None
+        # A dated table's row without a readable date is never covered; a row of an undated
+        # table is judged at the participant's first consent.
+        judged_on = day if dated else (pid and reference.first_consent(pid))
         removal = pid is not None and reference.removal(pid) is not None
         drops = [
             removal and (reference.removes(pid, day) if purpose == "analysis" else True),
-            pid is None
-            or (day or reference.first_consent(pid)) is None
-            or not reference.participates(pid, day or reference.first_consent(pid)),
+            pid is None or judged_on is None or not reference.participates(pid, judged_on),
         ]
         if scope:
             drops.append(pid is None or not reference.allows_now(pid, scope))
@@ -427,13 +429,21 @@ def test_registers_answer_as_a_row_by_row_reading(tmp_path: Path) -> None:
             assert (removal and (removal.withdrawn_on, removal.row)) == (
                 reference.removal(pid) and (reference.removal(pid).on, reference.removal(pid).row)
             )
-            for day in days:
-                assert as_event(regs.consent_on(pid, day)) == as_ref(reference.in_force_event(pid, day))
-                quit_ = regs.withdrawn_by(pid, day)
-                assert (quit_ and quit_.row) == (
-                    reference.quit_by(pid, day) and reference.quit_by(pid, day).row
-                )
-                assert regs.in_force(pid, "participate", day) == reference.participates(pid, day)
+            # in_force over every (participant, day) at once, against the reference one at a time.
+            grid = pl.DataFrame(
+                {"participant_id": [pid] * len(days), "day": days},
+                schema={"participant_id": pl.String, "day": pl.Date},
+            )
+            judged = in_force(grid, regs).iter_rows(named=True)
+            for day, answer in zip(days, judged, strict=True):
+                assert (answer["verdict"] == "covered") == reference.participates(pid, day)
+                quit_ = reference.quit_by(pid, day)
+                assert answer["withdrawn_on"] == (quit_ and quit_.on)
+                if answer["verdict"] != "covered":  # details are given for every row not covered
+                    event = reference.in_force_event(pid, day)
+                    assert (answer["consented_on"], answer["form_version"]) == (
+                        (event.on, event.form) if event else (None, None)
+                    )
 
 
 def test_read_consent_and_the_frame_hold_the_same_events(tmp_path: Path) -> None:

@@ -396,7 +396,8 @@ def ethics_status_command(study_dir: StudyDir = Path(), fmt: Format = "text") ->
     rows = ethics_status(load_study(study_dir))
     _show(rows, fmt)
     if not rows:
-        _say("No approval recorded in governance/ethics.yml.")
+        _say("No ethics approval is recorded in governance/ethics.yml: add the committee, reference, dates "
+             "and approved consent form versions (see docs/governance.md).")
 
 
 review_app = _App("review", "Record that a person reviewed a disclosure finding.")

@@ -326,8 +326,8 @@ def consent_text(rows: list[Mapping[str, Any]]) -> Table:
     for row in rows:
         latest = row["events"][-1] if row["events"] else {}
         state = _state(row)
-        if row["withdrawals"]:
-            state.append(f" {row['withdrawals'][0]['withdrawn_on']}")
+        if row.get("state_since"):
+            state.append(f" {row['state_since']}")
         table.add_row(
             shown(row["participant_id"] + ("" if row["enrolled"] else " *")),
             shown(latest.get("form_version")),
@@ -379,7 +379,7 @@ def ethics_text(rows: list[Mapping[str, Any]]) -> Table:
 
 
 def edit_done(edit: object) -> Text:
-    """The one sentence a governed edit (an audit entry) says on stderr."""
+    """The sentence a governed edit (its audit entry) says on stderr, then one per warning."""
     entry = data(edit)
     what = entry["record"]
     if entry["action"] == "consent add":
@@ -388,7 +388,12 @@ def edit_done(edit: object) -> Text:
     else:
         detail = f"withdrawal ({what['scope']}) dated {what['withdrawn_on']}"
     who = f"{entry['participant_id']} in {entry['register']}"
-    return shown(f"Recorded {detail} for {who} (audit: governance/audit.log).")
+    done = shown(f"Recorded {detail} for {who} (audit: governance/audit.log).")
+    for warning in entry.get("warnings", ()):
+        done.append("\n")
+        said = f"Warning ({warning['code']}): {warning['message']}. {warning['fix']}"
+        done.append_text(shown(said, "yellow"))
+    return done
 
 
 VIEWS: dict[str, Callable[[Any], RenderableType]] = {

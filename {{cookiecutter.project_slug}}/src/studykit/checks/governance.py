@@ -22,7 +22,11 @@ from studykit.checks import memo
 from studykit.checks.findings import Finding, Rule, register
 from studykit.errors import RegisterError, StudykitError
 from studykit.files import study_relative
-from studykit.governance.consent_filter import ConsentFilter, doubtful_participants
+from studykit.governance import coverage
+from studykit.governance.audit import audit_gaps, read_audit_lines
+from studykit.governance.consent_filter import ConsentFilter
+from studykit.governance.coverage import in_force
+from studykit.governance.journal import leftovers
 from studykit.governance.registers import Approval, Ethics, Registers, load_registers
 from studykit.study import Study
 from studykit.tables import cast
@@ -132,6 +136,38 @@ WITHDRAWAL_WITHOUT_CONSENT = Rule(
     "A withdrawal is dated before any consent event of the participant.",
     "Check the withdrawal date and the consent register.",
 )
+AUDITED_CHANGE_MISSING = Rule(
+    "GOV013",
+    "governance",
+    "Audited edit missing from its register",
+    "error",
+    "governance/audit.log records a consent event or withdrawal (studykit consent add or withdraw) that the "
+    "register does not hold: the change was lost, for example overwritten by a hand edit.",
+    "Put the row back in the register: the audit entry's record holds every cell. If the row was corrected "
+    "by hand, keep the audited row and record the correction as a new event.",
+)
+UNAUDITED_ROW = Rule(
+    "GOV014",
+    "governance",
+    "Register row without audit entry",
+    "warning",
+    "A row was added to consent.csv or withdrawals.csv after studykit began keeping that register's audit "
+    "trail, but no audit entry records it: it was typed in by hand, or its audit line was lost. Rows from "
+    "before the first audited row are not counted.",
+    "Check the row against the signed form or the request; record changes with studykit consent add or "
+    "withdraw, which audit them.",
+)
+INTERRUPTED_EDIT = Rule(
+    "GOV015",
+    "governance",
+    "Files left by an interrupted edit",
+    "warning",
+    "governance/.studykit/ holds files of an edit that was interrupted: staged copies of a register or of "
+    "the audit log (pseudonymous personal data, git-ignored), or the journal of an edit that was committed "
+    "but not finished.",
+    "Run studykit consent status (or any consent edit): it finishes a committed edit and deletes what an "
+    "uncommitted one left.",
+)
 register(
     MALFORMED,
     NO_CONSENT,
@@ -145,6 +181,9 @@ register(
     CONSENT_AFTER_WITHDRAWAL,
     NO_APPROVAL,
     WITHDRAWAL_WITHOUT_CONSENT,
+    AUDITED_CHANGE_MISSING,
+    UNAUDITED_ROW,
+    INTERRUPTED_EDIT,
 )
 
 
@@ -251,6 +290,7 @@ def check(study: Study, *, today: dt.date | None = None) -> Iterator[Finding]:
     today = today or dt.datetime.now(dt.UTC).date()
     consent_file = _label(study, study.consent_path)
     yield from _register_findings(registers, consent_file, _label(study, study.withdrawals_path))
+    yield from _audit_findings(study, registers)
     tables = _tables(study)
     transcripts = list(_transcripts(study))
     has_data = bool(transcripts) or any(frame.height for _, _, frame in tables)
@@ -274,119 +314,126 @@ def check(study: Study, *, today: dt.date | None = None) -> Iterator[Finding]:
     narrowed = registers.for_participants(asked)
     consent = ConsentFilter(narrowed, study.governance.withdrawal)
     for file, column, rows in suspects:
-        for row, pid, day in rows.select("row", "participant_id", "day").iter_rows():
-            item = Collected(file, row, column, pid, day)
-            yield from _collection_findings(item, narrowed, consent, check_period=bool(approvals))
-    for item in transcripts:
-        yield from _collection_findings(item, narrowed, consent, check_period=bool(approvals))
+        for judged in rows.iter_rows(named=True):
+            item = Collected(file, judged["row"], column, judged["participant_id"], judged["day"])
+            yield from _collection_findings(item, judged, narrowed, consent, check_period=bool(approvals))
+    for item, judged in zip(transcripts, _judge_transcripts(transcripts, narrowed), strict=True):
+        yield from _collection_findings(item, judged, narrowed, consent, check_period=bool(approvals))
     enrolled = _enrolled(study)
     if enrolled is not None:
         yield from _enrolment_findings(study, registers, consent, enrolled)
 
 
+def register_findings(study: Study, registers: Registers) -> Iterator[Finding]:
+    """The rules about register rows, as validation runs them and the governed edits run them on a staged row.
+
+    GOV010 and GOV012 (``in_force`` on each row's own date), GOV004 (form approved on the
+    consent date) and GOV008 (participant not in participants.csv, when it can be read).
+    """
+    consent_file = _label(study, study.consent_path)
+    yield from _register_findings(registers, consent_file, _label(study, study.withdrawals_path))
+    yield from _form_findings(registers, consent_file)
+    enrolled = _enrolled(study)
+    if enrolled is not None:
+        yield from _not_enrolled_findings(study, registers, enrolled)
+
+
 def _suspects(frame: pl.DataFrame, registers: Registers, *, check_period: bool) -> pl.DataFrame:
     """Rows of (row, participant_id, day) that may yield a collection finding, in row order.
 
-    A superset of the failing rows, computed over whole columns: no consent event in
-    force (an as-of join on the consent events), consent without participate, on or after
-    a withdrawal, outside every approval period (decided once per distinct date), or of a
-    participant who asked to remove all data.
+    Each with ``in_force``'s verdict and details: rows it does not cover, rows outside every
+    approval period (decided once per distinct date), and rows of a participant who asked
+    to remove all data.
     """
-    if frame.height == 0:
-        return frame
+    judged = frame.select("row").hstack(in_force(frame.select("participant_id", "day"), registers))
     uncovered: list[dt.date] = []
     if check_period:
         days = frame.get_column("day").unique().drop_nulls().to_list()
         uncovered = [day for day in days if not registers.ethics.covers(day)]
-    # Only a doubtful participant's rows (a withdrawal, consent without participate, data before
-    # consent) may break a consent rule; anyone's rows on an uncovered day break the period rule.
-    doubtful = doubtful_participants(frame, registers).implode()
-    candidates = (
-        frame.lazy()
-        .filter(pl.col("participant_id").is_in(doubtful) | pl.col("day").is_in(uncovered))
-        .collect()
-    )
-    events = (
-        registers.consent_frame.filter(
-            pl.col("participant_id").is_in(candidates.get_column("participant_id").implode())
-        )
-        .select(
-            "participant_id",
-            pl.col("consented_on").alias("_consented_on"),
-            pl.col("participate").alias("_participate"),
-        )
-        .sort("_consented_on", maintain_order=True)
-    )
-    withdrawn = registers.withdrawal_frame.group_by("participant_id").agg(
-        pl.col("withdrawn_on").min().alias("_withdrawn_on")
-    )
     removing = sorted({w.participant_id for w in registers.withdrawals if w.removes_data})
-    joined = (
-        candidates.sort("day")
-        # Both sides are sorted by date; polars cannot verify that within groups, hence no check.
-        .join_asof(
-            events,
-            left_on="day",
-            right_on="_consented_on",
-            by="participant_id",
-            strategy="backward",
-            check_sortedness=False,
-        )
-        .join(withdrawn, on="participant_id", how="left")
-    )
-    suspect = (
-        pl.col("_consented_on").is_null()
-        | ~pl.col("_participate").fill_null(value=False)
-        | (pl.col("day") >= pl.col("_withdrawn_on")).fill_null(value=False)
+    return judged.filter(
+        (pl.col("verdict") != coverage.COVERED)
+        | pl.col("day").is_in(uncovered)
         | pl.col("participant_id").is_in(removing)
     )
-    if check_period:
-        suspect = suspect | pl.col("day").is_in(uncovered)
-    return joined.filter(suspect).select(frame.columns).sort("row")
+
+
+def _judge_transcripts(transcripts: list[Collected], registers: Registers) -> list[dict]:
+    """``in_force``'s verdict and details for each transcript participant, in order."""
+    rows = pl.DataFrame(
+        {
+            "participant_id": [t.participant_id for t in transcripts],
+            "day": [t.collected_on for t in transcripts],
+        },
+        schema={"participant_id": pl.String, "day": pl.Date},
+    )
+    return in_force(rows, registers).to_dicts()
 
 
 def _register_findings(registers: Registers, consent_file: str, withdrawals_file: str) -> Iterator[Finding]:
+    """GOV010 and GOV012: register rows ``in_force`` judges on their own dates."""
     if not registers.withdrawals:
         return
-    consent, withdrawals = registers.consent_frame, registers.withdrawal_frame
-    # withdrawn_by(participant, day) is the participant's earliest withdrawal, once day reaches it.
-    earliest = (
-        withdrawals.sort("withdrawn_on", maintain_order=True)
-        .group_by("participant_id", maintain_order=True)
-        .first()
-        .select("participant_id", "withdrawn_on", pl.col("scope").alias("withdrawal_scope"))
+    withdrawals = registers.withdrawal_frame
+    withdrawing = withdrawals.get_column("participant_id").implode()
+    consent = registers.consent_frame.filter(pl.col("participant_id").is_in(withdrawing))
+    judged = consent.select("row").hstack(
+        in_force(consent.select("participant_id", pl.col("consented_on").alias("day")), registers)
     )
-    late = consent.join(earliest, on="participant_id", how="inner", maintain_order="left").filter(
-        pl.col("consented_on") >= pl.col("withdrawn_on")
-    )
-    columns = ("participant_id", "consented_on", "row", "withdrawal_scope", "withdrawn_on")
-    for pid, consented_on, row, scope, withdrawn_on in late.select(columns).iter_rows():
+    for event in judged.filter(pl.col("verdict") == coverage.WITHDRAWN).iter_rows(named=True):
         yield CONSENT_AFTER_WITHDRAWAL.finding(
-            f"{pid} consented on {consented_on} but withdrew ({scope}) on {withdrawn_on}",
+            f"{event['participant_id']} consented on {event['day']} but withdrew "
+            f"({event['withdrawal_scope']}) on {event['withdrawn_on']}",
             file=consent_file,
-            row=row,
+            row=event["row"],
             column="consented_on",
-            value=consented_on,
+            value=event["day"],
         )
-    # consent_on(participant, day) is None when their first consent comes after day, or never.
-    withdrawing = withdrawals.get_column("participant_id")
-    firsts = (
-        consent.filter(pl.col("participant_id").is_in(withdrawing.implode()))
-        .group_by("participant_id")
-        .agg(pl.col("consented_on").min())
+    # A withdrawal judged on its own date: no consent event was in force then.
+    judged = withdrawals.select("row").hstack(
+        in_force(withdrawals.select("participant_id", pl.col("withdrawn_on").alias("day")), registers)
     )
-    first_consent = dict(firsts.iter_rows())
-    for withdrawal in registers.withdrawals:
-        pid, day = withdrawal.participant_id, withdrawal.withdrawn_on
-        first = first_consent.get(pid)
-        if first is None or first > day:
-            yield WITHDRAWAL_WITHOUT_CONSENT.finding(
-                f"{pid} withdrew on {day}, before any consent event",
-                file=withdrawals_file,
-                row=withdrawal.row,
-                column="withdrawn_on",
-                value=day,
-            )
+    for withdrawal in judged.filter(pl.col("consented_on").is_null()).iter_rows(named=True):
+        yield WITHDRAWAL_WITHOUT_CONSENT.finding(
+            f"{withdrawal['participant_id']} withdrew on {withdrawal['day']}, before any consent event",
+            file=withdrawals_file,
+            row=withdrawal["row"],
+            column="withdrawn_on",
+            value=withdrawal["day"],
+        )
+
+
+def _audit_findings(study: Study, registers: Registers) -> Iterator[Finding]:
+    """GOV013 and GOV014: the registers against the audit log; GOV015: leftovers of an interrupted edit."""
+    log = _label(study, study.audit_log_path)
+    for path in leftovers(study):
+        yield INTERRUPTED_EDIT.finding(
+            f"{path.name} was left by an interrupted edit",
+            file=_label(study, path),
+        )
+    try:
+        entries = read_audit_lines(study.audit_log_path, log)
+    except RegisterError as exc:
+        yield MALFORMED.finding(exc.message, file=log, row=exc.row, fix=exc.fix)
+        return
+    gaps = audit_gaps(
+        registers, entries, _label(study, study.consent_path), _label(study, study.withdrawals_path)
+    )
+    for number, entry in gaps.lost:
+        record = entry["record"]
+        what = "consent event" if entry["action"] == "consent add" else "withdrawal"
+        day = record.get("consented_on") or record.get("withdrawn_on")
+        yield AUDITED_CHANGE_MISSING.finding(
+            f"the {what} of {entry.get('participant_id')} dated {day}, recorded by {entry.get('by')} at "
+            f"{entry.get('at')}, is not in {entry.get('register')}",
+            file=log,
+            row=number,
+            value=entry.get("participant_id"),
+        )
+    for file, row, pid in gaps.unaudited:
+        yield UNAUDITED_ROW.finding(
+            f"{pid}'s row has no entry in {log}", file=file, row=row, column="participant_id", value=pid
+        )
 
 
 def _form_findings(registers: Registers, consent_file: str) -> Iterator[Finding]:
@@ -449,31 +496,30 @@ def _expiry_findings(
 
 
 def _collection_findings(
-    item: Collected, registers: Registers, consent: ConsentFilter, *, check_period: bool
+    item: Collected, judged: dict, registers: Registers, consent: ConsentFilter, *, check_period: bool
 ) -> Iterator[Finding]:
-    pid, day = item.participant_id, item.collected_on
+    """GOV002 and GOV003 from ``in_force``'s verdict on the item, then GOV005 and GOV007."""
+    pid, day, verdict = item.participant_id, item.collected_on, judged["verdict"]
     where = {"file": item.file, "row": item.row, "column": item.column}
-    withdrawal = registers.withdrawn_by(pid, day)
-    event = registers.consent_on(pid, day)
-    if withdrawal is not None:
+    if verdict == coverage.WITHDRAWN:
         yield AFTER_WITHDRAWAL.finding(
-            f"{pid}'s data dated {day} come after their withdrawal ({withdrawal.scope}) on "
-            f"{withdrawal.withdrawn_on}",
+            f"{pid}'s data dated {day} come after their withdrawal ({judged['withdrawal_scope']}) on "
+            f"{judged['withdrawn_on']}",
             **where,
             value=day if item.row else pid,
         )
-    elif event is None:
-        events = registers.events(pid)
-        later = f"their first consent is dated {events[0].consented_on}" if events else "no consent event"
+    elif verdict == coverage.NO_CONSENT:
+        first = judged["first_consent"]
+        later = f"their first consent is dated {first}" if first else "no consent event"
         yield NO_CONSENT.finding(
             f"{pid}'s data dated {day} come before any consent; {later}",
             **where,
             value=day if item.row else pid,
         )
-    elif not event.has("participate"):
+    elif verdict == coverage.NO_SCOPE:
         yield NO_CONSENT.finding(
-            f"{pid}'s consent in force on {day} (form {event.form_version}, {event.consented_on}) does not "
-            "include participate",
+            f"{pid}'s consent in force on {day} (form {judged['form_version']}, {judged['consented_on']}) "
+            "does not include participate",
             **where,
             value=day if item.row else pid,
         )
@@ -543,6 +589,12 @@ def _enrolment_findings(
                 value=pid,
                 fix=_erase_fix(pid),
             )
+    yield from _not_enrolled_findings(study, registers, enrolled)
+
+
+def _not_enrolled_findings(study: Study, registers: Registers, enrolled: pl.DataFrame) -> Iterator[Finding]:
+    """GOV008: register participants missing from participants.csv (not after a removal request)."""
+    removing = sorted({w.participant_id for w in registers.withdrawals if w.removes_data})
     registers_by_file = [
         (_label(study, study.consent_path), registers.consent_frame),
         (_label(study, study.withdrawals_path), registers.withdrawal_frame),

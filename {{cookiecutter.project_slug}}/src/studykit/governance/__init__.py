@@ -1,7 +1,13 @@
-"""Governance: consent, withdrawal and ethics registers, governed edits, audit log, the consent filter."""
+"""Governance: consent, withdrawal and ethics registers, the one consent rule, governed edits, audit log.
+
+``in_force`` (in ``coverage``) decides whether consent covered a row; validation, the
+consent filter and the edits all ask it. Edits are locked and written with their audit
+entry as one unit (``journal``).
+"""
 
 from studykit.governance.consent_filter import ConsentFilter, Exclusion
-from studykit.governance.edits import add_consent, withdraw
+from studykit.governance.coverage import Coverage, in_force, in_force_on
+from studykit.governance.edits import Edit, add_consent, withdraw
 from studykit.governance.registers import (
     SCOPES,
     ConsentEvent,
@@ -16,6 +22,8 @@ __all__ = [
     "SCOPES",
     "ConsentEvent",
     "ConsentFilter",
+    "Coverage",
+    "Edit",
     "Ethics",
     "Exclusion",
     "Registers",
@@ -23,6 +31,8 @@ __all__ = [
     "add_consent",
     "consent_status",
     "ethics_status",
+    "in_force",
+    "in_force_on",
     "load_registers",
     "withdraw",
 ]

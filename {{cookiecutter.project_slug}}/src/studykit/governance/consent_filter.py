@@ -3,8 +3,9 @@
 Scores, reports, quotes and deposits all pass their tables through
 ``ConsentFilter.filter`` with a *purpose*:
 
-- ``analysis``: rows collected while consent to participate was in force, minus the
-  data a "remove all data" withdrawal takes away under the study's withdrawal policy;
+- ``analysis``: rows collected while consent to participate was in force (decided by
+  ``coverage.in_force``, the rule validation and the edits use too), minus the data a
+  "remove all data" withdrawal takes away under the study's withdrawal policy;
 - ``quotation``: the same, without anyone who asked to remove all data (whatever the
   policy retained), and only participants whose latest consent includes direct quotation;
 - ``deposit``: likewise, with the archiving scope instead of quotation.
@@ -23,6 +24,7 @@ from typing import Literal
 import polars as pl
 
 from studykit.errors import DataReadError
+from studykit.governance.coverage import COVERED, in_force, in_force_on
 from studykit.governance.registers import Registers, Withdrawal, load_registers
 from studykit.study import Study
 from studykit.study import Withdrawal as WithdrawalPolicy
@@ -73,7 +75,7 @@ class ConsentFilter:
         with any withdrawal, use scopes (quotation, archiving) when a removal is requested.
         """
         if on is not None:
-            return self.registers.in_force(participant_id, scope, on)
+            return in_force_on(self.registers, participant_id, on, scope=scope).covered
         latest = self.registers.latest(participant_id)
         if latest is None or not latest.has(scope):
             return False
@@ -98,9 +100,8 @@ class ConsentFilter:
         return events[0].consented_on if events else None
 
     def collected_with_consent(self, participant_id: str, collected_on: dt.date | None) -> bool:
-        """Consent to participate in force on the collection date (undated: at first consent)."""
-        day = collected_on or self._first_consent(participant_id)
-        return day is not None and self.registers.in_force(participant_id, "participate", day)
+        """Consent to participate in force on the collection date (``None``: at first consent)."""
+        return in_force_on(self.registers, participant_id, collected_on).covered
 
     # --- tables ----------------------------------------------------------------------------------
 
@@ -127,7 +128,7 @@ class ConsentFilter:
         rows = pl.DataFrame({"participant_id": ids, "day": dates}).with_row_index("_index")
         rules: list[tuple[str, pl.Series]] = [
             (REMOVAL, self._removal_mask(rows, purpose)),
-            (NO_CONSENT, self._no_consent_mask(rows)),
+            (NO_CONSENT, self._no_consent_mask(rows, dated=date_column is not None)),
         ]
         if purpose in PURPOSE_SCOPE:
             scope = PURPOSE_SCOPE[purpose]
@@ -171,51 +172,10 @@ class ConsentFilter:
         ]
         return rows.get_column("_index").is_in(dropped)
 
-    def _no_consent_mask(self, rows: pl.DataFrame) -> pl.Series:
-        """Rows without consent to participate in force when collected (undated: at first consent).
-
-        Only the doubtful participants' rows are looked at (``doubtful_participants``): for
-        them the consent event in force is an as-of join on the consent events by date, and
-        withdrawals end it from their earliest date on.
-        """
-        who = doubtful_participants(rows, self.registers).implode()
-        doubtful = rows.filter(pl.col("participant_id").is_in(who))
-        events = (
-            self.registers.consent_frame.filter(pl.col("participant_id").is_in(who))
-            .select(
-                "participant_id",
-                pl.col("consented_on").alias("_on"),
-                pl.col("participate").alias("_participate"),
-            )
-            .sort("_on", maintain_order=True)
-        )
-        first = events.group_by("participant_id").agg(pl.col("_on").min().alias("_first"))
-        withdrawn = self.registers.withdrawal_frame.group_by("participant_id").agg(
-            pl.col("withdrawn_on").min().alias("_withdrawn_on")
-        )
-        dated = (
-            doubtful.join(first, on="participant_id", how="left")
-            .with_columns(pl.coalesce("day", "_first").alias("_effective"))
-            .filter(pl.col("_effective").is_not_null())
-            .sort("_effective")
-            # Both sides are sorted by date; polars cannot verify that within groups, hence no check.
-            .join_asof(
-                events,
-                left_on="_effective",
-                right_on="_on",
-                by="participant_id",
-                strategy="backward",
-                check_sortedness=False,
-            )
-            .join(withdrawn, on="participant_id", how="left")
-        )
-        in_force = dated.filter(
-            pl.col("_participate").fill_null(value=False)
-            & (pl.col("_withdrawn_on").is_null() | (pl.col("_effective") < pl.col("_withdrawn_on")))
-        )
-        lacking = doubtful.join(in_force.select("_index"), on="_index", how="anti").get_column("_index")
-        # A row without a participant has no consent; of the others, only doubtful rows can lack it.
-        return rows.get_column("participant_id").is_null().scatter(lacking, True)
+    def _no_consent_mask(self, rows: pl.DataFrame, *, dated: bool) -> pl.Series:
+        """Rows ``in_force`` does not cover: no consent to participate in force when collected."""
+        judged = in_force(rows.select("participant_id", "day"), self.registers, dated=dated)
+        return judged.get_column("verdict") != COVERED
 
     def _removal_drops(self, participant_id: str, collected_on: dt.date | None, purpose: Purpose) -> bool:
         # The policy may keep collected data for this study's analysis; they are never
@@ -227,26 +187,6 @@ class ConsentFilter:
     def summary(self) -> list[dict]:
         """Every exclusion so far as plain data (for reports, results.json and deposits)."""
         return [asdict(e) for e in self.exclusions]
-
-
-def doubtful_participants(rows: pl.DataFrame, registers: Registers) -> pl.Series:
-    """Participants of ``rows`` (participant_id, day) some of whose rows may lack consent to participate.
-
-    Everyone but those whose consent is plain (``Registers.plain_consent``) and whose dated
-    rows all come on or after their first consent (an undated row counts as collected then):
-    only the doubtful participants' rows need the as-of join on the consent events.
-    """
-    return (
-        rows.lazy()
-        .join(registers.plain_consent.lazy(), on="participant_id", how="left")
-        .filter(
-            pl.col("first_consent").is_null()
-            | (pl.col("day") < pl.col("first_consent")).fill_null(value=False)
-        )
-        .select(pl.col("participant_id").drop_nulls().unique())
-        .collect()
-        .get_column("participant_id")
-    )
 
 
 def _dates(frame: pl.DataFrame, column: str) -> pl.Series:
@@ -264,6 +204,11 @@ def _policy_removes(policy: WithdrawalPolicy, removal: Withdrawal, collected_on:
     if policy.policy == "delete_all" or collected_on is None:
         return True
     if policy.policy == "delete_unanalysed":
-        return policy.analysed_on is None or collected_on > policy.analysed_on
+        # Kept only when the data had been analysed before the request came: removed while
+        # nothing is analysed, when the request came on or before the analysis date (the same
+        # day counts as before: the order cannot be told, and the request wins), or when the
+        # data were collected after the analysis.
+        analysed = policy.analysed_on
+        return analysed is None or removal.withdrawn_on <= analysed or collected_on > analysed
     # retain_collected: kept unless removal was asked within the window after collection.
     return (removal.withdrawn_on - collected_on).days <= policy.removal_window_days

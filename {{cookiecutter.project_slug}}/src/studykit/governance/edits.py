@@ -1,34 +1,32 @@
 """Governed edits of the registers: ``consent add`` and ``consent withdraw``.
 
-An edit is checked against the registers as they are, written to a temporary copy
-of the register, read back with the same reader that validation uses, and only
-then put in place together with its audit line. A refused edit raises
-``RegisterError`` and leaves every file byte for byte as it was.
+An edit holds the governance folder's lock (``journal.edit_lock``) from reading the
+registers to replacing them. It stages the register with its new row, reads it back
+with the reader validation uses, and runs validation's own register rules on the staged
+registers (``checks.governance.register_findings``: GOV004 form approved, GOV010 consent
+after withdrawal, GOV012 withdrawal before consent): a problem the new row would bring
+is a refusal, and a participant not in participants.csv (GOV008) a warning. Only then
+are the register and its audit line written, as one unit (``journal.write_together``).
+A refused edit raises ``RegisterError`` and leaves every file byte for byte as it was.
 Re-consent (a new form version, changed scopes) is a new event, never an overwrite.
 """
 
 from __future__ import annotations
 
 import csv
+import dataclasses
 import datetime as dt
 import io
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import NoReturn
 
+from studykit.checks.findings import Finding
 from studykit.errors import RegisterError
-from studykit.governance.audit import (
-    AuditEntry,
-    appended_log,
-    commit,
-    discard,
-    stage,
-    timestamp,
-    utc_now,
-    who,
-)
+from studykit.governance.audit import AuditEntry, appended_log, timestamp, utc_now, who
+from studykit.governance.journal import edit_lock, write_together
 from studykit.governance.registers import (
-    PARTICIPANT_ID,
     SCOPES,
     WITHDRAWAL_SCOPES,
     ConsentEvent,
@@ -39,6 +37,22 @@ from studykit.governance.registers import (
     read_withdrawals,
 )
 from studykit.study import Study
+
+# Validation's register rules an edit may not break with its new row, and those it only reports.
+REFUSED = frozenset({"GOV004", "GOV010", "GOV012"})
+WARNED = frozenset({"GOV008"})
+
+
+@dataclass(frozen=True)
+class Edit:
+    """A recorded edit: its audit entry, and what validation will warn about (never a refusal)."""
+
+    entry: AuditEntry
+    warnings: tuple[Finding, ...] = ()
+
+    def to_dict(self) -> dict[str, object]:
+        """The audit entry as recorded, with the warnings validation will give about it."""
+        return {**self.entry.to_dict(), "warnings": [dataclasses.asdict(w) for w in self.warnings]}
 
 
 def event_date(value: str | None, now: dt.datetime | None = None) -> dt.date:
@@ -57,21 +71,19 @@ def _label(study: Study, path: Path) -> str:
 
 
 def _refuse(
-    message: str, *, study: Study, path: Path, field: str | None = None, fix: str | None = None
+    message: str,
+    *,
+    study: Study,
+    path: Path,
+    row: int | None = None,
+    field: str | None = None,
+    fix: str | None = None,
 ) -> NoReturn:
     sentence = f"refused, nothing changed: {message}"
-    raise RegisterError(sentence, path=_label(study, path), field=field, fix=fix)
+    raise RegisterError(sentence, path=_label(study, path), row=row, field=field, fix=fix)
 
 
-def _check_common(study: Study, path: Path, participant_id: str, day: dt.date, today: dt.date) -> None:
-    if not PARTICIPANT_ID.match(participant_id):
-        _refuse(
-            f"{participant_id!r} is not a participant id",
-            study=study,
-            path=path,
-            field="participant_id",
-            fix="Use the pseudonymous id from data/participants.csv, e.g. P001.",
-        )
+def _check_date(study: Study, path: Path, day: dt.date, today: dt.date) -> None:
     if day > today:
         _refuse(f"the date {day} is in the future", study=study, path=path, fix="Use the real date.")
 
@@ -86,12 +98,12 @@ def add_consent(
     by: str | None = None,
     reason: str | None = None,
     now: dt.datetime | None = None,
-) -> AuditEntry:
+) -> Edit:
     """Record a consent event (a new row: re-consent never overwrites) and audit it."""
     now = now or utc_now()
     path = study.consent_path
-    registers = load_registers(study)
-    _check_common(study, path, participant_id, consented_on, now.date())
+    author = who(study, by)
+    _check_date(study, path, consented_on, now.date())
     scopes = list(dict.fromkeys(scopes))
     unknown = [s for s in scopes if s not in SCOPES]
     if unknown:
@@ -101,25 +113,6 @@ def add_consent(
             path=path,
             fix=f"Scopes are: {', '.join(SCOPES)}.",
         )
-    if not form_version.strip():
-        _refuse("the consent form version is blank", study=study, path=path, field="form_version")
-    withdrawal = registers.withdrawn_by(participant_id, consented_on)
-    if withdrawal is not None:
-        _refuse(
-            f"{participant_id} withdrew ({withdrawal.scope}) on {withdrawal.withdrawn_on}, which is final",
-            study=study,
-            path=path,
-            field="consented_on",
-            fix="Check the date; a participant who rejoins is enrolled again under a new id.",
-        )
-    if not registers.ethics.approves_form(form_version, consented_on):
-        _refuse(
-            f"consent form {form_version} was not approved by ethics on {consented_on}",
-            study=study,
-            path=path,
-            field="form_version",
-            fix="Check the version, or record the approval or amendment in governance/ethics.yml first.",
-        )
     event = ConsentEvent(participant_id, form_version.strip(), consented_on, frozenset(scopes))
     cells = {
         "participant_id": participant_id,
@@ -127,19 +120,27 @@ def add_consent(
         "consented_on": consented_on.isoformat(),
         **{s: "yes" if s in event.scopes else "" for s in SCOPES},
     }
-    previous = registers.latest(participant_id)
-    entry = AuditEntry(
-        at=timestamp(now),
-        by=who(study, by),
-        action="consent add",
-        register=_label(study, path),
-        participant_id=participant_id,
-        record=event.record(),
-        previous=previous.record() if previous else None,
-        reason=reason,
-    )
-    _write(study, path, cells, entry, lambda staged: read_consent_frame(staged, _label(study, path)))
-    return entry
+    with edit_lock(study):
+        registers = load_registers(study)
+        previous = registers.latest(participant_id)
+        entry = AuditEntry(
+            at=timestamp(now),
+            by=author,
+            action="consent add",
+            register=_label(study, path),
+            participant_id=participant_id,
+            record=event.record(),
+            previous=previous.record() if previous else None,
+            reason=reason,
+        )
+
+        def staged(file: Path) -> Registers:
+            return Registers(
+                read_consent_frame(file, _label(study, path)), registers.withdrawals, registers.ethics
+            )
+
+        warnings = _write(study, path, cells, entry, registers, staged)
+    return Edit(entry, warnings)
 
 
 def withdraw(
@@ -151,12 +152,12 @@ def withdraw(
     reason: str | None = None,
     by: str | None = None,
     now: dt.datetime | None = None,
-) -> AuditEntry:
+) -> Edit:
     """Record a withdrawal ("no further data" or "remove all data") and audit it."""
     now = now or utc_now()
     path = study.withdrawals_path
-    registers = load_registers(study)
-    _check_common(study, path, participant_id, withdrawn_on, now.date())
+    author = who(study, by)
+    _check_date(study, path, withdrawn_on, now.date())
     scope = scope.strip().lower().replace("-", " ").replace("_", " ")
     if scope not in WITHDRAWAL_SCOPES:
         _refuse(
@@ -166,7 +167,6 @@ def withdraw(
             field="scope",
             fix='Use "no further data" or "remove all data".',
         )
-    _check_withdrawal(study, registers, participant_id, withdrawn_on, scope)
     record = Withdrawal(participant_id, withdrawn_on, scope, reason)  # type: ignore[arg-type]
     cells = {
         "participant_id": participant_id,
@@ -174,50 +174,35 @@ def withdraw(
         "reason": reason or "",
         "scope": scope,
     }
-    earlier = registers.withdrawals_of(participant_id)
-    entry = AuditEntry(
-        at=timestamp(now),
-        by=who(study, by),
-        action="consent withdraw",
-        register=_label(study, path),
-        participant_id=participant_id,
-        record=record.record(),
-        previous=[w.record() for w in earlier] or None,
-        reason=reason,
-    )
-    _write(study, path, cells, entry, lambda staged: read_withdrawals(staged, _label(study, path)))
-    return entry
+    with edit_lock(study):
+        registers = load_registers(study)
+        removal = registers.removal(participant_id)
+        if removal is not None:
+            _refuse(
+                f"{participant_id} already asked to remove all data on {removal.withdrawn_on}",
+                study=study,
+                path=path,
+                field="scope",
+                fix="Nothing more to record; see docs/governance.md for erasure.",
+            )
+        earlier = registers.withdrawals_of(participant_id)
+        entry = AuditEntry(
+            at=timestamp(now),
+            by=author,
+            action="consent withdraw",
+            register=_label(study, path),
+            participant_id=participant_id,
+            record=record.record(),
+            previous=[w.record() for w in earlier] or None,
+            reason=reason,
+        )
 
+        def staged(file: Path) -> Registers:
+            withdrawals = read_withdrawals(file, _label(study, path))
+            return Registers(registers.consent_frame, withdrawals, registers.ethics)
 
-def _check_withdrawal(study: Study, registers: Registers, pid: str, day: dt.date, scope: str) -> None:
-    path = study.withdrawals_path
-    if registers.consent_on(pid, day) is None:
-        first = registers.events(pid)
-        hint = f"their first consent is dated {first[0].consented_on}" if first else "no consent event"
-        _refuse(
-            f"{pid} has no consent on or before {day} ({hint})",
-            study=study,
-            path=path,
-            field="withdrawn_on",
-            fix="Check the participant id and the date.",
-        )
-    removal = registers.removal(pid)
-    if removal is not None:
-        _refuse(
-            f"{pid} already asked to remove all data on {removal.withdrawn_on}",
-            study=study,
-            path=path,
-            field="scope",
-            fix="Nothing more to record; see docs/governance.md for erasure.",
-        )
-    same = [w for w in registers.withdrawals_of(pid) if w.scope == scope]
-    if same:
-        _refuse(
-            f"{pid} already withdrew ({scope}) on {same[0].withdrawn_on}",
-            study=study,
-            path=path,
-            field="scope",
-        )
+        warnings = _write(study, path, cells, entry, registers, staged)
+    return Edit(entry, warnings)
 
 
 def _row_bytes(path: Path, cells: dict[str, str]) -> bytes:
@@ -239,17 +224,45 @@ def _row_bytes(path: Path, cells: dict[str, str]) -> bytes:
 
 
 def _write(
-    study: Study, path: Path, cells: dict[str, str], entry: AuditEntry, reread: Callable[[Path], object]
-) -> None:
-    """Stage the register and the audit log, validate the staged register, then replace both."""
+    study: Study,
+    path: Path,
+    cells: dict[str, str],
+    entry: AuditEntry,
+    registers: Registers,
+    staged_registers: Callable[[Path], Registers],
+) -> tuple[Finding, ...]:
+    """Stage the register and the audit log, judge the staged registers, then replace both as one unit.
+
+    Returns the warnings validation will give about the participant (GOV008).
+    """
+    from studykit.checks.governance import register_findings
+
     log = study.audit_log_path
-    staged_register = stage(path, _row_bytes(path, cells))
-    staged_log: Path | None = None
-    try:
-        reread(staged_register)  # the same reader validation uses: a malformed result raises here
-        staged_log = stage(log, appended_log(log, entry))
-    except BaseException:
-        discard(staged_register, *([staged_log] if staged_log else []))
-        raise
-    commit(staged_register, path)
-    commit(staged_log, log)
+    warnings: list[Finding] = []
+
+    def judge(staged: dict[Path, Path]) -> None:
+        try:
+            after = staged_registers(staged[path])
+        except RegisterError as exc:
+            _refuse(exc.message, study=study, path=path, row=exc.row, field=exc.field, fix=exc.fix)
+        # Every register rule is about one participant's rows: judging theirs alone is exact.
+        found = list(register_findings(study, after.for_participants([entry.participant_id])))
+        new = [f for f in found if f.code in REFUSED]
+        if new:  # only what the new row brings: what was wrong before is validation's to report
+            narrowed = registers.for_participants([entry.participant_id])
+            before = {_key(f) for f in register_findings(study, narrowed)}
+            new = [f for f in new if _key(f) not in before]
+        # What the new row itself breaks first, then what it breaks elsewhere (an earlier consent).
+        new.sort(key=lambda f: f.file != _label(study, path))
+        if new:
+            first = new[0]
+            where = study.root / first.file
+            _refuse(first.message, study=study, path=where, row=first.row, field=first.column, fix=first.fix)
+        warnings.extend(f for f in found if f.code in WARNED and f.value == entry.participant_id)
+
+    write_together(study, {path: _row_bytes(path, cells), log: appended_log(log, entry)}, check=judge)
+    return tuple(warnings)
+
+
+def _key(finding: Finding) -> tuple:
+    return (finding.code, finding.file, finding.row, finding.column, finding.value)

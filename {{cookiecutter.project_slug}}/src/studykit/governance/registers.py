@@ -6,8 +6,8 @@ register is a ``RegisterError`` naming the file, the row (as a spreadsheet shows
 it) and the field: nothing downstream may run on registers it cannot trust.
 
 Consent is a list of *events*, never a mutable flag: re-consent with a new form
-version is a new row, and the consent in force on a date is the latest event on or
-before that date. A scope left blank means no (default deny).
+version is a new row. Whether consent was in force on a date is decided in one place,
+``coverage.in_force``. A scope left blank means no (default deny).
 
 A consent register can hold hundreds of thousands of rows, so it is read, checked
 and held as a polars frame (``Registers.consent_frame``); the checks and the consent
@@ -388,28 +388,13 @@ class Registers:
         events = self.events(participant_id)
         return events[-1] if events else None
 
-    def consent_on(self, participant_id: str, day: dt.date) -> ConsentEvent | None:
-        """The consent event in force on ``day``: the latest one on or before it."""
-        earlier = [e for e in self.events(participant_id) if e.consented_on <= day]
-        return earlier[-1] if earlier else None
-
     def withdrawals_of(self, participant_id: str) -> list[Withdrawal]:
         """A participant's withdrawals, oldest first."""
         return list(self._withdrawals.get(participant_id, ()))
 
-    def withdrawn_by(self, participant_id: str, day: dt.date) -> Withdrawal | None:
-        """The first withdrawal on or before ``day``, if any (any scope stops collection)."""
-        earlier = [w for w in self.withdrawals_of(participant_id) if w.withdrawn_on <= day]
-        return earlier[0] if earlier else None
-
     def removal(self, participant_id: str) -> Withdrawal | None:
         """The participant's first "remove all data" withdrawal, if any."""
         return next((w for w in self.withdrawals_of(participant_id) if w.removes_data), None)
-
-    def in_force(self, participant_id: str, scope: str, day: dt.date) -> bool:
-        """Consent for ``scope`` in force on ``day``: latest event has it, and no withdrawal yet."""
-        event = self.consent_on(participant_id, day)
-        return event is not None and event.has(scope) and self.withdrawn_by(participant_id, day) is None
 
 
 # --- reading -------------------------------------------------------------------------------------

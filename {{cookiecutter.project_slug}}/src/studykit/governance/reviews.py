@@ -25,7 +25,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from studykit.errors import RegisterError
-from studykit.governance.audit import AuditEntry, commit, discard, stage, timestamp, utc_now, who
+from studykit.governance.audit import AuditEntry, timestamp, utc_now, who
+from studykit.governance.journal import edit_lock, write_together
 from studykit.study import Study
 
 __all__ = ["COLUMNS", "REVIEWED_FILE", "Review", "add_review", "read_reviews", "reviews_path", "value_digest"]
@@ -148,19 +149,20 @@ def add_review(
             "(a transcript's row is its line).",
         )
     path = reviews_path(study)
-    known = read_reviews(path)
-    reviews = [
-        Review(label, code, row, column, c.digest, reviewer, day, reason.strip())
-        for c in found
-        if (label, code, row, column, c.digest) not in known
-    ]
-    if reviews:
-        _append(study, path, reviews)
+    with edit_lock(study):
+        known = read_reviews(path)
+        reviews = [
+            Review(label, code, row, column, c.digest, reviewer, day, reason.strip())
+            for c in found
+            if (label, code, row, column, c.digest) not in known
+        ]
+        if reviews:
+            _append(study, path, reviews)
     return reviews
 
 
 def _append(study: Study, path: Path, reviews: Iterable[Review]) -> None:
-    """Append the reviews and their audit lines: both files replaced atomically, or neither."""
+    """Append the reviews and their audit lines: both files replaced together, or neither (under the lock)."""
     reviews = list(reviews)
     path.parent.mkdir(parents=True, exist_ok=True)
     old = path.read_bytes() if path.is_file() else b""
@@ -182,13 +184,6 @@ def _append(study: Study, path: Path, reviews: Iterable[Review]) -> None:
     old_log = log.read_bytes() if log.is_file() else b""
     if old_log and not old_log.endswith(b"\n"):
         old_log += b"\n"
-    staged = stage(path, old + buffer.getvalue().encode("utf-8"))
-    try:
-        staged_log = stage(log, old_log + lines)
-    except BaseException:
-        discard(staged)
-        raise
-    commit(staged, path)
-    commit(staged_log, log)
+    write_together(study, {path: old + buffer.getvalue().encode("utf-8"), log: old_log + lines})
 
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from studykit.errors import RegisterError, StudykitError
 from studykit.governance.consent_filter import ConsentFilter
+from studykit.governance.journal import edit_lock, leftovers
 from studykit.governance.registers import SCOPES, ConsentEvent, Withdrawal
 from studykit.study import Study
 from studykit.tables import read_text_table
@@ -32,10 +33,19 @@ class ParticipantConsent:
             return "no consent"
         return "consented" if self.scopes_now["participate"] else "no consent to participate"
 
+    @property
+    def state_since(self) -> dt.date | None:
+        """The date of the withdrawal the state names: a removal request, else the first withdrawal."""
+        removal = next((w for w in self.withdrawals if w.removes_data), None)
+        if removal is not None:
+            return removal.withdrawn_on
+        return self.withdrawals[0].withdrawn_on if self.withdrawals else None
+
     def to_dict(self) -> dict[str, object]:
         return {
             "participant_id": self.participant_id,
             "state": self.state,
+            "state_since": self.state_since.isoformat() if self.state_since else None,
             "enrolled": self.enrolled,
             "scopes_now": dict(self.scopes_now),
             "events": [{**e.record(), "row": e.row} for e in self.events],
@@ -52,7 +62,13 @@ def _enrolled_ids(study: Study) -> set[str]:
 
 
 def consent_status(study: Study, participant_id: str | None = None) -> list[ParticipantConsent]:
-    """Consent state of every participant (registers and participants.csv), or of one."""
+    """Consent state of every participant (registers and participants.csv), or of one.
+
+    An edit interrupted by a crash is finished (or its staged files deleted) first, under the lock.
+    """
+    if leftovers(study):
+        with edit_lock(study):
+            pass
     consent = ConsentFilter.from_study(study)
     registers = consent.registers
     enrolled = _enrolled_ids(study)
