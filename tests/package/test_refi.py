@@ -908,3 +908,31 @@ def test_import_never_writes_through_a_linked_folder(tmp_path: Path) -> None:
         exchange.import_file(study, _own_qdpx(tmp_path), by=BY)
     assert list(outside.iterdir()) == []
     assert not study.segments_path.exists()
+
+
+def test_import_waits_for_the_governance_lock(tmp_path: Path, monkeypatch) -> None:
+    import subprocess
+    import sys
+
+    from studykit.errors import RegisterError
+    from studykit.governance import journal
+
+    study = _empty_study(tmp_path)
+    lock = journal.work_dir(study) / "lock"
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sys, time; from filelock import FileLock; l = FileLock(sys.argv[1]); "
+         "l.acquire(); print('held', flush=True); time.sleep(30)", str(lock)],
+        stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        monkeypatch.setattr(journal, "LOCK_TIMEOUT", 0.3)
+        with pytest.raises(RegisterError, match="another studykit command has held the lock"):
+            exchange.import_file(study, _own_qdpx(tmp_path), by=BY)
+    finally:
+        holder.kill()
+        holder.wait()
+        holder.stdout.close()
+    assert not study.segments_path.exists()
+    assert not study.audit_log_path.exists()

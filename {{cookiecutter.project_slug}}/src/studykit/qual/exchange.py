@@ -25,6 +25,7 @@ from pathlib import Path
 from studykit.errors import QualitativeDataError
 from studykit.files import study_relative, write_files
 from studykit.governance.audit import AuditEntry, appended_log, timestamp, utc_now, who
+from studykit.governance.journal import edit_lock, write_together
 from studykit.qual.coding import CODEBOOK_COLUMNS, parse_codebook
 from studykit.qual.transcripts import parse_transcript, read_transcript, transcript_paths
 from studykit.study import Study
@@ -363,30 +364,35 @@ def commit_import(
     refuse_outside(study, files)
     refuse_overwrite([p for p in files if p != study.refi_ids_path], replace)
     author = who(study, by)
-    summary.losses += replacement_losses(study, files)
-    replaced = sorted(
-        study_relative(study, p)
-        for p in files
-        if (has_rows(p) if p.suffix == ".csv" else p.exists())
-    )
-    entry = AuditEntry(
-        at=timestamp(utc_now()),
-        by=author,
-        action="qual import",
-        register=summary.source.name,
-        participant_id="",
-        record={
-            "source": summary.source.name,
-            "counts": dict(summary.counts),
-            "written": sorted(study_relative(study, p) for p in files),
-            "not_carried": len(summary.warnings),
-            "lost": len(summary.losses),
-        },
-        previous={"replaced": replaced} if replaced else None,
-    )
-    log = study.audit_log_path
-    written = commit_files({**files, log: appended_log(log, entry)}, within=study.root)
-    summary.written = [p for p in written if p != log]
+    # Under the governance lock, files and audit line are written as one unit (governance/journal.py),
+    # so an import beside a consent edit never loses an audit line.
+    with edit_lock(study):
+        summary.losses += replacement_losses(study, files)
+        replaced = sorted(
+            study_relative(study, p)
+            for p in files
+            if (has_rows(p) if p.suffix == ".csv" else p.exists())
+        )
+        entry = AuditEntry(
+            at=timestamp(utc_now()),
+            by=author,
+            action="qual import",
+            register=summary.source.name,
+            participant_id="",
+            record={
+                "source": summary.source.name,
+                "counts": dict(summary.counts),
+                "written": sorted(study_relative(study, p) for p in files),
+                "not_carried": len(summary.warnings),
+                "lost": len(summary.losses),
+            },
+            previous={"replaced": replaced} if replaced else None,
+        )
+        for path in files:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        log = study.audit_log_path
+        write_together(study, {**files, log: appended_log(log, entry)})
+    summary.written = list(files)
     return summary
 
 
