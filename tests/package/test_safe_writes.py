@@ -371,3 +371,15 @@ def test_a_table_linked_outside_the_study_is_never_read(tmp_path):
     assert [f.code for f in about] == ["STR002"]
     assert f"is a link to {secret.resolve().as_posix()}, outside the study" in about[0].message
     assert not [f for f in report.findings if "SECRET" in str(f.value) or "P999" in str(f.value)]
+
+
+def test_an_alias_bomb_in_ethics_yml_is_a_register_error(tmp_path):
+    from studykit.errors import RegisterError
+    from studykit.governance.registers import read_ethics
+
+    path = tmp_path / "ethics.yml"
+    path.write_text(billion_laughs(), encoding="utf-8")
+    started = time.perf_counter()
+    with pytest.raises(RegisterError, match="expand it to more than 100,000 values"):
+        read_ethics(path)
+    assert time.perf_counter() - started < 2

@@ -24,6 +24,7 @@ from typing import NoReturn
 
 from studykit.checks.findings import Finding
 from studykit.errors import RegisterError
+from studykit.files import study_relative
 from studykit.governance.audit import AuditEntry, appended_log, timestamp, utc_now, who
 from studykit.governance.journal import edit_lock, write_together
 from studykit.governance.registers import (
@@ -67,7 +68,7 @@ def event_date(value: str | None, now: dt.datetime | None = None) -> dt.date:
 
 
 def _label(study: Study, path: Path) -> str:
-    return path.relative_to(study.root).as_posix()
+    return study_relative(study, path)
 
 
 def _refuse(

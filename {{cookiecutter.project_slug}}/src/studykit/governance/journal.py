@@ -32,6 +32,7 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 
 from studykit.errors import RegisterError
+from studykit.files import study_relative
 from studykit.study import Study
 
 WORK = ".studykit"
@@ -48,10 +49,7 @@ def work_dir(study: Study) -> Path:
 
 
 def _label(study: Study, path: Path) -> str:
-    try:
-        return path.relative_to(study.root).as_posix()
-    except ValueError:
-        return path.as_posix()
+    return study_relative(study, path)
 
 
 def cannot_write(study: Study, path: Path, exc: OSError) -> RegisterError:

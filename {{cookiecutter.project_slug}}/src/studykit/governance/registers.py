@@ -31,8 +31,9 @@ import polars as pl
 import yaml
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 
-from studykit._yaml import SAFE_LOADER
+from studykit._yaml import load_yaml
 from studykit.errors import DataReadError, RegisterError
+from studykit.files import study_relative
 from studykit.study import Study, error_sentence
 from studykit.tables import TextTable, cast, read_text_table
 
@@ -401,10 +402,7 @@ class Registers:
 
 
 def _label(study: Study, path: Path) -> str:
-    try:
-        return path.relative_to(study.root).as_posix()
-    except ValueError:
-        return path.as_posix()
+    return study_relative(study, path)
 
 
 # How a register file is read: ``read_text_table``, or a reader that keeps what a run has read.
@@ -639,7 +637,7 @@ def read_ethics(path: Path, label: str | None = None) -> Ethics:
     label = label or path.as_posix()
     fix = "See the commented example in governance/ethics.yml and docs/governance.md."
     try:
-        data = yaml.load(path.read_text(encoding="utf-8"), Loader=SAFE_LOADER)
+        data = load_yaml(path.read_text(encoding="utf-8"))
     except FileNotFoundError as exc:
         msg = "is missing"
         raise RegisterError(msg, path=label, fix="Create it: " + fix) from exc

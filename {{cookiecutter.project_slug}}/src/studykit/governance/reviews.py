@@ -25,6 +25,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from studykit.errors import RegisterError
+from studykit.files import study_relative
 from studykit.governance.audit import AuditEntry, timestamp, utc_now, who
 from studykit.governance.journal import edit_lock, write_together
 from studykit.study import Study
@@ -102,12 +103,7 @@ def read_reviews(path: Path) -> dict[tuple, Review]:
 def _file_label(study: Study, file: Path | str) -> str:
     """The file as the validation report names it: relative to the study folder."""
     path = Path(file)
-    if not path.is_absolute():
-        return path.as_posix()
-    try:
-        return path.resolve().relative_to(study.root.resolve()).as_posix()
-    except ValueError:
-        return path.as_posix()
+    return study_relative(study, path) if path.is_absolute() else path.as_posix()
 
 
 def add_review(

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING
 
 import polars as pl
 
+from studykit.files import study_relative
 from studykit.instruments.model import Instrument, Score
 from studykit.study import Study
 from studykit.tables import cast, read_text_table, read_typed
@@ -150,11 +151,7 @@ def measure_types(instrument: Instrument) -> dict[str, str]:
 
 def _file(study: Study, instrument_id: str) -> str:
     """The measure table as validation findings name it (relative to the study)."""
-    path = study.measures_path(instrument_id)
-    try:
-        return path.resolve().relative_to(study.root.resolve()).as_posix()
-    except ValueError:
-        return path.as_posix()
+    return study_relative(study, study.measures_path(instrument_id))
 
 
 def _columns(finding: Finding) -> list[str]:
