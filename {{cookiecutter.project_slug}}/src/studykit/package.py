@@ -22,10 +22,9 @@ from studykit.files import study_relative as _relative
 from studykit.files import write_file
 from studykit.instruments import Instrument, load_instruments
 from studykit.instruments.model import Item
-from studykit.study import Study
+from studykit.study import PARTICIPANT_ID_PATTERN, Study
 
 PROFILE = "https://datapackage.org/profiles/2.0/datapackage.json"
-ID_PATTERN = "^[A-Z]{1,4}[0-9]{2,6}$"
 GROUPS = ["peer worker", "non-peer professional", "manager", "other"]
 CONTRACTS = ["permanent", "fixed-term", "bank", "zero-hours", "volunteer", "none"]
 
@@ -66,7 +65,7 @@ def _field(
 
 
 def _participant_id(*, unique: bool = False) -> dict[str, Any]:
-    constraints: dict[str, Any] = {"required": True, "pattern": ID_PATTERN}
+    constraints: dict[str, Any] = {"required": True, "pattern": PARTICIPANT_ID_PATTERN}
     if unique:
         constraints["unique"] = True
     return _field("participant_id", "string", "Participant id", "Pseudonymous participant id.", **constraints)

@@ -22,6 +22,10 @@ from studykit._yaml import YAMLTooLargeError, load_yaml, shown
 from studykit.errors import StudyConfigError
 
 STUDY_FILE = "study.yml"
+# A pseudonymous participant id (P001, SITE0042): the one definition, used by the data
+# package's Table Schema, the registers, transcripts' speaker labels and the exchange formats.
+PARTICIPANT_ID_PATTERN = r"^[A-Z]{1,4}[0-9]{2,6}$"
+PARTICIPANT_ID = re.compile(PARTICIPANT_ID_PATTERN)
 Strand = Literal["interviews", "focus groups", "event notes"]
 ArchiveTarget = Literal["UK Data Service", "Zenodo", "OSF", "institutional"]
 AccessTier = Literal["open", "safeguarded", "controlled", "internal"]

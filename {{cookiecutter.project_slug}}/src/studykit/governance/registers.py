@@ -18,7 +18,6 @@ rows someone asks about.
 from __future__ import annotations
 
 import datetime as dt
-import re
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -34,7 +33,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationEr
 from studykit._yaml import load_yaml
 from studykit.errors import DataReadError, RegisterError
 from studykit.files import study_relative
-from studykit.study import Study, error_sentence
+from studykit.study import PARTICIPANT_ID, Study, error_sentence
 from studykit.tables import TextTable, cast, read_text_table
 
 Scope = Literal["participate", "audio_recording", "direct_quotation", "archiving", "future_contact"]
@@ -49,7 +48,6 @@ NO_FURTHER_DATA = "no further data"
 REMOVE_ALL_DATA = "remove all data"
 WithdrawalScope = Literal["no further data", "remove all data"]
 WITHDRAWAL_SCOPES: tuple[WithdrawalScope, ...] = (NO_FURTHER_DATA, REMOVE_ALL_DATA)
-PARTICIPANT_ID = re.compile(r"^[A-Z]{1,4}[0-9]{2,6}$")
 YES, NO = "yes", "no"
 # The cells a scope column may hold besides blank: those whose lower() is yes or no, which are
 # exactly their ASCII case variants (no other character lower-cases to these letters).

@@ -40,11 +40,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from studykit._yaml import load_yaml, shown
 from studykit.errors import ExistingDataError, QualitativeDataError
 from studykit.files import link_outside, write_file
-from studykit.study import Study
+from studykit.study import PARTICIPANT_ID, Study
 
 Kind = Literal["interview", "focus group", "event notes"]
 KINDS: tuple[str, ...] = ("interview", "focus group", "event notes")
-PARTICIPANT_ID = re.compile(r"^[A-Z]{1,4}[0-9]{2,6}$")
 # ``**P001:**`` as documented; ``**P001**:`` is tolerated because word processors and
 # hand editing produce it often and it is unambiguous.
 TURN_LABEL = re.compile(r"\*\*(?P<speaker>[A-Za-z][A-Za-z0-9_-]*)(?::\*\*|\*\*:)[ \t]*")
