@@ -22,8 +22,8 @@ from pathlib import Path
 
 import polars as pl
 
-from studykit.checks import memo
 from studykit.checks.findings import Finding, Rule, register
+from studykit.checks.run import Run
 from studykit.errors import DataReadError, QualitativeDataError
 from studykit.qual.identifiers import IdentifierMatch, find_identifiers, read_identity_key, resolve_key_path
 from studykit.qual.transcripts import transcript_paths
@@ -197,11 +197,11 @@ def transcript_findings(study: Study, names: list[str]) -> Iterator[Finding]:
             yield _identifier_finding(match, file=file, row=match.line, column=None)
 
 
-def _table(path: Path) -> TextTable | None:
+def _table(run: Run, path: Path) -> TextTable | None:
     if not path.is_file():
         return None
     try:
-        return memo.read_table(path)
+        return run.read_table(path)
     except DataReadError:
         return None  # the structure layer reports unreadable tables
 
@@ -404,17 +404,18 @@ def demographic_findings(study: Study, table: TextTable) -> Iterator[Finding]:
         )  # fmt: skip
 
 
-def check(study: Study) -> Iterator[Finding]:
+def check(run: Run) -> Iterator[Finding]:
     """Yield findings for identifiers left in text and disclosive small cells."""
+    study = run.study
     names, key_findings = identity_names(study)
     yield from key_findings
     yield from transcript_findings(study, names)
 
     tables: dict[str, TextTable | None] = {
-        "participants": _table(study.participants_path),
-        "employment": _table(study.employment_path),
-        "codebook": _table(study.codebook_path),
-        "segments": _table(study.segments_path),
+        "participants": _table(run, study.participants_path),
+        "employment": _table(run, study.employment_path),
+        "codebook": _table(run, study.codebook_path),
+        "segments": _table(run, study.segments_path),
     }
     yield from free_text_findings(study, tables, names)
     yield from theme_findings(study, names)
@@ -429,7 +430,7 @@ def check(study: Study) -> Iterator[Finding]:
             yield from missing_values(study, table.path, _blank_counts(table))
     for instrument in study.instruments:
         path = study.measures_path(instrument)
-        # The measures layer remembers the counts of the tables it read (checks/memo.py).
-        counts = memo.recall(memo.BLANKS, path) or (_scan_blank_counts(path) if path.is_file() else None)
+        # The measures layer records the counts of the tables it read (checks/run.py).
+        counts = run.blank_counts(path) or (_scan_blank_counts(path) if path.is_file() else None)
         if counts is not None:  # item columns hold numbers: only the missing-value threshold applies
             yield from missing_values(study, path, counts)

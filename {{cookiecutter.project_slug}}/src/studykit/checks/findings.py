@@ -24,7 +24,12 @@ REPORT_FORMAT = "studykit-validation-report/1"
 
 @dataclass(frozen=True)
 class Rule:
-    """A check with a stable code. ``requires`` names layers that must pass first."""
+    """A check with a stable code.
+
+    ``requires`` names the rules (codes) this one's input must pass first: a finding of
+    this rule in a row where one of them already failed is not reported; the report says
+    instead that the rule was not checked on that row, and why (``Report.not_checked``).
+    """
 
     code: str
     layer: Layer
@@ -32,7 +37,7 @@ class Rule:
     severity: Severity
     explanation: str
     fix: str
-    requires: tuple[Layer, ...] = ()
+    requires: tuple[str, ...] = ()
 
     def finding(
         self,
@@ -96,13 +101,37 @@ class Finding:
         return (self.file, self.row or 0, self.column or "", self.code)
 
 
+@dataclass(frozen=True)
+class NotChecked:
+    """A rule left unchecked on some rows of a file because its input failed a rule it requires."""
+
+    file: str
+    code: str
+    rows: tuple[int, ...]
+    because: tuple[str, ...]  # the codes that failed first
+
+    def sentence(self) -> str:
+        rows = ", ".join(str(r) for r in self.rows[:5]) + (" ..." if len(self.rows) > 5 else "")
+        return (
+            f"{self.code} not checked on {len(self.rows)} row(s) of {self.file} (rows {rows}) because "
+            f"their input failed {', '.join(self.because)} first"
+        )
+
+
 @dataclass
 class Report:
-    """Everything one validation found, with what it checked and what it skipped."""
+    """Everything one validation found, with what it checked and what it skipped.
+
+    ``engines`` says which engine checked each table (file -> "polars" or "frictionless");
+    ``not_run`` names each layer that crashed, with the error, so its rules were not checked.
+    """
 
     findings: list[Finding] = field(default_factory=list)
     checked: list[str] = field(default_factory=list)
     skipped: dict[str, str] = field(default_factory=dict)
+    engines: dict[str, str] = field(default_factory=dict)
+    not_run: dict[str, str] = field(default_factory=dict)
+    not_checked: list[NotChecked] = field(default_factory=list)
 
     def extend(self, findings: Iterable[Finding]) -> None:
         self.findings.extend(findings)
@@ -118,9 +147,6 @@ class Report:
     @property
     def valid(self) -> bool:
         return not self.errors
-
-    def failed_layers(self) -> set[str]:
-        return {f.layer for f in self.errors}
 
     def by_file(self) -> dict[str, list[Finding]]:
         groups: dict[str, list[Finding]] = {}
@@ -150,6 +176,9 @@ class Report:
             },
             "checked": list(self.checked),
             "skipped": dict(self.skipped),
+            "not_run": dict(self.not_run),
+            "not_checked": [asdict(n) for n in self.not_checked],
+            "engines": dict(sorted(self.engines.items())),
             "findings": [asdict(f) for f in sorted(self.findings, key=Finding.sort_key)],
         }
 

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from studykit.checks.findings import Finding, Rule, register
+from studykit.checks.run import Run
 from studykit.errors import StudykitError
 from studykit.study import Study
 
@@ -122,8 +123,9 @@ def read_manifest(study: Study) -> tuple[dict[str, str], list[int]]:
     return recorded, bad
 
 
-def check(study: Study) -> Iterator[Finding]:
+def check(run: Run) -> Iterator[Finding]:
     """Yield findings for data files that changed since the manifest was accepted."""
+    study = run.study
     manifest = study.manifest_path.relative_to(study.root).as_posix()
     if not study.manifest_path.is_file():
         yield NO_MANIFEST.finding("no checksums recorded for the data files yet", file=manifest)
