@@ -516,13 +516,21 @@ def test_every_table_is_checked_by_the_polars_engine_whatever_its_size(tmp_path)
         MEASURES_FILE: "polars",
     }
     assert report.to_dict()["engines"]["data/participants.csv"] == "polars"
-    found = [r[1:4] for r in report.flatten(("file", "code", "row", "column")) if r[0] == "data/participants.csv"]
+    found = [
+        r[1:4] for r in report.flatten(("file", "code", "row", "column")) if r[0] == "data/participants.csv"
+    ]
     assert ["STR008", 9, "participant_id"] in found
     assert ["STR011", 7, "participant_id"] in found
     assert ["STR007", 7, "age"] in found
     assert ["STR012", 6, "participant_id"] in found
-    age = next(f for f in report.findings if f.file == "data/participants.csv" and f.row == 5 and f.column == "age")
-    assert (age.code, age.value, age.message) == ("STR009", "12", "'12' is not allowed in age: the minimum is 16")
+    age = next(
+        f for f in report.findings if f.file == "data/participants.csv" and f.row == 5 and f.column == "age"
+    )
+    assert (age.code, age.value, age.message) == (
+        "STR009",
+        "12",
+        "'12' is not allowed in age: the minimum is 16",
+    )
 
 
 def test_a_table_with_a_feature_the_engine_lacks_goes_to_frictionless(tmp_path, monkeypatch):
@@ -560,7 +568,10 @@ def test_unsupported_names_the_first_feature_the_engine_lacks():
         "field format '%d/%m/%Y'"
     )
     assert unsupported({"fields": [], "uniqueKeys": [["a"]]}) == "schema key 'uniqueKeys'"
-    assert unsupported({"fields": [], "missingValues": ["", "NA"]}) == "missingValues other than the empty string"
+    assert (
+        unsupported({"fields": [], "missingValues": ["", "NA"]})
+        == "missingValues other than the empty string"
+    )
     assert unsupported({"fields": [{"name": "a", "trueValues": ["y"]}]}) == "field property 'trueValues'"
 
 
