@@ -356,12 +356,19 @@ def _duplicates(text: pl.DataFrame, columns: list[str]) -> pl.DataFrame:
     return later.join(first, on=columns, how="left").select("row_index", "first_index", *columns)
 
 
+def _keyed(text: pl.DataFrame, columns: list[str], types: Mapping[str, str]) -> pl.DataFrame:
+    """The key columns as their typed values (``03`` and ``3`` are the same integer), text for strings."""
+    typed = [cast_expression(c, types[c]) for c in columns if types.get(c, "string") != "string"]
+    return text.select(columns).with_columns(typed) if typed else text
+
+
 def key_findings(text: pl.DataFrame, schema: Mapping, *, file: str) -> Iterator[Finding]:
-    """Duplicate primary keys and duplicate values in ``unique`` fields."""
+    """Duplicate primary keys and duplicate values in ``unique`` fields, compared as typed values."""
     key = primary_key(schema)
+    types = types_of(schema)
     if key and all(k in text.columns for k in key):
         label = ", ".join(key)
-        for row in _duplicates(text, key).iter_rows(named=True):
+        for row in _duplicates(_keyed(text, key, types), key).iter_rows(named=True):
             value = " / ".join(str(row[k]) for k in key)
             yield DUPLICATE_KEY.finding(
                 f"{label} {value} is already used in row {spreadsheet_row(row['first_index'])}",
@@ -373,7 +380,7 @@ def key_findings(text: pl.DataFrame, schema: Mapping, *, file: str) -> Iterator[
     for field in fields_of(schema):
         name = field["name"]
         if field.get("constraints", {}).get("unique") and name in text.columns and key != [name]:
-            for row in _duplicates(text, [name]).iter_rows(named=True):
+            for row in _duplicates(_keyed(text, [name], types), [name]).iter_rows(named=True):
                 yield NOT_UNIQUE.finding(
                     f"{row[name]!r} is already used in row {spreadsheet_row(row['first_index'])}",
                     file=file,
