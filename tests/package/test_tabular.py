@@ -124,7 +124,8 @@ TOKENS = {
     ],
 }
 CONSTRAINTS = {
-    "string": [{}, {"pattern": "[A-Z][0-9]{2}"}, {"enum": ["A01", "B22", "ZZ"]}, {"minLength": 2, "maxLength": 3}],
+    "string": [{}, {"pattern": "[A-Z][0-9]{2}"}, {"enum": ["A01", "B22", "ZZ"]},
+               {"minLength": 2, "maxLength": 3}],
     "integer": [{}, {"minimum": 1, "maximum": 5}, {"minimum": 0}, {"maximum": 3}, {"enum": [1, 3, 5]},
                 {"exclusiveMinimum": 0, "exclusiveMaximum": 5}],
     "number": [{}, {"minimum": 0, "maximum": 1}, {"exclusiveMinimum": 0}],
