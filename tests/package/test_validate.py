@@ -382,6 +382,9 @@ def test_a_crashing_layer_does_not_hide_the_others(tmp_path, monkeypatch):
     assert report.not_run == {"measures": "ZeroDivisionError: division by zero"}
     assert report.to_dict()["not_run"] == {"measures": "ZeroDivisionError: division by zero"}
     assert exit_code(report) == 2
+    result = CliRunner().invoke(app, ["validate", "-C", str(root)])
+    assert result.exit_code == 2
+    assert "Did not run: the measures checks" in " ".join(result.stdout.split())
 
 
 def test_cli_exit_codes_and_json(tmp_path):
@@ -393,6 +396,9 @@ def test_cli_exit_codes_and_json(tmp_path):
     result = runner.invoke(app, ["validate", "-C", str(bad), "--format", "json"])
     assert result.exit_code == 1
     assert json.loads(result.stdout)["counts"]["error"] == 1
+    assert json.loads(result.stdout)["engines"][MEASURES_FILE] == "polars"
+    result = runner.invoke(app, ["validate", "-C", str(bad)])
+    assert "Tables checked by: data/employment.csv (polars)" in " ".join(result.stdout.split())
     (bad / MEASURES_FILE).unlink()
     result = runner.invoke(app, ["validate", "-C", str(bad)])
     assert result.exit_code == 2
@@ -458,6 +464,24 @@ def test_mea003_stored_score_differs_from_items(tmp_path):
     ]
     # The value is the cell as written, not the number it was read as.
     assert [f.value for f in validate(load_study(root)).errors] == ["20"]
+
+
+def test_a_score_from_a_broken_item_is_not_checked_and_the_report_says_why(tmp_path):
+    """Rule.requires: MEA003 needs readable, in-range items; where one failed, it says so instead."""
+    rows = MEASURES.replace("item_04\n", "item_04,total\n", 1).splitlines()
+    rows[2] = "P002,T1,2024-01-20,9,1,2,2"  # item_01 out of range: the total (6) disagrees with 14
+    rows[3] = "P003,T1,2024-02-03,5,5,5,4"
+    totals = ["14", "6", "20", "16"]  # row 4 is a real mismatch (19)
+    measures = "\n".join([rows[0]] + [f"{r},{t}" for r, t in zip(rows[1:], totals, strict=True)]) + "\n"
+    report = validate(load_study(make_study(tmp_path, measures=measures)))
+    found = [[f.code, f.row, f.column] for f in report.errors if f.file == MEASURES_FILE]
+    assert found == [["STR009", 3, "item_01"], ["MEA003", 4, "total"]]
+    assert [n.sentence() for n in report.not_checked] == [
+        f"MEA003 not checked on 1 row(s) of {MEASURES_FILE} (rows 3) because their input failed STR009 first"
+    ]
+    assert report.to_dict()["not_checked"] == [
+        {"file": MEASURES_FILE, "code": "MEA003", "rows": [3], "because": ["STR009"]}
+    ]
 
 
 def test_findings_cover_frictionless_on_a_seeded_measures_file(tmp_path):

@@ -77,6 +77,13 @@ def report_table(report: Report, *, max_rows: int = MAX_ROWS_PER_FILE) -> Group:
         parts.append(Text())
     for what, why in report.skipped.items():
         parts.append(Text(f"Skipped {what}: {why}", style="yellow"))
+    for layer, why in report.not_run.items():
+        parts.append(Text(f"Did not run: the {layer} checks ({why}).", style="bold red"))
+    for unchecked in report.not_checked:
+        parts.append(Text(f"Not checked: {unchecked.sentence()}.", style="yellow"))
+    if report.engines:
+        by = ", ".join(f"{file} ({engine})" for file, engine in sorted(report.engines.items()))
+        parts.append(Text(f"Tables checked by: {by}.", style="dim"))
     counts = f"{len(report.errors)} error(s), {len(report.warnings)} warning(s)"
     checked = ", ".join(report.checked)
     verdict = (

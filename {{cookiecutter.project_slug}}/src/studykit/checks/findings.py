@@ -110,6 +110,9 @@ class NotChecked:
     rows: tuple[int, ...]
     because: tuple[str, ...]  # the codes that failed first
 
+    def to_dict(self) -> dict:
+        return {"file": self.file, "code": self.code, "rows": list(self.rows), "because": list(self.because)}
+
     def sentence(self) -> str:
         rows = ", ".join(str(r) for r in self.rows[:5]) + (" ..." if len(self.rows) > 5 else "")
         return (
@@ -177,7 +180,7 @@ class Report:
             "checked": list(self.checked),
             "skipped": dict(self.skipped),
             "not_run": dict(self.not_run),
-            "not_checked": [asdict(n) for n in self.not_checked],
+            "not_checked": [n.to_dict() for n in self.not_checked],
             "engines": dict(sorted(self.engines.items())),
             "findings": [asdict(f) for f in sorted(self.findings, key=Finding.sort_key)],
         }
