@@ -27,10 +27,13 @@ from studykit.checks.findings import Finding, Rule, register
 from studykit.checks.run import BlankCounts, Run, dated_rows
 from studykit.checks.structure import UNREADABLE, encoding_findings, relative, tabular_resources
 from studykit.checks.tabular import (
-    check_frame,
+    cast_table,
+    constraint_findings,
     header_findings,
+    key_findings,
     padding_findings,
     reference_finding,
+    type_findings,
     types_of,
 )
 from studykit.errors import DataReadError
@@ -330,8 +333,9 @@ def check(run: Run) -> Iterator[Finding]:
     tables = [(i, path, file) for i, path, file in tables if file in resources and path.is_file()]
     if not tables:
         return
-    # polars releases the GIL, so participants.csv is read while the first measure table is.
-    with ThreadPoolExecutor(max_workers=1) as pool:
+    # polars releases the GIL, so participants.csv is read while the first measure table is, and
+    # the keys and the rules beyond Table Schema run beside pandera.
+    with ThreadPoolExecutor(max_workers=3) as pool:
         pending_bounds = pool.submit(_load_bounds, run)
         for instrument_id, path, file in tables:
             run.note(f"reading {file}")
@@ -347,22 +351,37 @@ def check(run: Run) -> Iterator[Finding]:
             run.note(f"checking {file} ({table.frame.height:,} rows)")
             run.checked_by(file, "polars")
             instrument = load_instrument(study, instrument_id)
-            # The foreign key to participants is checked by the join that finds each row's wave
-            # window (participant_findings), so it is not passed as a reference here.
-            typed, findings = check_frame(
-                table.frame,
-                schema,
-                file=file,
-                references={},
-                keep=KEPT,
-                extra=score_agreement(instrument, table.header),
-            )
-            findings += _measure_rules(
-                typed, table.frame, run, instrument, schema, people, pending_bounds, file=file
+            typed, findings = _check_table(
+                run, table, schema, instrument, people, pending_bounds, pool=pool, file=file
             )
             _share(run, path, table, typed)
             del table, typed  # no longer needed: keep peak memory down
             yield from findings
+
+
+def _check_table(
+    run: Run,
+    table: TextTable,
+    schema: Mapping,
+    instrument: Instrument,
+    people: str,
+    bounds: Future[pl.DataFrame | None],
+    *,
+    pool: ThreadPoolExecutor,
+    file: str,
+) -> tuple[pl.DataFrame, list[Finding]]:
+    """The Table Schema checks (``checks/tabular.py``) and the measure rules of one table, and its
+    ``KEPT`` columns typed. The foreign key to participants is checked by the join that finds each
+    row's wave window (``participant_findings``), so it is not a separate pass."""
+    text = table.frame
+    keys = pool.submit(lambda: list(key_findings(text, schema, file=file)))
+    agreement = score_agreement(instrument, table.header)
+    cast = cast_table(text, schema, agreement)
+    typed = cast.typed.select(*(c for c in KEPT if c in cast.typed.columns), *agreement)
+    rules = pool.submit(_measure_rules, typed, text, run, instrument, schema, people, bounds, file=file)
+    findings = list(type_findings(cast, file=file)) + list(constraint_findings(cast, schema, file=file))
+    del cast
+    return typed, findings + keys.result() + rules.result()
 
 
 def _share(run: Run, path: Path, table: TextTable, typed: pl.DataFrame) -> None:
