@@ -655,7 +655,7 @@ def test_spaces_are_one_rule_in_every_table(tmp_path):
 
 
 def test_each_file_is_read_once_per_validation(tmp_path, monkeypatch):
-    """Each file once: later layers use what earlier ones read or remembered (checks/memo.py)."""
+    """Each file once: later layers use what earlier ones read or recorded (checks/run.py)."""
     import studykit.tables as tables
 
     root = make_study(tmp_path)

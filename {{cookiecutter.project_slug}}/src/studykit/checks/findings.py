@@ -10,6 +10,7 @@ or into a grouped rich table; they return text or renderables and never print.
 from __future__ import annotations
 
 import json
+import sys
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
@@ -65,15 +66,19 @@ class Rule:
 
 
 RULES: dict[str, Rule] = {}
+# Rule code -> the module that registered it: the one home of the rule (linked from docs/rules.md).
+HOMES: dict[str, str] = {}
 
 
 def register(*rules: Rule) -> None:
     """Add rules to the registry; codes are unique and never reused."""
+    home = sys._getframe(1).f_globals.get("__name__", "")  # the registering module
     for rule in rules:
         if rule.code in RULES and RULES[rule.code] != rule:
             msg = f"rule code {rule.code} registered twice"
             raise ValueError(msg)
         RULES[rule.code] = rule
+        HOMES.setdefault(rule.code, home)
 
 
 def clip(value: object) -> str | None:

@@ -47,8 +47,8 @@ INTERNAL = Rule(
     "structure",
     "Internal error in a check",
     "error",
-    "A check stopped on an unexpected error, so part of the validation did not run. The other layers "
-    "still ran.",
+    "A layer of checks stopped on an unexpected error (a bug in studykit), so that layer did not run; the "
+    "report names it under not_run and the exit code is 2. The other layers still ran.",
     "Run `studykit validate --debug` to see the traceback, and report it with the study's studykit version.",
 )
 MISSING_FILE = Rule(
