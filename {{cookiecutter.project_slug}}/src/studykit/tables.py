@@ -91,8 +91,13 @@ def _parse(source: Path | bytes, columns: list[str] | None = None) -> pl.DataFra
     )
 
 
-def _is_encoding_error(exc: Exception) -> bool:
-    return "utf-8" in str(exc).lower() or "utf8" in str(exc).lower()
+def _is_utf8(raw: bytes) -> bool:
+    """Whether the bytes decode as UTF-8: asked of the bytes, not of a library's error message."""
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 @dataclass(frozen=True)
@@ -145,10 +150,10 @@ def read_text_table(
             # polars checks that the bytes are UTF-8 while it parses, so a separate decode
             # of the whole file (as long as the parse itself) is only needed for Latin-1.
             frame = _parse(path, columns)
-        except pl.exceptions.ComputeError as exc:
-            if not _is_encoding_error(exc):
-                raise
+        except pl.exceptions.ComputeError:
             raw = path.read_bytes()[len(BOM) if peek.bom else 0 :]
+            if _is_utf8(raw):
+                raise  # the parse failed for another reason: reported below as not readable CSV
             encoding = "latin-1"
             frame = _parse(raw.decode("latin-1").encode("utf-8"), columns)
     except OSError as exc:

@@ -393,7 +393,12 @@ def key_findings(text: pl.DataFrame, schema: Mapping, *, file: str) -> Iterator[
 def foreign_key_findings(
     text: pl.DataFrame, schema: Mapping, references: Mapping[str, pl.DataFrame], *, file: str
 ) -> Iterator[Finding]:
-    """Values with no row in the referenced table. ``references`` maps resource names to their text frames."""
+    """Values with no row in the referenced table. ``references`` maps resource names to their text frames.
+
+    Both sides are compared as values of the referencing fields' types (``03`` is the integer 3),
+    as frictionless does; a cell that does not cast is a type error, not an unknown reference.
+    """
+    types = types_of(schema)
     for foreign in schema.get("foreignKeys", []):
         fields = foreign["fields"]
         fields = [fields] if isinstance(fields, str) else list(fields)
@@ -406,12 +411,17 @@ def foreign_key_findings(
         if not all(f in lookup.columns for f in target_fields):
             continue
         keys = (
-            lookup.select(pl.col(t).alias(f) for f, t in zip(fields, target_fields, strict=True))
+            _keyed(
+                lookup.select(pl.col(t).alias(f) for f, t in zip(fields, target_fields, strict=True)),
+                fields,
+                types,
+            )
             .drop_nulls()
             .unique()
         )
         missing = (
-            text.lazy()
+            _keyed(text, fields, types)
+            .lazy()
             .select(fields)
             .with_row_index("row_index")
             .drop_nulls(fields)
@@ -420,7 +430,7 @@ def foreign_key_findings(
             .collect()
         )
         for row in missing.iter_rows(named=True):
-            value = " / ".join(str(row[f]) for f in fields)
+            value = " / ".join(str(text.get_column(f)[row["row_index"]]) for f in fields)
             yield reference_finding(fields, target.get("resource", ""), value, row["row_index"], file=file)
 
 
