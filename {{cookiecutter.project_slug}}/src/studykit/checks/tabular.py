@@ -163,7 +163,9 @@ SUPPORTED_CONSTRAINTS = frozenset(
      "minLength", "maxLength"}
 )  # fmt: skip
 SUPPORTED_FIELD_KEYS = frozenset({"name", "type", "title", "description", "constraints", "example", "format"})
-SUPPORTED_SCHEMA_KEYS = frozenset({"fields", "primaryKey", "foreignKeys", "fieldsMatch", "missingValues"})
+SUPPORTED_SCHEMA_KEYS = frozenset(
+    {"$schema", "title", "description", "fields", "primaryKey", "foreignKeys", "fieldsMatch", "missingValues"}
+)
 
 
 def fields_of(schema: Mapping) -> list[dict]:
