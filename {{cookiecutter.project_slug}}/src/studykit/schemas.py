@@ -18,7 +18,7 @@ the rules ``studykit validate`` uses::
     frame = read_typed(study.measures_path("phq9"), schema_types(schema))
     schema.validate(frame, lazy=True)       # raises pandera.errors.SchemaErrors listing every failure
 
-    pandas_schema = measure_schema(study, "phq9", backend="pandas")
+    pandas_schema = measure_schema(study, "phq9", backend="pandas")  # needs pandas installed
 
 Keys (one row per participant and wave, participants known) and the rules beyond Table
 Schema (wave windows, stored scores) need other tables and are checked by ``studykit validate``.
@@ -197,9 +197,17 @@ def _polars(schema_json: str, columns: tuple[str, ...] | None) -> pa.DataFrameSc
 
 
 def pandas_schema(schema: Mapping) -> Any:
-    """The ``pandera.pandas`` schema of a Table Schema, with the same compiled checks."""
-    import pandera.pandas as pdpa
-    from pandera.engines import pandas_engine
+    """The ``pandera.pandas`` schema of a Table Schema, with the same compiled checks.
+
+    pandas is not one of studykit's dependencies (validation uses polars): an analyst who
+    works in pandas has it installed already.
+    """
+    try:
+        import pandera.pandas as pdpa
+        from pandera.engines import pandas_engine
+    except ImportError as exc:
+        msg = "the pandas schema needs pandas in this environment (`pip install pandas`)"
+        raise ImportError(msg) from exc
 
     dtypes: dict[str, Any] = {
         "string": str,
