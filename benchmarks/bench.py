@@ -8,7 +8,11 @@ its own:
 2. studykit's measures layer on that table: read as text, cast, pandera schema, keys,
    waves, windows, stored scores;
 3. frictionless-py validating the same resource (with its foreign key to participants);
-4. ``studykit validate`` on the whole study, every layer, with the time of each layer.
+4. ``studykit validate`` on the whole study, every layer, with the time of each layer;
+5. a messy copy of the study (``MESSY_SHARE`` = 5% of the measure rows given a defect:
+   out-of-range and unparseable items, impossible dates, malformed ids, unknown waves),
+   with the bare read and the measures layer again: time, memory and findings are
+   reported (a messy table costs more to report on; no target is judged).
 
 Runs 1 and 2 alternate ``--repeat`` times (default 5), each in a fresh process, and the
 medians are compared, so other load on the machine affects both alike.
@@ -58,6 +62,7 @@ import json, sys, time
 from pathlib import Path
 from studykit.checks import load_rules
 from studykit.checks import measures
+from studykit.checks.run import Run
 from studykit.study import load_study
 from pandera.backends.polars.register import register_polars_backends
 load_rules()
@@ -66,7 +71,7 @@ study = load_study(Path(sys.argv[1]))
 times = []
 for _ in range(int(sys.argv[2])):
     start = time.perf_counter()
-    found = [[f.code, f.row, f.column] for f in measures.check(study)]
+    found = [[f.code, f.row, f.column] for f in measures.check(Run(study))]
     times.append(time.perf_counter() - start)
 print(json.dumps({"seconds": sorted(times)[len(times) // 2], "found": found}))
 """
@@ -104,6 +109,29 @@ print(json.dumps({"seconds": time.perf_counter() - start, "layers": layers, "exi
 """
 
 
+MESSY_SHARE = 0.05
+MESSY = f"""
+import sys
+import numpy as np
+import polars as pl
+path = sys.argv[1]
+frame = pl.read_csv(path, infer_schema=False)
+rng = np.random.default_rng(7)
+rows = pl.Series(np.sort(rng.choice(frame.height, int(frame.height * {MESSY_SHARE}), replace=False)))
+kind = pl.Series(np.arange(len(rows)) % 5)
+index = pl.int_range(pl.len())
+at = lambda k: index.is_in(rows.filter(kind == k).implode())
+frame = frame.with_columns(
+    pl.when(at(0)).then(pl.lit("7")).otherwise(pl.col("item_03")).alias("item_03"),
+    pl.when(at(1)).then(pl.lit("x")).otherwise(pl.col("item_07")).alias("item_07"),
+    pl.when(at(2)).then(pl.lit("2023-02-30")).otherwise(pl.col("completed_on")).alias("completed_on"),
+    pl.when(at(3)).then(pl.col("participant_id") + "x")
+    .otherwise(pl.col("participant_id")).alias("participant_id"),
+    pl.when(at(4)).then(pl.lit("T9")).otherwise(pl.col("wave")).alias("wave"),
+)
+frame.write_csv(path)
+print('{{"rows": %d}}' % len(rows))
+"""
 GENERATE = f"""
 import json, sys
 from pathlib import Path
@@ -190,7 +218,24 @@ def main() -> int:
         reference = (
             {} if args.skip_frictionless else run(FRICTIONLESS, str(root), MEASURES, timeout=args.timeout)
         )
-    return report(args.rows, expected, floor, ours, whole, reference)
+        messy = _messy(root, Path(tmp) / "messy-study", args)
+    return report(args.rows, expected, floor, ours, whole, reference, messy)
+
+
+def _messy(root: Path, copy: Path, args: argparse.Namespace) -> dict:
+    """The bare read and the measures layer on a copy of the study with 5% of its measure rows broken."""
+    import shutil
+
+    shutil.rmtree(copy, ignore_errors=True)
+    shutil.copytree(root, copy)
+    broken = run(MESSY, str(copy / MEASURES), timeout=args.timeout)
+    if "rows" not in broken:
+        return {"failed": f"making the messy table: {broken}"}
+    floors, ours_runs = [], []
+    for _ in range(args.repeat):
+        floors.append(run(POLARS, str(copy / MEASURES), "1", timeout=args.timeout))
+        ours_runs.append(run(MEASURES_LAYER, str(copy), "1", timeout=args.timeout))
+    return {"broken_rows": broken["rows"], "floor": _median(floors), "ours": _median(ours_runs)}
 
 
 def _median(results: list[dict]) -> dict:
@@ -214,7 +259,9 @@ def _fmt(result: dict, key: str, unit: str = "s") -> str:
     return "-" if value is None else f"{value:.3f} {unit}" if unit == "s" else f"{value:.0f} {unit}"
 
 
-def report(rows: int, expected: list, floor: dict, ours: dict, whole: dict, reference: dict) -> int:
+def report(
+    rows: int, expected: list, floor: dict, ours: dict, whole: dict, reference: dict, messy: dict
+) -> int:
     runs = [
         ("polars.read_csv (bare read, the floor)", floor),
         ("studykit measures layer (this table)", ours),
@@ -264,6 +311,7 @@ def report(rows: int, expected: list, floor: dict, ours: dict, whole: dict, refe
         broken.append("a run failed: see the table")
     if "seconds" not in whole and "skipped" not in whole:
         broken.append("the whole-study validate did not finish")
+    lines += _messy_lines(rows, messy)
     lines.append("")
     if rows < TARGET_ROWS:
         # Fixed costs (pandera's per-check work, reading participants.csv) weigh more on a small
@@ -275,6 +323,29 @@ def report(rows: int, expected: list, floor: dict, ours: dict, whole: dict, refe
     lines.append(met if not failures else "Targets missed: " + "; ".join(failures) + ".")
     sys.stdout.write("\n".join(lines) + "\n")
     return 0 if not failures else 1
+
+
+def _messy_lines(rows: int, messy: dict) -> list[str]:
+    lines = ["", f"Messy table: {MESSY_SHARE:.0%} of the rows with a defect (reported, not judged)"]
+    if "failed" in messy:
+        return [*lines, f"  failed: {messy['failed']}"]
+    floor, ours = messy["floor"], messy["ours"]
+    lines += [
+        f"{'run':44} {'in-process':>14} {'wall':>10} {'peak RSS':>10}",
+        *(
+            f"{name:44} {_fmt(r, 'seconds'):>14} {_fmt(r, 'wall'):>10} {_fmt(r, 'peak_mb', 'MiB'):>10}"
+            for name, r in (
+                ("polars.read_csv (bare read, messy)", floor),
+                ("studykit measures layer (messy)", ours),
+            )
+        ),
+    ]
+    if "seconds" in ours and "seconds" in floor:
+        lines.append(
+            f"messy: {messy['broken_rows']:,} rows broken of {rows:,}, {len(ours['found']):,} findings, "
+            f"{ours['seconds'] / floor['seconds']:.2f}x the bare read"
+        )
+    return lines
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from studykit.checks.qualitative import check
+from studykit.checks.run import Run
 from studykit.errors import QualitativeDataError
 from studykit.qual.coding import (
     load_codebook,
@@ -27,7 +28,7 @@ from tests.package.qual_study import (
 
 
 def findings(study):
-    return sorted([f.code, f.file, f.row, f.column] for f in check(study))
+    return sorted([f.code, f.file, f.row, f.column] for f in check(Run(study)))
 
 
 def coded_study(tmp_path, **changes):
@@ -59,7 +60,7 @@ def test_clean_study_has_no_findings(tmp_path):
 
 def test_transcripts_without_coding_files_get_an_info(tmp_path):
     study = make_qual_study(tmp_path)
-    result = list(check(study))
+    result = list(check(Run(study)))
     assert {(f.code, f.severity, f.file) for f in result} == {
         ("QUAL040", "info", "data/qualitative/codebook.csv"),
         ("QUAL040", "info", "data/qualitative/segments.csv"),
@@ -85,7 +86,7 @@ def test_qual002_to_qual006_transcript_metadata(tmp_path):
         ["QUAL005", file, 14, None],
         ["QUAL006", file, None, "kind"],
     ]
-    qual004 = next(f for f in check(study) if f.code == "QUAL004")
+    qual004 = next(f for f in check(Run(study)) if f.code == "QUAL004")
     assert qual004.value == "P999"
     assert qual004.severity == "warning"
 

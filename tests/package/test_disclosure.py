@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from studykit.checks.disclosure import age_band, check
+from studykit.checks.run import Run
 
 from tests.package.qual_study import (
     CODEBOOK,
@@ -45,7 +46,7 @@ def leaky_study(tmp_path, key_text="participant_id,name\nP001,Zelda Quorthwick\n
 def test_identifiers_in_a_transcript_are_found_with_line_and_mask(tmp_path):
     study = leaky_study(tmp_path)
     file = "data/qualitative/transcripts/INT-P001-T1.md"
-    text_findings = [f for f in check(study) if f.file == file]
+    text_findings = [f for f in check(Run(study)) if f.file == file]
     # The front matter takes lines 1-10, so the body starts on line 11.
     assert summary(text_findings) == [
         ("DIS001", file, 13, None, "error", "z***@*** (email, 14 chars)"),
@@ -60,19 +61,19 @@ def test_identifiers_in_a_transcript_are_found_with_line_and_mask(tmp_path):
 
 def test_findings_never_echo_the_identifier(tmp_path):
     study = leaky_study(tmp_path)
-    blob = " ".join(f"{f.message} {f.value} {f.fix}" for f in check(study))
+    blob = " ".join(f"{f.message} {f.value} {f.fix}" for f in check(Run(study)))
     for secret in ("Quorthwick", "zq@example.org", "943 476 5919", "03/04/1985", "900123", "1AA"):
         assert secret not in blob
 
 
 def test_clean_transcripts_have_no_text_findings(tmp_path):
     study = make_qual_study(tmp_path, codebook=CODEBOOK, segments=default_segments())
-    assert [f for f in check(study) if f.code < "DIS020"] == []
+    assert [f for f in check(Run(study)) if f.code < "DIS020"] == []
 
 
 def test_missing_identity_key_is_a_warning_not_a_crash(tmp_path):
     study = leaky_study(tmp_path, key_text=None)
-    findings = list(check(study))
+    findings = list(check(Run(study)))
     key = [f for f in findings if f.code == "DIS010"]
     expected = [("warning", "study.yml", "governance.identity_key")]
     assert [(f.severity, f.file, f.column) for f in key] == expected
@@ -86,14 +87,14 @@ def test_identity_key_inside_the_study_is_an_error(tmp_path):
         design={"governance": {"identity_key": "governance/key.csv"}},
         extra_files={"governance/key.csv": "participant_id,name\nP001,Zelda Quorthwick\n"},
     )
-    assert [f.code for f in check(study) if f.code.startswith("DIS01")] == ["DIS011"]
+    assert [f.code for f in check(Run(study)) if f.code.startswith("DIS01")] == ["DIS011"]
 
 
 def test_free_text_columns_are_scanned(tmp_path):
     participants = PARTICIPANTS.replace("team lead", "team lead (call 020 7946 0018)")
     segments = default_segments().replace(",strong\n", ",ask zq@example.org\n")
     study = make_qual_study(tmp_path, participants=participants, codebook=CODEBOOK, segments=segments)
-    found = [(f.code, f.file, f.row, f.column) for f in check(study) if f.code < "DIS010"]
+    found = [(f.code, f.file, f.row, f.column) for f in check(Run(study)) if f.code < "DIS010"]
     assert sorted(found) == [
         ("DIS001", "data/qualitative/segments.csv", 3, "memo"),
         ("DIS002", "data/participants.csv", 4, "role"),
@@ -111,7 +112,7 @@ def test_qamydata_checks_on_participants(tmp_path):
     )
     study = make_qual_study(tmp_path, participants=participants, transcripts={})
     file = "data/participants.csv"
-    assert summary(check(study)) == [
+    assert summary(check(Run(study))) == [
         ("DIS020", file, 5, "participant_id", "error", "P003"),
         ("DIS021", file, 3, "role", "warning", "'peer  support worker'"),
         ("DIS022", file, None, "role", "warning", "60%"),
@@ -123,7 +124,7 @@ def test_qamydata_checks_on_participants(tmp_path):
 
 def test_small_cells_and_rare_combinations(tmp_path):
     study = make_qual_study(tmp_path, transcripts={})
-    found = summary(f for f in check(study) if f.code in {"DIS023", "DIS024"})
+    found = summary(f for f in check(Run(study)) if f.code in {"DIS023", "DIS024"})
     file = "data/participants.csv"
     # Three participants: each is alone in their age band, P002 the only man, P003 the only manager at S2.
     assert found == [
@@ -144,7 +145,7 @@ def test_missing_threshold_applies_to_measures(tmp_path):
         f"P00{i},T1,2024-01-10,3,{'' if i < 3 else 4}\n" for i in range(1, 6)
     )
     study = make_qual_study(tmp_path, transcripts={}, extra_files={"data/measures/wemwbs.csv": measures})
-    found = [(f.file, f.column, f.value) for f in check(study) if f.code == "DIS022"]
+    found = [(f.file, f.column, f.value) for f in check(Run(study)) if f.code == "DIS022"]
     assert found == [("data/measures/wemwbs.csv", "item_02", "40%")]
 
 
@@ -154,7 +155,7 @@ def test_odd_column_names_and_control_characters(tmp_path):
         "P001,T1,2024-01-10,true,peer\x07worker\n"
     )
     study = make_qual_study(tmp_path, transcripts={}, extra_files={"data/employment.csv": employment})
-    found = [(f.row, f.column, f.message) for f in check(study) if f.code == "DIS021"]
+    found = [(f.row, f.column, f.message) for f in check(Run(study)) if f.code == "DIS021"]
     assert found == [
         (1, "Role Title", "column name 'Role Title' is not lower-case letters, digits and underscores"),
         (2, "Role Title", "value has a control character"),

@@ -13,6 +13,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 from studykit.checks.governance import check
+from studykit.checks.run import Run
 from studykit.errors import DataReadError, RegisterError
 from studykit.governance.consent_filter import ConsentFilter, Exclusion
 from studykit.governance.coverage import in_force_on
@@ -34,13 +35,13 @@ from .governance_study import (
 def findings(root: Path) -> list[list]:
     study = load_study(root)
     return sorted(
-        [[f.code, f.severity, f.file, f.row, f.column, f.value] for f in check(study, today=TODAY)],
+        [[f.code, f.severity, f.file, f.row, f.column, f.value] for f in check(Run(study), today=TODAY)],
         key=lambda f: (f[2], f[3] or 0, f[0]),
     )
 
 
 def messages(root: Path) -> list[str]:
-    return [f.message for f in check(load_study(root), today=TODAY)]
+    return [f.message for f in check(Run(load_study(root)), today=TODAY)]
 
 
 def expiring(**changes) -> list[dict]:
@@ -523,6 +524,6 @@ def test_delete_unanalysed_honours_when_removal_was_requested(
     )
     assert kept.height == (0 if removed else 1)
     gov007 = [
-        f for f in check(load_study(root), today=TODAY) if f.code == "GOV007" and f.file == MEASURES_FILE
+        f for f in check(Run(load_study(root)), today=TODAY) if f.code == "GOV007" and f.file == MEASURES_FILE
     ]
     assert len(gov007) == (1 if removed else 0)

@@ -21,6 +21,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 from studykit.checks.governance import check
+from studykit.checks.run import Run
 from studykit.errors import RegisterError
 from studykit.governance.consent_filter import ConsentFilter
 from studykit.governance.coverage import in_force
@@ -354,7 +355,7 @@ def _transcripts(root: Path) -> list[tuple[str, str, dt.date]]:
 def test_gov_findings_match_a_row_by_row_reading(tmp_path: Path, seed: int, policy: str) -> None:
     root = generated_study(tmp_path, seed, POLICIES[policy])
     study = load_study(root)
-    found = [(f.code, f.file, f.row, f.column, f.value, f.message) for f in check(study, today=TODAY)]
+    found = [(f.code, f.file, f.row, f.column, f.value, f.message) for f in check(Run(study), today=TODAY)]
     expected = Reference(root, POLICIES[policy]).findings(_transcripts(root))
     assert found == expected
     # Every rule is exercised by the generated study.

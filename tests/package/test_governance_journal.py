@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 from studykit.checks.governance import check
+from studykit.checks.run import Run
 from studykit.errors import RegisterError
 from studykit.governance import journal
 from studykit.governance.audit import read_audit
@@ -43,7 +44,7 @@ def eight_participants(tmp_path: Path) -> Path:
 
 
 def codes(root: Path) -> list[tuple[str, str, int | None]]:
-    return [(f.code, f.file, f.row) for f in check(load_study(root), today=TODAY) if f.code != "GOV006"]
+    return [(f.code, f.file, f.row) for f in check(Run(load_study(root)), today=TODAY) if f.code != "GOV006"]
 
 
 def test_eight_processes_editing_at_once_lose_nothing(tmp_path):
@@ -278,7 +279,7 @@ def test_gov013_an_audited_row_missing_from_its_register(tmp_path):
     withdraw(study, "P003", withdrawn_on=dt.date(2024, 6, 2), scope="no further data", by=BY, now=NOW)
     lines = register.read_bytes().splitlines(keepends=True)
     register.write_bytes(before + lines[-1])  # P002's row lost, as a racing hand edit would lose it
-    found = [f for f in check(load_study(root), today=TODAY) if f.code == "GOV013"]
+    found = [f for f in check(Run(load_study(root)), today=TODAY) if f.code == "GOV013"]
     assert [(f.file, f.row, f.value, f.severity) for f in found] == [
         ("governance/audit.log", 1, "P002", "error")
     ]

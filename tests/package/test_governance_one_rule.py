@@ -23,6 +23,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 from studykit.checks.governance import check
+from studykit.checks.run import Run
 from studykit.errors import RegisterError
 from studykit.governance import coverage as rule
 from studykit.governance.consent_filter import ConsentFilter
@@ -121,7 +122,7 @@ def test_a_data_row_gets_one_answer_everywhere(tmp_path, consents, withdrawals, 
     if day is not None:
         assert rule.in_force_on(registers, "P001", day).verdict == verdict
     # validation: GOV002/GOV003 on the row (a missing or impossible date is the structure layer's)
-    on_row = {f.code for f in check(study, today=TODAY) if f.file == MEASURES_FILE and f.row == 2}
+    on_row = {f.code for f in check(Run(study), today=TODAY) if f.file == MEASURES_FILE and f.row == 2}
     assert on_row & {"GOV002", "GOV003"} == (
         {COLLECTION_CODES[verdict]} if verdict in COLLECTION_CODES else set()
     )
@@ -189,9 +190,9 @@ def test_a_register_row_gets_one_answer_from_validation_and_the_edit(
                          (*withdrawals, row) if kind == "withdraw" else withdrawals)  # fmt: skip
     edited = study_with(tmp_path / "edited", consents, withdrawals)
     study = load_study(edited)
-    before = {(f.code, f.file, f.row) for f in check(study, today=TODAY)}
+    before = {(f.code, f.file, f.row) for f in check(Run(study), today=TODAY)}
     found = [
-        f for f in check(load_study(by_hand), today=TODAY)
+        f for f in check(Run(load_study(by_hand)), today=TODAY)
         if f.code in REGISTER_CODES and (f.code, f.file, f.row) not in before
     ]  # fmt: skip
     assert {f.code for f in found} == set(code.split() if code else ())

@@ -122,8 +122,14 @@ def test_report_says_what_to_do_once_per_rule_naming_how_many_files():
 
 
 def test_report_shows_fields_it_does_not_know():
+    sample = {**SAMPLES[render.report_text], "new_field": {"data/measures/mood.csv": "x"}}
+    assert "New field: " in printed(render.report_text(sample), markup=False)
+
+
+def test_report_says_which_engine_checked_each_table():
     sample = {**SAMPLES[render.report_text], "engines": {"data/measures/mood.csv": "polars"}}
-    assert "Engines: data/measures/mood.csv: polars" in printed(render.report_text(sample), markup=False)
+    shown = printed(render.report_text(sample), markup=False)
+    assert "Tables checked by: data/measures/mood.csv (polars)." in shown
 
 
 @pytest.mark.parametrize(

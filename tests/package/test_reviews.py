@@ -7,6 +7,7 @@ import io
 
 from studykit.checks import validate
 from studykit.checks.disclosure import check
+from studykit.checks.run import Run
 from studykit.cli import app
 from studykit.governance.reviews import value_digest
 from typer.testing import CliRunner
@@ -30,7 +31,7 @@ def helpline_study(tmp_path, body=BODY):
 
 
 def emails(study):
-    return [(f.code, f.file, f.row, f.severity) for f in check(study) if f.code == "DIS001"]
+    return [(f.code, f.file, f.row, f.severity) for f in check(Run(study)) if f.code == "DIS001"]
 
 
 def disclosure_errors(study):
@@ -51,7 +52,7 @@ def test_a_reviewed_finding_is_reported_as_reviewed_and_validate_passes(tmp_path
     result = review(study, "--row", str(line))
     assert result.exit_code == 0, result.output
     assert "Recorded 1 reviewed finding(s)" in result.stderr
-    [finding] = [f for f in check(study) if f.code == "DIS001"]
+    [finding] = [f for f in check(Run(study)) if f.code == "DIS001"]
     assert (finding.severity, finding.row) == ("info", line)
     assert finding.message.endswith(f"reviewed by R. Reviewer on 2024-06-01: {REASON}")
     assert disclosure_errors(study) == []  # validate no longer fails on it
@@ -111,13 +112,13 @@ def test_a_table_cell_is_reviewed_by_row_and_column(tmp_path):
     participants = PARTICIPANTS.replace("P003,manager,team lead", "P003,manager,lead (team@nhs.example.org)")
     study = make_qual_study(tmp_path, transcripts={}, participants=participants)
     where = ("data/participants.csv", 4, "role")
-    assert [(f.file, f.row, f.column, f.severity) for f in check(study) if f.code == "DIS001"] == [
+    assert [(f.file, f.row, f.column, f.severity) for f in check(Run(study)) if f.code == "DIS001"] == [
         (*where, "error")
     ]
     args = ["review", "add", "data/participants.csv", "--row", "4", "--column", "role", "--code", "DIS001",
             "--by", "R. Reviewer", "--reason", "team inbox", "-C", str(study.root)]  # fmt: skip
     assert CliRunner().invoke(app, args).exit_code == 0
-    assert [(f.file, f.row, f.column, f.severity) for f in check(study) if f.code == "DIS001"] == [
+    assert [(f.file, f.row, f.column, f.severity) for f in check(Run(study)) if f.code == "DIS001"] == [
         (*where, "info")
     ]
     assert b"team@" not in (study.governance_dir / "reviewed.csv").read_bytes()

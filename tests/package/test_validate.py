@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from studykit.checks import exit_code, validate
+from studykit.checks import Run, exit_code, validate
 from studykit.checks.integrity import accept
 from studykit.cli import app
 from studykit.package import build_descriptor
@@ -299,7 +299,7 @@ def test_str005_str006_header_typo_suggests_the_field(tmp_path):
     assert report.errors[1].fix == "Rename the column to 'item_03'."
 
 
-def test_small_tables_go_through_frictionless_with_the_same_codes(tmp_path):
+def test_participants_findings_have_the_same_codes_as_measures(tmp_path):
     participants = PARTICIPANTS + "P004,astronaut,,B,2024-13-01,,12\nP001,manager,,A,2024-01-10,,40\n"
     root = make_study(tmp_path, participants=participants)
     found = {(e[0], e[2], e[3]) for e in errors_of(root) if e[1] == "data/participants.csv"}
@@ -368,15 +368,23 @@ def test_manifest_is_sha256sum_format(tmp_path):
 def test_a_crashing_layer_does_not_hide_the_others(tmp_path, monkeypatch):
     import studykit.checks.measures as measures
 
-    def broken(study):
+    def broken(run):
         return 1 / 0
 
     monkeypatch.setattr(measures, "check", broken)
     root = make_study(tmp_path, participants=PARTICIPANTS + "P004,astronaut,,B,2024-03-01,,40\n")
     report = validate(load_study(root))
     assert {f.code for f in report.errors if f.layer in MY_LAYERS} == {"STR000", "STR010"}
-    assert "run with --debug" in next(f.message for f in report.errors if f.code == "STR000")
-    assert exit_code(report) == 1
+    message = next(f.message for f in report.errors if f.code == "STR000")
+    assert "the measures checks did not run" in message
+    assert "run with --debug" in message
+    # A crashed layer means part of the study was not checked: exit 2, and the report names the layer.
+    assert report.not_run == {"measures": "ZeroDivisionError: division by zero"}
+    assert report.to_dict()["not_run"] == {"measures": "ZeroDivisionError: division by zero"}
+    assert exit_code(report) == 2
+    result = CliRunner().invoke(app, ["validate", "-C", str(root)])
+    assert result.exit_code == 2
+    assert "Did not run: the measures checks" in " ".join(result.stdout.split())
 
 
 def test_cli_exit_codes_and_json(tmp_path):
@@ -388,6 +396,9 @@ def test_cli_exit_codes_and_json(tmp_path):
     result = runner.invoke(app, ["validate", "-C", str(bad), "--format", "json"])
     assert result.exit_code == 1
     assert json.loads(result.stdout)["counts"]["error"] == 1
+    assert json.loads(result.stdout)["engines"][MEASURES_FILE] == "polars"
+    result = runner.invoke(app, ["validate", "-C", str(bad)])
+    assert "Tables checked by: data/employment.csv (polars)" in " ".join(result.stdout.split())
     (bad / MEASURES_FILE).unlink()
     result = runner.invoke(app, ["validate", "-C", str(bad)])
     assert result.exit_code == 2
@@ -455,6 +466,24 @@ def test_mea003_stored_score_differs_from_items(tmp_path):
     assert [f.value for f in validate(load_study(root)).errors] == ["20"]
 
 
+def test_a_score_from_a_broken_item_is_not_checked_and_the_report_says_why(tmp_path):
+    """Rule.requires: MEA003 needs readable, in-range items; where one failed, it says so instead."""
+    rows = MEASURES.replace("item_04\n", "item_04,total\n", 1).splitlines()
+    rows[2] = "P002,T1,2024-01-20,9,1,2,2"  # item_01 out of range: the total (6) disagrees with 14
+    rows[3] = "P003,T1,2024-02-03,5,5,5,4"
+    totals = ["14", "6", "20", "16"]  # row 4 is a real mismatch (19)
+    measures = "\n".join([rows[0]] + [f"{r},{t}" for r, t in zip(rows[1:], totals, strict=True)]) + "\n"
+    report = validate(load_study(make_study(tmp_path, measures=measures)))
+    found = [[f.code, f.row, f.column] for f in report.errors if f.file == MEASURES_FILE]
+    assert found == [["STR009", 3, "item_01"], ["MEA003", 4, "total"]]
+    assert [n.sentence() for n in report.not_checked] == [
+        f"MEA003 not checked on 1 row(s) of {MEASURES_FILE} (rows 3) because their input failed STR009 first"
+    ]
+    assert report.to_dict()["not_checked"] == [
+        {"file": MEASURES_FILE, "code": "MEA003", "rows": [3], "because": ["STR009"]}
+    ]
+
+
 def test_findings_cover_frictionless_on_a_seeded_measures_file(tmp_path):
     """Parity: every (row, column) frictionless reports, studykit reports too, on the same file."""
     from frictionless import Package
@@ -494,37 +523,80 @@ def test_rules_page_is_generated_from_the_registry():
     assert page.read_text(encoding="utf-8") == rules_markdown(), "run `python -m studykit.checks.rules_page`"
 
 
-def test_frictionless_and_polars_engines_report_the_same(tmp_path, monkeypatch):
-    import studykit.checks.structure as structure
-
+def test_every_table_is_checked_by_the_polars_engine_whatever_its_size(tmp_path):
     participants = (
         PARTICIPANTS
         + "P004,astronaut,,B,2024-13-01,,12\n"
         + "P001,manager,,A,2024-01-10,,40\n"
         + "p5,other,,A,2024-01-10,,forty\n"
         + "P006,other,,A,,,\n"
-        + ",other,,A,2024-01-10,,40\n"  # a blank key: one finding (required), in both engines
+        + ",other,,A,2024-01-10,,40\n"  # a blank key: one finding (required)
     )
     root = make_study(tmp_path, participants=participants)
-    keys = ("code", "row", "column", "value", "message")
-
-    def participant_findings() -> list[list]:
-        report = validate(load_study(root))
-        return [row for row in report.flatten(("file", *keys)) if row[0] == "data/participants.csv"]
-
-    by_frictionless = participant_findings()
-    monkeypatch.setattr(structure, "FRICTIONLESS_MAX_ROWS", 0)
-    by_polars = participant_findings()
-    assert by_frictionless == by_polars
-    assert [r[1:4] for r in by_polars if r[2] == 9] == [["STR008", 9, "participant_id"]]
-    assert [
-        "data/participants.csv",
+    report = validate(load_study(root))
+    assert report.engines == {
+        "data/participants.csv": "polars",
+        "data/employment.csv": "polars",
+        MEASURES_FILE: "polars",
+    }
+    assert report.to_dict()["engines"]["data/participants.csv"] == "polars"
+    found = [
+        r[1:4] for r in report.flatten(("file", "code", "row", "column")) if r[0] == "data/participants.csv"
+    ]
+    assert ["STR008", 9, "participant_id"] in found
+    assert ["STR011", 7, "participant_id"] in found
+    assert ["STR007", 7, "age"] in found
+    assert ["STR012", 6, "participant_id"] in found
+    age = next(
+        f for f in report.findings if f.file == "data/participants.csv" and f.row == 5 and f.column == "age"
+    )
+    assert (age.code, age.value, age.message) == (
         "STR009",
-        5,
-        "age",
         "12",
         "'12' is not allowed in age: the minimum is 16",
-    ] in (by_polars)
+    )
+
+
+def test_a_table_with_a_feature_the_engine_lacks_goes_to_frictionless(tmp_path, monkeypatch):
+    """frictionless checks such a table; its codes come from the error's type, never from its words."""
+    import studykit.checks.structure as structure
+
+    participants = PARTICIPANTS + "P004,astronaut,,B,2024-13-01,,12\nP001,manager,,A,2024-01-10,,40\n"
+    root = make_study(tmp_path, participants=participants)
+    monkeypatch.setattr(
+        structure, "unsupported", lambda schema: "test" if "enrolled_on" in str(schema) else None
+    )
+    report = validate(load_study(root))
+    assert report.engines["data/participants.csv"] == "frictionless"
+    assert report.engines[MEASURES_FILE] == "polars"
+    found = {
+        (f.code, f.row, f.column)
+        for f in report.findings
+        if f.file == "data/participants.csv" and f.layer == "structure"
+    }
+    assert found == {
+        ("STR018", 5, "group"),
+        ("STR007", 5, "enrolled_on"),
+        ("STR018", 5, "age"),
+        ("STR012", 6, "participant_id"),
+    }
+
+
+def test_unsupported_names_the_first_feature_the_engine_lacks():
+    from studykit.checks.tabular import unsupported
+
+    plain = {"fields": [{"name": "a", "type": "integer", "constraints": {"minimum": 1}}], "primaryKey": ["a"]}
+    assert unsupported(plain) is None
+    assert unsupported({"fields": [{"name": "a", "type": "datetime"}]}) == "field type 'datetime'"
+    assert unsupported({"fields": [{"name": "a", "type": "date", "format": "%d/%m/%Y"}]}) == (
+        "field format '%d/%m/%Y'"
+    )
+    assert unsupported({"fields": [], "uniqueKeys": [["a"]]}) == "schema key 'uniqueKeys'"
+    assert (
+        unsupported({"fields": [], "missingValues": ["", "NA"]})
+        == "missingValues other than the empty string"
+    )
+    assert unsupported({"fields": [{"name": "a", "trueValues": ["y"]}]}) == "field property 'trueValues'"
 
 
 def test_duplicate_participant_ids_still_join_measure_rows_by_id(tmp_path):
@@ -557,10 +629,33 @@ def test_padded_cells_are_stripped_and_a_blank_one_is_missing(tmp_path):
     report = validate(load_study(make_study(tmp_path, measures=padded)))
     # " T1 " is T1, "\t1 " is 1; the blank item_04 is missing, which the schema allows.
     assert [f for f in report.errors if f.layer in MY_LAYERS] == []
+    # Each padded cell is one warning of its own rule.
+    assert [[f.code, f.row, f.column, f.severity] for f in report.findings if f.code == "STR017"] == [
+        ["STR017", 3, "wave", "warning"],
+        ["STR017", 3, "item_02", "warning"],
+        ["STR017", 3, "item_04", "warning"],
+    ]
+
+
+def test_spaces_are_one_rule_in_every_table(tmp_path):
+    """Participants, measures and the registers: a padded date is STR017 (read trimmed), never STR007."""
+    participants = PARTICIPANTS.replace("P002,manager,,A,2024-01-15,,51", "P002,manager,,A,2024-01-15 ,,51")
+    measures = MEASURES.replace("P003,T1,2024-02-03", "P003,T1, 2024-02-03")
+    root = make_study(tmp_path, participants=participants, measures=measures)
+    consent = root / "governance/consent.csv"
+    consent.write_text(consent.read_text().replace("P003,1.0,2024-01-31", "P003,1.0,2024-01-31 "))
+    report = validate(load_study(root))
+    spaces = [[f.file, f.row, f.column] for f in report.findings if f.code == "STR017"]
+    assert sorted(spaces) == [
+        ["data/measures/mood.csv", 4, "completed_on"],
+        ["data/participants.csv", 3, "enrolled_on"],
+        ["governance/consent.csv", 4, "consented_on"],
+    ]
+    assert not [f for f in report.errors if f.code == "STR007"]
 
 
 def test_each_file_is_read_once_per_validation(tmp_path, monkeypatch):
-    """Each file once: later layers use what earlier ones read or remembered (checks/memo.py)."""
+    """Each file once: later layers use what earlier ones read or recorded (checks/run.py)."""
     import studykit.tables as tables
 
     root = make_study(tmp_path)
@@ -593,9 +688,9 @@ def test_shared_tables_give_the_same_findings_as_layers_run_alone(tmp_path):
     study = load_study(root)
     report = validate(study)
     for module in (governance, disclosure):
-        alone = list(module.check(study))
+        alone = list(module.check(Run(study)))
         layer = module.__name__.rsplit(".", 1)[1]
         assert [f for f in report.findings if f.layer == layer] == alone
         assert alone, f"the {layer} layer should find something here"
     assert any(f.code == "GOV003" and f.row == 6 for f in report.findings)
-    assert list(measures.check(study))
+    assert list(measures.check(Run(study)))

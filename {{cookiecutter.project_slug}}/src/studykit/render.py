@@ -141,6 +141,11 @@ def _facts(rows: list[tuple[str, object]]) -> Table:
     return grid
 
 
+# Report fields with a view of their own; any other field is shown as "Name: value".
+REPORT_KEYS = frozenset({"format", "valid", "counts", "checked", "skipped", "findings", "not_run", "not_checked",
+                         "engines"})  # fmt: skip
+
+
 def report_text(report: Mapping[str, Any], *, max_rows: int = MAX_ROWS_PER_FILE) -> Group:
     """A validation report: findings grouped by file, then what to do once per rule, then the verdict.
 
@@ -156,9 +161,21 @@ def report_text(report: Mapping[str, Any], *, max_rows: int = MAX_ROWS_PER_FILE)
     parts += _what_to_do(by_file)
     for what, why in report.get("skipped", {}).items():
         parts.append(Text.assemble(("Skipped ", "yellow"), shown(what, "yellow"), ": ", shown(why, "yellow")))
-    known = {"format", "valid", "counts", "checked", "skipped", "findings"}
+    for layer, why in report.get("not_run", {}).items():
+        parts.append(Text.assemble((f"Did not run: the {layer} checks (", "bold red"), shown(why, "bold red"),
+                                   (").", "bold red")))  # fmt: skip
+    for unchecked in report.get("not_checked", []):
+        rows = unchecked["rows"]
+        listed = ", ".join(str(r) for r in rows[:5]) + (" ..." if len(rows) > 5 else "")
+        parts.append(shown(
+            f"Not checked: {unchecked['code']} on {len(rows)} row(s) of {unchecked['file']} (rows {listed}) "
+            f"because their input failed {', '.join(unchecked['because'])} first.", "yellow",
+        ))  # fmt: skip
+    if report.get("engines"):
+        by = ", ".join(f"{file} ({engine})" for file, engine in report["engines"].items())
+        parts.append(shown(f"Tables checked by: {by}.", "dim"))
     for key, value in report.items():
-        if key not in known:
+        if key not in REPORT_KEYS:
             label = key.replace("_", " ").capitalize()
             parts.append(Text.assemble((f"{label}: ", "bold"), shown(_plain(value))))
     counts = report.get("counts", {})

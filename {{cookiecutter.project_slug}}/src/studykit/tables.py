@@ -4,6 +4,9 @@ Reading every column as text and casting with ``strict=False`` means one bad
 cell never aborts a read or hides the errors around it (domain measurement:
 pandera and typed polars reads lose errors after a single unparseable cell).
 Each present-but-uncastable cell comes back as a ``CastFailure``.
+
+Spreadsheet rows: the header is row 1, so the data row at 0-based index ``i`` is row
+``spreadsheet_row(i)``. That is the one definition of the offset; use it rather than adding 2.
 """
 
 from __future__ import annotations
@@ -31,18 +34,19 @@ DTYPES: dict[str, pl.DataType] = {
 }
 
 
+HEADER_ROW = 1
+FIRST_DATA_ROW = HEADER_ROW + 1
+
+
+def spreadsheet_row(index: int) -> int:
+    """The row a spreadsheet shows for the data row at 0-based ``index`` (the header is row 1)."""
+    return index + FIRST_DATA_ROW
+
+
 @dataclass(frozen=True)
-class TextTable:
-    """A CSV read as text: every column ``pl.String``, blank cells null."""
+class Cell:
+    """One cell of a text table: where it is and its text as written in the file."""
 
-    path: Path
-    frame: pl.DataFrame
-    encoding: str
-    header: list[str]
-
-
-@dataclass(frozen=True)
-class CastFailure:
     row_index: int
     column: str
     value: str
@@ -50,7 +54,26 @@ class CastFailure:
     @property
     def row(self) -> int:
         """The row as a spreadsheet shows it (header is row 1)."""
-        return self.row_index + 2
+        return spreadsheet_row(self.row_index)
+
+
+# A cell that does not cast to its field's type.
+CastFailure = Cell
+
+
+@dataclass(frozen=True)
+class TextTable:
+    """A CSV read as text: every column ``pl.String``, blank cells null.
+
+    Cells with spaces or tabs around their value are read without them (a cell of only
+    spaces is blank); ``padded`` lists each such cell as written, for the rule that reports them.
+    """
+
+    path: Path
+    frame: pl.DataFrame
+    encoding: str
+    header: list[str]
+    padded: tuple[Cell, ...] = ()
 
 
 BOM = b"\xef\xbb\xbf"
@@ -69,8 +92,13 @@ def _parse(source: Path | bytes, columns: list[str] | None = None) -> pl.DataFra
     )
 
 
-def _is_encoding_error(exc: Exception) -> bool:
-    return "utf-8" in str(exc).lower() or "utf8" in str(exc).lower()
+def _is_utf8(raw: bytes) -> bool:
+    """Whether the bytes decode as UTF-8: asked of the bytes, not of a library's error message."""
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 @dataclass(frozen=True)
@@ -126,10 +154,10 @@ def read_text_table(
             # polars checks that the bytes are UTF-8 while it parses, so a separate decode
             # of the whole file (as long as the parse itself) is only needed for Latin-1.
             frame = _parse(path, columns)
-        except pl.exceptions.ComputeError as exc:
-            if not _is_encoding_error(exc):
-                raise
+        except pl.exceptions.ComputeError:
             raw = path.read_bytes()[len(BOM) if peek.bom else 0 :]
+            if _is_utf8(raw):
+                raise  # the parse failed for another reason: reported below as not readable CSV
             encoding = "latin-1"
             frame = _parse(raw.decode("latin-1").encode("utf-8"), columns)
     except OSError as exc:
@@ -146,29 +174,33 @@ def read_text_table(
             path=label,
             fix="Open it in a spreadsheet and save it again as CSV (UTF-8).",
         ) from exc
+    padded: tuple[Cell, ...] = ()
     if peek.padded:
-        frame = _strip_padded(frame)
-    return TextTable(path=path, frame=frame, encoding=encoding, header=list(frame.columns))
+        frame, padded = _strip_padded(frame)
+    return TextTable(path=path, frame=frame, encoding=encoding, header=list(frame.columns), padded=padded)
 
 
-def _strip_padded(frame: pl.DataFrame) -> pl.DataFrame:
-    """Strip surrounding whitespace (blank after stripping = null), only in columns that have any.
+_ENDS = (" ", "\t", "\r", "\n")
+
+
+def _padding(column: str) -> pl.Expr:
+    return pl.any_horizontal(
+        *(pl.col(column).str.starts_with(e) for e in _ENDS), *(pl.col(column).str.ends_with(e) for e in _ENDS)
+    ).fill_null(False)
+
+
+def _strip_padded(frame: pl.DataFrame) -> tuple[pl.DataFrame, tuple[Cell, ...]]:
+    """Strip surrounding whitespace (blank after stripping = null), only in columns that have any;
+    the padded cells as they were written.
 
     Checking first is several times cheaper than stripping every cell of a large table.
     """
-    ends = (" ", "\t", "\r", "\n")
-    padded = frame.select(
-        pl.any_horizontal(
-            *(pl.col(c).str.starts_with(e) for e in ends), *(pl.col(c).str.ends_with(e) for e in ends)
-        )
-        .any()
-        .alias(c)
-        for c in frame.columns
-    )
+    padded = frame.select(_padding(c).any().alias(c) for c in frame.columns)
     columns = [c for c in frame.columns if padded.get_column(c)[0]] if frame.height else []
     if not columns:
-        return frame
-    return frame.with_columns(pl.col(c).str.strip_chars().replace("", None) for c in columns)
+        return frame, ()
+    cells = cast_failures(frame, {c: frame.select(_padding(c)).to_series() for c in columns}, order=columns)
+    return frame.with_columns(pl.col(c).str.strip_chars().replace("", None) for c in columns), tuple(cells)
 
 
 def cast_expression(column: str, kind: str) -> pl.Expr:
@@ -210,16 +242,14 @@ def cast(frame: pl.DataFrame, types: dict[str, str]) -> tuple[pl.DataFrame, list
     return typed, cast_failures(frame, failed, order=list(present))
 
 
-def cast_failures(
-    frame: pl.DataFrame, failed: Mapping[str, pl.Series], *, order: list[str]
-) -> list[CastFailure]:
+def cast_failures(frame: pl.DataFrame, failed: Mapping[str, pl.Series], *, order: list[str]) -> list[Cell]:
     """The cells of the text ``frame`` flagged in ``failed`` (a boolean per row and column), in row
     order and, within a row, in ``order``."""
-    failures: list[CastFailure] = []
+    failures: list[Cell] = []
     for column, flags in failed.items():
         rows = flags.arg_true()
         values = frame.get_column(column).gather(rows)
-        failures.extend(CastFailure(int(i), column, str(v)) for i, v in zip(rows, values, strict=True))
+        failures.extend(Cell(int(i), column, str(v)) for i, v in zip(rows, values, strict=True))
     failures.sort(key=lambda f: (f.row_index, order.index(f.column)))
     return failures
 

@@ -2,15 +2,19 @@
 
 ``validate(study)`` runs the layers in order (DESIGN.md section 5): structure (the data
 package and tables, then the qualitative files), measures, governance, disclosure,
-integrity. Each layer module exposes ``check(study) -> Iterator[Finding]`` and registers
-its rules at import. All layers always run, so one problem never hides another:
+integrity. Each layer module exposes ``check(run) -> Iterator[Finding]`` (``run`` is the
+typed ``checks.run.Run``: the study, what earlier layers read, the progress reporter) and
+registers its rules at import. All layers always run, so one problem never hides another:
 
 - a file that is missing or unreadable is reported once (STR001/STR002); later layers'
   findings about it are dropped and ``Report.skipped`` says what was not checked;
+- a finding whose rule ``requires`` rules that already failed in the same row is not
+  reported; ``Report.not_checked`` says which rule was not checked where, and why;
 - a ``StudykitError`` inside a layer (a register that cannot be read, a broken
   instrument definition) becomes a STR023 finding: the report still holds the other
   layers' findings and the exit code is 2;
-- any other exception is a bug: a STR000 finding ("run with --debug"), exit code 1.
+- any other exception is a bug: the layer did not run (``Report.not_run`` names it, with
+  a STR000 finding saying "run with --debug"), exit code 2.
 
 ``exit_code(report)``: 0 clean or warnings only, 1 errors, 2 something could not be checked.
 """
@@ -18,12 +22,10 @@ its rules at import. All layers always run, so one problem never hides another:
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from contextvars import ContextVar
+from collections.abc import Callable
 
-from studykit.checks import memo
-from studykit.checks.findings import RULES, Finding, Report, Rule, register
+from studykit.checks.findings import RULES, Finding, NotChecked, Report, Rule, register
+from studykit.checks.run import Run
 from studykit.errors import StudykitError
 from studykit.study import Study
 
@@ -34,9 +36,9 @@ __all__ = [
     "Progress",
     "Report",
     "Rule",
+    "Run",
     "exit_code",
     "load_rules",
-    "progress_note",
     "validate",
 ]
 
@@ -49,8 +51,9 @@ LAYER_MODULES: tuple[tuple[str, str], ...] = (
     ("disclosure", "studykit.checks.disclosure"),
     ("integrity", "studykit.checks.integrity"),
 )
-# Findings meaning "this file could not be checked at all": later layers skip the file, exit code 2.
-UNCHECKABLE = frozenset({"STR001", "STR002", "STR023"})
+# Findings meaning "this could not be checked at all": exit code 2. For the first three, later
+# layers skip the file; STR000 is a layer that crashed.
+UNCHECKABLE = frozenset({"STR000", "STR001", "STR002", "STR023"})
 
 COULD_NOT_RUN = Rule(
     "STR023",
@@ -65,23 +68,6 @@ register(COULD_NOT_RUN)
 
 # description, completed steps, total steps
 Progress = Callable[[str, float, float], None]
-_note: ContextVar[Callable[[str], None] | None] = ContextVar("studykit_progress_note", default=None)
-
-
-def progress_note(text: str) -> None:
-    """Tell the user what a long step is doing now (shown only when validate was given ``progress``)."""
-    note = _note.get()
-    if note is not None:
-        note(text)
-
-
-@contextmanager
-def _noting(note: Callable[[str], None] | None) -> Iterator[None]:
-    token = _note.set(note)
-    try:
-        yield
-    finally:
-        _note.reset(token)
 
 
 def load_rules() -> dict[str, Rule]:
@@ -97,20 +83,20 @@ def _relative(study: Study, path: object) -> str:
     return "study.yml" if path is None else study_relative(study, str(path))
 
 
-def _run_layer(study: Study, module_name: str, *, raise_errors: bool) -> list[Finding]:
+def _run_layer(run: Run, module_name: str, report: Report, *, raise_errors: bool) -> list[Finding]:
     from studykit.checks.structure import INTERNAL
 
     name = module_name.rsplit(".", 1)[1]
     try:
         module = importlib.import_module(module_name)
-        return list(module.check(study))
+        return list(module.check(run))
     except StudykitError as exc:
         if raise_errors:
             raise
         return [
             COULD_NOT_RUN.finding(
                 f"the {name} checks stopped: {exc.message}",
-                file=_relative(study, exc.path),
+                file=_relative(run.study, exc.path),
                 column=exc.key,
                 fix=exc.fix,
             )
@@ -118,9 +104,10 @@ def _run_layer(study: Study, module_name: str, *, raise_errors: bool) -> list[Fi
     except Exception as exc:
         if raise_errors:
             raise
+        report.not_run[name] = f"{type(exc).__name__}: {exc}"
         return [
             INTERNAL.finding(
-                f"internal error in the {name} checks: {type(exc).__name__}: {exc}; "
+                f"the {name} checks did not run: internal error {type(exc).__name__}: {exc}; "
                 "run with --debug for details",
                 file="(studykit)",
             )
@@ -135,32 +122,19 @@ def validate(study: Study, *, progress: Progress | None = None, raise_errors: bo
     """
     report = Report()
     total = len(LAYER_MODULES)
+    run = Run(study)
     seen: set[tuple] = set()
-    with memo.shared():
-        _run_layers(study, report, seen, progress, raise_errors=raise_errors)
-    for finding in report.findings:
-        if finding.code in UNCHECKABLE and finding.file not in report.skipped:
-            report.skipped[finding.file] = f"not checked: {finding.message}"
-    if progress is not None:
-        progress("done", total, total)
-    return report
-
-
-def _run_layers(
-    study: Study, report: Report, seen: set[tuple], progress: Progress | None, *, raise_errors: bool
-) -> None:
-    total = len(LAYER_MODULES)
     for step, (layer, module_name) in enumerate(LAYER_MODULES):
         name = module_name.rsplit(".", 1)[1]
         if progress is not None:
             progress(f"{name} checks", step, total)
 
-        def note(text: str, name: str = name, step: int = step) -> None:
-            progress(f"{name}: {text}", step, total)  # type: ignore[misc]
+            def note(text: str, name: str = name, step: int = step) -> None:
+                progress(f"{name}: {text}", step, total)
 
+            run.progress = note
         blocked = {f.file: f.message for f in report.findings if f.code in UNCHECKABLE}
-        with _noting(note if progress is not None else None):
-            found = _run_layer(study, module_name, raise_errors=raise_errors)
+        found = _run_layer(run, module_name, report, raise_errors=raise_errors)
         report.checked.append(name)
         for finding in found:
             key = (finding.code, finding.file, finding.row, finding.column, finding.message)
@@ -171,10 +145,44 @@ def _run_layers(
                 report.skipped.setdefault(finding.file, f"later checks skipped: {blocked[finding.file]}")
                 continue
             report.findings.append(finding)
+    _drop_unchecked(report)
+    report.engines = dict(run.engines)
+    for finding in report.findings:
+        if finding.code in UNCHECKABLE and finding.file not in report.skipped and finding.code != "STR000":
+            report.skipped[finding.file] = f"not checked: {finding.message}"
+    if progress is not None:
+        progress("done", total, total)
+    return report
+
+
+def _drop_unchecked(report: Report) -> None:
+    """Findings of a rule whose required rules failed first in the same row become ``not_checked``."""
+    failed: dict[tuple[str, int], set[str]] = {}
+    for f in report.findings:
+        if f.row is not None:
+            failed.setdefault((f.file, f.row), set()).add(f.code)
+    kept: list[Finding] = []
+    unchecked: dict[tuple[str, str], tuple[list[int], set[str]]] = {}
+    for f in report.findings:
+        rule = RULES.get(f.code)
+        first = (
+            failed.get((f.file, f.row), set()) & set(rule.requires) if rule and f.row is not None else set()
+        )
+        if not first:
+            kept.append(f)
+            continue
+        rows, because = unchecked.setdefault((f.file, f.code), ([], set()))
+        rows.append(f.row)  # type: ignore[arg-type]
+        because |= first
+    report.findings = kept
+    report.not_checked = [
+        NotChecked(file, code, tuple(sorted(set(rows))), tuple(sorted(because)))
+        for (file, code), (rows, because) in sorted(unchecked.items())
+    ]
 
 
 def exit_code(report: Report) -> int:
     """0 when clean or warnings only, 1 when there are errors, 2 when something could not be checked."""
-    if any(f.code in UNCHECKABLE for f in report.findings):
+    if report.not_run or any(f.code in UNCHECKABLE for f in report.findings):
         return 2
     return 0 if report.valid else 1

@@ -25,8 +25,8 @@ from pathlib import Path
 
 import polars as pl
 
-from studykit.checks import memo
 from studykit.checks.findings import Finding, Rule, register
+from studykit.checks.run import Run
 from studykit.errors import DataReadError, QualitativeDataError
 from studykit.files import is_inside, study_relative
 from studykit.governance.reviews import Review, read_reviews, reviews_path, value_digest
@@ -228,11 +228,11 @@ def transcript_findings(study: Study, names: list[str]) -> Iterator[Candidate]:
             yield _identifier_finding(match, text, file=file, row=match.line, column=None)
 
 
-def _table(path: Path) -> TextTable | None:
+def _table(run: Run, path: Path) -> TextTable | None:
     if not path.is_file():
         return None
     try:
-        return memo.read_table(path)
+        return run.read_table(path)
     except DataReadError:
         return None  # the structure layer reports unreadable tables
 
@@ -435,33 +435,35 @@ def demographic_findings(study: Study, table: TextTable) -> Iterator[Finding]:
         )  # fmt: skip
 
 
-def _text_tables(study: Study) -> dict[str, TextTable | None]:
+def _text_tables(run: Run) -> dict[str, TextTable | None]:
     return {
-        "participants": _table(study.participants_path),
-        "employment": _table(study.employment_path),
-        "codebook": _table(study.codebook_path),
-        "segments": _table(study.segments_path),
+        "participants": _table(run, run.study.participants_path),
+        "employment": _table(run, run.study.employment_path),
+        "codebook": _table(run, run.study.codebook_path),
+        "segments": _table(run, run.study.segments_path),
     }
 
 
 def identifier_candidates(
-    study: Study, names: list[str] | None = None, tables: dict[str, TextTable | None] | None = None
+    run: Run, names: list[str] | None = None, tables: dict[str, TextTable | None] | None = None
 ) -> Iterator[Candidate]:
     """Every identifier candidate in transcripts, free-text columns and themes, before reviews apply."""
+    study = run.study
     if names is None:
         names, _ = identity_names(study)
     yield from transcript_findings(study, names)
-    yield from free_text_findings(study, tables if tables is not None else _text_tables(study), names)
+    yield from free_text_findings(study, tables if tables is not None else _text_tables(run), names)
     yield from theme_findings(study, names)
 
 
-def check(study: Study) -> Iterator[Finding]:
+def check(run: Run) -> Iterator[Finding]:
     """Yield findings for identifiers left in text and disclosive small cells."""
+    study = run.study
     names, key_findings = identity_names(study)
     yield from key_findings
     reviews = read_reviews(reviews_path(study))
-    tables = _text_tables(study)
-    for candidate in identifier_candidates(study, names, tables):
+    tables = _text_tables(run)
+    for candidate in identifier_candidates(run, names, tables):
         yield reviewed(candidate, reviews)
 
     participants = tables["participants"]
@@ -474,7 +476,7 @@ def check(study: Study) -> Iterator[Finding]:
             yield from missing_values(study, table.path, _blank_counts(table))
     for instrument in study.instruments:
         path = study.measures_path(instrument)
-        # The measures layer remembers the counts of the tables it read (checks/memo.py).
-        counts = memo.recall(memo.BLANKS, path) or (_scan_blank_counts(path) if path.is_file() else None)
+        # The measures layer records the counts of the tables it read (checks/run.py).
+        counts = run.blank_counts(path) or (_scan_blank_counts(path) if path.is_file() else None)
         if counts is not None:  # item columns hold numbers: only the missing-value threshold applies
             yield from missing_values(study, path, counts)

@@ -10,6 +10,7 @@ or into a grouped rich table; they return text or renderables and never print.
 from __future__ import annotations
 
 import json
+import sys
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
@@ -24,7 +25,12 @@ REPORT_FORMAT = "studykit-validation-report/1"
 
 @dataclass(frozen=True)
 class Rule:
-    """A check with a stable code. ``requires`` names layers that must pass first."""
+    """A check with a stable code.
+
+    ``requires`` names the rules (codes) this one's input must pass first: a finding of
+    this rule in a row where one of them already failed is not reported; the report says
+    instead that the rule was not checked on that row, and why (``Report.not_checked``).
+    """
 
     code: str
     layer: Layer
@@ -32,7 +38,7 @@ class Rule:
     severity: Severity
     explanation: str
     fix: str
-    requires: tuple[Layer, ...] = ()
+    requires: tuple[str, ...] = ()
 
     def finding(
         self,
@@ -60,15 +66,19 @@ class Rule:
 
 
 RULES: dict[str, Rule] = {}
+# Rule code -> the module that registered it: the one home of the rule (linked from docs/rules.md).
+HOMES: dict[str, str] = {}
 
 
 def register(*rules: Rule) -> None:
     """Add rules to the registry; codes are unique and never reused."""
+    home = sys._getframe(1).f_globals.get("__name__", "")  # the registering module
     for rule in rules:
         if rule.code in RULES and RULES[rule.code] != rule:
             msg = f"rule code {rule.code} registered twice"
             raise ValueError(msg)
         RULES[rule.code] = rule
+        HOMES.setdefault(rule.code, home)
 
 
 def clip(value: object) -> str | None:
@@ -96,13 +106,40 @@ class Finding:
         return (self.file, self.row or 0, self.column or "", self.code)
 
 
+@dataclass(frozen=True)
+class NotChecked:
+    """A rule left unchecked on some rows of a file because its input failed a rule it requires."""
+
+    file: str
+    code: str
+    rows: tuple[int, ...]
+    because: tuple[str, ...]  # the codes that failed first
+
+    def to_dict(self) -> dict:
+        return {"file": self.file, "code": self.code, "rows": list(self.rows), "because": list(self.because)}
+
+    def sentence(self) -> str:
+        rows = ", ".join(str(r) for r in self.rows[:5]) + (" ..." if len(self.rows) > 5 else "")
+        return (
+            f"{self.code} not checked on {len(self.rows)} row(s) of {self.file} (rows {rows}) because "
+            f"their input failed {', '.join(self.because)} first"
+        )
+
+
 @dataclass
 class Report:
-    """Everything one validation found, with what it checked and what it skipped."""
+    """Everything one validation found, with what it checked and what it skipped.
+
+    ``engines`` says which engine checked each table (file -> "polars" or "frictionless");
+    ``not_run`` names each layer that crashed, with the error, so its rules were not checked.
+    """
 
     findings: list[Finding] = field(default_factory=list)
     checked: list[str] = field(default_factory=list)
     skipped: dict[str, str] = field(default_factory=dict)
+    engines: dict[str, str] = field(default_factory=dict)
+    not_run: dict[str, str] = field(default_factory=dict)
+    not_checked: list[NotChecked] = field(default_factory=list)
 
     def extend(self, findings: Iterable[Finding]) -> None:
         self.findings.extend(findings)
@@ -118,9 +155,6 @@ class Report:
     @property
     def valid(self) -> bool:
         return not self.errors
-
-    def failed_layers(self) -> set[str]:
-        return {f.layer for f in self.errors}
 
     def by_file(self) -> dict[str, list[Finding]]:
         groups: dict[str, list[Finding]] = {}
@@ -150,6 +184,9 @@ class Report:
             },
             "checked": list(self.checked),
             "skipped": dict(self.skipped),
+            "not_run": dict(self.not_run),
+            "not_checked": [n.to_dict() for n in self.not_checked],
+            "engines": dict(sorted(self.engines.items())),
             "findings": [asdict(f) for f in sorted(self.findings, key=Finding.sort_key)],
         }
 

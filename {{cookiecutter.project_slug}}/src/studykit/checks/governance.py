@@ -18,8 +18,8 @@ from pathlib import Path
 
 import polars as pl
 
-from studykit.checks import memo
 from studykit.checks.findings import Finding, Rule, register
+from studykit.checks.run import Run, dated_rows
 from studykit.errors import RegisterError, StudykitError
 from studykit.files import study_relative
 from studykit.governance import coverage
@@ -29,7 +29,7 @@ from studykit.governance.coverage import in_force
 from studykit.governance.journal import leftovers
 from studykit.governance.registers import Approval, Ethics, Registers, load_registers
 from studykit.study import Study
-from studykit.tables import cast
+from studykit.tables import FIRST_DATA_ROW, cast
 
 DOC = "See docs/governance.md."
 
@@ -202,44 +202,45 @@ def _label(study: Study, path: Path) -> str:
     return study_relative(study, path)
 
 
-def _table_frame(study: Study, path: Path, date_column: str) -> pl.DataFrame | None:
+def _table_frame(run: Run, path: Path, date_column: str) -> pl.DataFrame | None:
     """(row, participant_id, day) of rows with a readable id and date; the rest is the structure layer's.
 
     A measure table's are remembered by the measures layer, which has read the table already.
     """
     if not path.is_file():
         return None
-    shared = memo.recall(memo.DATED, path)
+    shared = run.dated(path)
     if shared is not None:
         return shared
     try:
-        table = memo.read_table(path)
+        table = run.read_table(path)
     except StudykitError:
         return None
     if "participant_id" not in table.header or date_column not in table.header:
         return None
     typed, _ = cast(table.frame.select("participant_id", date_column), {date_column: "date"})
-    return memo.dated(typed, date_column)
+    return dated_rows(typed, date_column)
 
 
-def _tables(study: Study) -> list[tuple[str, str, pl.DataFrame]]:
+def _tables(run: Run) -> list[tuple[str, str, pl.DataFrame]]:
     """(file, date column, rows) of every dated table: measures, then employment."""
+    study = run.study
     sources = [(study.measures_path(i), "completed_on") for i in study.instruments]
     sources.append((study.employment_path, "recorded_on"))
     found = []
     for path, column in sources:
-        frame = _table_frame(study, path, column)
+        frame = _table_frame(run, path, column)
         if frame is not None:
             found.append((_label(study, path), column, frame))
     return found
 
 
-def _table_rows(study: Study, path: Path, date_column: str) -> Iterator[Collected]:
+def _table_rows(run: Run, path: Path, date_column: str) -> Iterator[Collected]:
     """Rows with a readable participant id and date; anything else is the structure layer's to report."""
-    frame = _table_frame(study, path, date_column)
+    frame = _table_frame(run, path, date_column)
     if frame is None:
         return
-    file = _label(study, path)
+    file = _label(run.study, path)
     for row, pid, day in frame.select("row", "participant_id", "day").iter_rows():
         yield Collected(file, row, date_column, pid, day)
 
@@ -256,28 +257,31 @@ def _transcripts(study: Study) -> Iterator[Collected]:
             yield Collected(_label(study, path), None, "participants", pid, transcript.date)
 
 
-def collected(study: Study) -> Iterator[Collected]:
+def collected(run: Run) -> Iterator[Collected]:
     """Every dated piece of participant data: measures, employment and transcripts."""
+    study = run.study
     for instrument in study.instruments:
-        yield from _table_rows(study, study.measures_path(instrument), "completed_on")
-    yield from _table_rows(study, study.employment_path, "recorded_on")
+        yield from _table_rows(run, study.measures_path(instrument), "completed_on")
+    yield from _table_rows(run, study.employment_path, "recorded_on")
     yield from _transcripts(study)
 
 
-def _enrolled(study: Study) -> pl.DataFrame | None:
+def _enrolled(run: Run) -> pl.DataFrame | None:
     """(row, participant_id) of participants.csv rows with an id, or None when it cannot be read."""
     try:
         # Only the id column: participants.csv has a row per participant, and more columns.
-        table = memo.read_table(study.participants_path, columns=["participant_id"])
+        table = run.read_table(run.study.participants_path, columns=["participant_id"])
     except StudykitError:
         return None
-    return table.frame.with_row_index("row", offset=2).filter(pl.col("participant_id").is_not_null())
+    rows = table.frame.with_row_index("row", offset=FIRST_DATA_ROW)
+    return rows.filter(pl.col("participant_id").is_not_null())
 
 
-def check(study: Study, *, today: dt.date | None = None) -> Iterator[Finding]:
+def check(run: Run, *, today: dt.date | None = None) -> Iterator[Finding]:
     """Yield findings for consent, withdrawal and ethics rules."""
+    study = run.study
     try:
-        registers = load_registers(study, read=memo.read_table)
+        registers = load_registers(study, read=run.read_table)
     except RegisterError as exc:
         yield MALFORMED.finding(
             exc.message,
@@ -291,7 +295,7 @@ def check(study: Study, *, today: dt.date | None = None) -> Iterator[Finding]:
     consent_file = _label(study, study.consent_path)
     yield from _register_findings(registers, consent_file, _label(study, study.withdrawals_path))
     yield from _audit_findings(study, registers)
-    tables = _tables(study)
+    tables = _tables(run)
     transcripts = list(_transcripts(study))
     has_data = bool(transcripts) or any(frame.height for _, _, frame in tables)
     ethics_file = _label(study, study.ethics_path)
@@ -319,7 +323,7 @@ def check(study: Study, *, today: dt.date | None = None) -> Iterator[Finding]:
             yield from _collection_findings(item, judged, narrowed, consent, check_period=bool(approvals))
     for item, judged in zip(transcripts, _judge_transcripts(transcripts, narrowed), strict=True):
         yield from _collection_findings(item, judged, narrowed, consent, check_period=bool(approvals))
-    enrolled = _enrolled(study)
+    enrolled = _enrolled(run)
     if enrolled is not None:
         yield from _enrolment_findings(study, registers, consent, enrolled)
 
@@ -333,7 +337,7 @@ def register_findings(study: Study, registers: Registers) -> Iterator[Finding]:
     consent_file = _label(study, study.consent_path)
     yield from _register_findings(registers, consent_file, _label(study, study.withdrawals_path))
     yield from _form_findings(registers, consent_file)
-    enrolled = _enrolled(study)
+    enrolled = _enrolled(Run(study))
     if enrolled is not None:
         yield from _not_enrolled_findings(study, registers, enrolled)
 

@@ -21,6 +21,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from studykit.checks.findings import Finding, Rule, register
+from studykit.checks.run import Run
 from studykit.files import link_outside, study_relative, write_file
 from studykit.study import Study
 
@@ -173,8 +174,9 @@ def read_manifest(study: Study) -> tuple[dict[str, str], list[int]]:
     return recorded, bad
 
 
-def check(study: Study) -> Iterator[Finding]:
+def check(run: Run) -> Iterator[Finding]:
     """Yield findings for data files that changed since the manifest was accepted."""
+    study = run.study
     for link, target in outside_links(study).items():
         name = study_relative(study, link)
         yield LINK_OUTSIDE.finding(

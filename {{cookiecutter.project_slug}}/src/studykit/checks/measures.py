@@ -17,21 +17,29 @@ skipped here.
 
 from __future__ import annotations
 
-import contextvars
 from collections.abc import Iterator, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import polars as pl
 
-from studykit.checks import memo
 from studykit.checks.findings import Finding, Rule, register
+from studykit.checks.run import BlankCounts, Run, dated_rows
 from studykit.checks.structure import UNREADABLE, encoding_findings, relative, tabular_resources
-from studykit.checks.tabular import check_frame, header_findings, reference_finding, types_of
+from studykit.checks.tabular import (
+    cast_table,
+    constraint_findings,
+    header_findings,
+    key_findings,
+    padding_findings,
+    reference_finding,
+    type_findings,
+    types_of,
+)
 from studykit.errors import DataReadError
 from studykit.instruments import Instrument
 from studykit.study import Study
-from studykit.tables import TextTable, cast, read_text_table
+from studykit.tables import TextTable, cast, read_text_table, spreadsheet_row
 
 SCORE_TOLERANCE = 0.01
 # The columns of a measure table the rules after the schema need typed (the items are not kept).
@@ -44,7 +52,6 @@ UNKNOWN_WAVE = Rule(
     "error",
     "The wave is not one of the waves listed in study.yml.",
     "Use a wave id from study.yml (see `studykit info`), or add the wave to study.yml.",
-    requires=("structure",),
 )
 OUTSIDE_WINDOW = Rule(
     "MEA002",
@@ -55,7 +62,8 @@ OUTSIDE_WINDOW = Rule(
     "offset in months, minus/plus the window days of study.yml.",
     "Check the completion date and the wave; if the data are right, widen window_days for this wave in "
     "study.yml.",
-    requires=("structure",),
+    # The window is counted from a date; a row whose date or participant failed is not placed in one.
+    requires=("STR007", "STR011", "STR014"),
 )
 SCORE_MISMATCH = Rule(
     "MEA003",
@@ -65,19 +73,10 @@ SCORE_MISMATCH = Rule(
     f"A score stored in the table differs by more than {SCORE_TOLERANCE} from the score computed from the "
     "items with the instrument's scoring rules.",
     "Correct the items or the stored score; or drop the score column and let `studykit score` compute it.",
-    requires=("structure",),
+    # A score from items that are unreadable or out of range says nothing new: the item is the problem.
+    requires=("STR007", "STR009", "STR010"),
 )
 register(UNKNOWN_WAVE, OUTSIDE_WINDOW, SCORE_MISMATCH)
-
-
-def _progress(text: str) -> None:
-    from studykit.checks import progress_note
-
-    progress_note(text)
-
-
-def _row(index: int) -> int:
-    return index + 2
 
 
 def wave_findings(typed: pl.DataFrame, study: Study, schema: Mapping, *, file: str) -> Iterator[Finding]:
@@ -95,7 +94,7 @@ def wave_findings(typed: pl.DataFrame, study: Study, schema: Mapping, *, file: s
         yield UNKNOWN_WAVE.finding(
             f"wave {wave!r} is not in study.yml (waves: {', '.join(ids)})",
             file=file,
-            row=_row(i),
+            row=spreadsheet_row(i),
             column="wave",
             value=wave,
         )
@@ -213,7 +212,7 @@ def participant_findings(
             f"completed on {row['completed_on']}, outside wave {row['wave']}'s window "
             f"{first} to {last} (enrolled on {row['enrolled_on']})",
             file=file,
-            row=_row(row["i"]),
+            row=spreadsheet_row(row["i"]),
             column="completed_on",
             value=row["completed_on"],
         )
@@ -277,27 +276,49 @@ def score_findings(
             yield SCORE_MISMATCH.finding(
                 f"stored {score.id} is {stored_value:g} but the items give {shown}",
                 file=file,
-                row=_row(i),
+                row=spreadsheet_row(i),
                 column=score.id,
                 value=cell,  # as written in the file
             )
 
 
-def _load_bounds(study: Study) -> pl.DataFrame | None:
+def _load_bounds(run: Run) -> pl.DataFrame | None:
     """Participants' window bounds, or None when participants.csv cannot be used (structure reports why)."""
     try:
         # Only the two columns needed: the other columns are not parsed into strings at all.
-        participants = memo.read_table(study.participants_path, columns=["participant_id", "enrolled_on"])
+        participants = run.read_table(run.study.participants_path, columns=["participant_id", "enrolled_on"])
     except DataReadError:  # also when a column is missing
         return None
-    return _bounds(participants.frame, study)
+    return _bounds(participants.frame, run.study)
 
 
-def check(study: Study) -> Iterator[Finding]:
+def _measure_rules(
+    typed: pl.DataFrame,
+    text: pl.DataFrame,
+    run: Run,
+    instrument: Instrument,
+    schema: Mapping,
+    people: str,
+    bounds: Future[pl.DataFrame | None],
+    *,
+    file: str,
+) -> list[Finding]:
+    """The rules beyond Table Schema, on the kept columns of the cast table: waves, windows, scores."""
+    study = run.study
+    found = list(wave_findings(typed, study, schema, file=file))
+    known = bounds.result()
+    if known is not None:
+        found += participant_findings(typed, known, study, schema, people, file=file)
+    found += score_findings(typed, text, instrument, types_of(schema), file=file)
+    return found
+
+
+def check(run: Run) -> Iterator[Finding]:
     """Yield findings for every measure table of the study."""
     from studykit.instruments import load_instrument
     from studykit.package import build_descriptor
 
+    study = run.study
     resources = {r["path"]: r for r in tabular_resources(build_descriptor(study))}
     people = resources.get(relative(study, study.participants_path), {}).get("name", "participants")
     tables = [
@@ -312,12 +333,12 @@ def check(study: Study) -> Iterator[Finding]:
     tables = [(i, path, file) for i, path, file in tables if file in resources and path.is_file()]
     if not tables:
         return
-    # polars releases the GIL, so participants.csv is read while the first measure table is.
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        # Read beside the first measure table, in this run's context (checks/memo.py).
-        pending_bounds = pool.submit(contextvars.copy_context().run, _load_bounds, study)
+    # polars releases the GIL, so participants.csv is read while the first measure table is, and
+    # the keys and the rules beyond Table Schema run beside pandera.
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        pending_bounds = pool.submit(_load_bounds, run)
         for instrument_id, path, file in tables:
-            _progress(f"reading {file}")
+            run.note(f"reading {file}")
             try:
                 table = read_text_table(path, file_label=file)
             except DataReadError as exc:
@@ -326,45 +347,45 @@ def check(study: Study) -> Iterator[Finding]:
             schema = resources[file]["schema"]
             yield from encoding_findings(table, file=file)
             yield from header_findings(table.header, schema, file=file)
-            _progress(f"checking {file} ({table.frame.height:,} rows)")
+            yield from padding_findings(table, file=file)
+            run.note(f"checking {file} ({table.frame.height:,} rows)")
+            run.checked_by(file, "polars")
             instrument = load_instrument(study, instrument_id)
-
-            def participants(
-                typed: pl.DataFrame, schema: Mapping = schema, file: str = file
-            ) -> list[Finding]:
-                bounds = pending_bounds.result()
-                if bounds is None:
-                    return []
-                return list(participant_findings(typed, bounds, study, schema, people, file=file))
-
-            # The measure rules run beside the schema checks, on the same cast frame. The foreign
-            # key to participants is checked by the join that finds each row's wave window.
-            types = types_of(schema)
-            typed, findings = check_frame(
-                table.frame,
-                schema,
-                file=file,
-                references={},
-                keep=KEPT,
-                also=(
-                    lambda typed, schema=schema, file=file: wave_findings(typed, study, schema, file=file),
-                    participants,
-                    lambda typed, text=table.frame, i=instrument, types=types, file=file: score_findings(
-                        typed, text, i, types, file=file
-                    ),
-                ),
-                then=score_agreement(instrument, table.header),
+            typed, findings = _check_table(
+                run, table, schema, instrument, people, pending_bounds, pool=pool, file=file
             )
-            _share(path, table, typed)
+            _share(run, path, table, typed)
             del table, typed  # no longer needed: keep peak memory down
             yield from findings
 
 
-def _share(path: Path, table: TextTable, typed: pl.DataFrame) -> None:
-    """What later layers need of this table, so that they need not read it again (checks/memo.py)."""
-    frame = table.frame
-    memo.remember(
-        memo.BLANKS, path, (frame.height, {c: frame.get_column(c).null_count() for c in table.header})
-    )
+def _check_table(
+    run: Run,
+    table: TextTable,
+    schema: Mapping,
+    instrument: Instrument,
+    people: str,
+    bounds: Future[pl.DataFrame | None],
+    *,
+    pool: ThreadPoolExecutor,
+    file: str,
+) -> tuple[pl.DataFrame, list[Finding]]:
+    """The Table Schema checks (``checks/tabular.py``) and the measure rules of one table, and its
+    ``KEPT`` columns typed. The foreign key to participants is checked by the join that finds each
+    row's wave window (``participant_findings``), so it is not a separate pass."""
+    text = table.frame
+    keys = pool.submit(lambda: list(key_findings(text, schema, file=file)))
+    agreement = score_agreement(instrument, table.header)
+    cast = cast_table(text, schema, agreement)
+    typed = cast.typed.select(*(c for c in KEPT if c in cast.typed.columns), *agreement)
+    rules = pool.submit(_measure_rules, typed, text, run, instrument, schema, people, bounds, file=file)
+    findings = list(type_findings(cast, file=file)) + list(constraint_findings(cast, schema, file=file))
+    del cast
+    return typed, findings + keys.result() + rules.result()
+
+
+def _share(run: Run, path: Path, table: TextTable, typed: pl.DataFrame) -> None:
+    """What later layers need of this table, so that they need not read it again (checks/run.py)."""
+    run.record_blanks(path, BlankCounts.of(table))
     if {"participant_id", "completed_on"} <= set(typed.columns):
-        memo.remember(memo.DATED, path, memo.dated(typed, "completed_on"))
+        run.record_dated(path, dated_rows(typed, "completed_on"))

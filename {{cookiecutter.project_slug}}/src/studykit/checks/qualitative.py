@@ -17,8 +17,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
-from studykit.checks import memo
 from studykit.checks.findings import Finding, Rule, register
+from studykit.checks.run import Run
 from studykit.errors import DataReadError, QualitativeDataError, StudykitError
 from studykit.files import study_relative
 from studykit.qual.coding import Problem, parse_codebook, parse_segments, parse_themes
@@ -157,10 +157,10 @@ def label(study: Study, path: Path) -> str:
     return study_relative(study, path)
 
 
-def participant_ids(study: Study) -> set[str] | None:
+def participant_ids(run: Run) -> set[str] | None:
     """Ids in participants.csv, or None when it cannot be read (the structure layer reports why)."""
     try:
-        table = memo.read_table(study.participants_path)
+        table = run.read_table(run.study.participants_path)
     except DataReadError:
         return None
     if "participant_id" not in table.header:
@@ -231,11 +231,12 @@ def _transcript_findings(study: Study, transcript: Transcript, people: set[str] 
             )  # fmt: skip
 
 
-def check(study: Study) -> Iterator[Finding]:
+def check(run: Run) -> Iterator[Finding]:
     """Yield findings for the qualitative files of a study."""
+    study = run.study
     transcripts: dict[str, Transcript] = {}
     paths = transcript_paths(study)
-    people = participant_ids(study) if paths else None  # only transcripts name participants
+    people = participant_ids(run) if paths else None  # only transcripts name participants
     unreadable: set[str] = set()
     for path in paths:
         try:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import sys
 
 from studykit.checks import load_rules
-from studykit.checks.findings import LAYERS
+from studykit.checks.findings import HOMES, LAYERS
 
 INTRO = """\
 # Validation rules
@@ -24,22 +24,28 @@ def _cell(text: str) -> str:
     return " ".join(text.split()).replace("|", "\\|")
 
 
+def _link(module: str) -> str:
+    path = module.replace(".", "/") + (".py" if module != "studykit.checks" else "/__init__.py")
+    return f"[`{path.removeprefix('studykit/')}`](../src/{path})"
+
+
 def rules_markdown() -> str:
-    """The whole page: one table per layer, rules in code order."""
+    """The whole page: one table per layer, rules in code order, each linked to its module."""
     rules = load_rules()
+    homes = HOMES
     parts = [INTRO]
     for layer in LAYERS:
         mine = sorted((r for r in rules.values() if r.layer == layer), key=lambda r: r.code)
         if not mine:
             continue
         parts.append(
-            f"\n## {layer}\n\n| code | severity | rule | what it means | what to do |\n"
-            "|---|---|---|---|---|\n"
+            f"\n## {layer}\n\n| code | severity | rule | what it means | what to do | defined in |\n"
+            "|---|---|---|---|---|---|\n"
         )
         for rule in mine:
             parts.append(
                 f"| {rule.code} | {rule.severity} | {_cell(rule.title)} | {_cell(rule.explanation)} | "
-                f"{_cell(rule.fix)} |\n"
+                f"{_cell(rule.fix)} | {_link(homes[rule.code]) if rule.code in homes else ''} |\n"
             )
     return "".join(parts)
 

@@ -4,11 +4,13 @@ What it checks:
 - ``datapackage.json`` exists, is a valid Data Package descriptor (frictionless) and is in
   sync with study.yml and the instrument definitions (``studykit.package.drift``);
 - every tabular resource's file exists, reads as CSV, is UTF-8;
-- the non-measure tables (participants, employment) against their schemas (the coding
-  files, codebook and segments, belong to the qualitative layer, which owns their rules):
-  frictionless for small tables (the reference implementation), the polars
-  engine of ``checks/tabular.py`` for large ones. Measure tables are checked in the
-  measures layer, which reads each of them once.
+- the non-measure tables (participants, employment) against their schemas, whatever their
+  size, with the engine of ``checks/tabular.py``; a resource whose schema uses a Table
+  Schema feature that engine does not implement is validated by frictionless instead
+  (``Run.engines`` records which engine checked which table). The coding files (codebook,
+  segments) belong to the qualitative layer, which owns their rules. Measure tables are
+  checked in the measures layer, which reads each of them once;
+- spaces around values in every table, the governance registers included (STR017).
 
 The expected schemas come from ``build_descriptor(study)``, the one source of truth,
 not from the file on disk, so a stale ``datapackage.json`` is one drift finding rather
@@ -22,31 +24,24 @@ import json
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
-from studykit.checks import memo
 from studykit.checks.findings import Finding, Rule, register
+from studykit.checks.run import Run
 from studykit.checks.tabular import (
     DUPLICATE_KEY,
-    LENGTH,
-    NOT_ALLOWED,
     NOT_UNIQUE,
-    OUT_OF_RANGE,
-    PATTERN,
-    REQUIRED,
     UNKNOWN_REFERENCE,
     WRONG_TYPE,
     check_frame,
     header_findings,
+    padding_findings,
     primary_key,
-    reference_finding,
-    type_fix,
+    unsupported,
 )
 from studykit.errors import DataReadError
 from studykit.files import study_relative
 from studykit.study import Study
 from studykit.tables import TextTable
 
-# Above this many data rows frictionless (about 24,000 rows/s) is too slow; the polars engine takes over.
-FRICTIONLESS_MAX_ROWS = 20_000
 V2 = "https://datapackage.org/profiles/2.0/datapackage.json"
 
 INTERNAL = Rule(
@@ -54,8 +49,8 @@ INTERNAL = Rule(
     "structure",
     "Internal error in a check",
     "error",
-    "A check stopped on an unexpected error, so part of the validation did not run. The other layers "
-    "still ran.",
+    "A layer of checks stopped on an unexpected error (a bug in studykit), so that layer did not run; the "
+    "report names it under not_run and the exit code is 2. The other layers still ran.",
     "Run `studykit validate --debug` to see the traceback, and report it with the study's studykit version.",
 )
 MISSING_FILE = Rule(
@@ -125,11 +120,33 @@ DRIFT = Rule(
     "datapackage.json no longer matches study.yml and the instrument definitions.",
     "Run `studykit package sync`.",
 )
-register(INTERNAL, MISSING_FILE, UNREADABLE, NOT_UTF8, BOM, RAGGED, NO_DESCRIPTOR, BAD_DESCRIPTOR, DRIFT)
+FRICTIONLESS_ERROR = Rule(
+    "STR018",
+    "structure",
+    "Table Schema constraint not met (checked by frictionless)",
+    "error",
+    "A cell breaks a constraint of its field in a table whose schema uses a Table Schema feature studykit's "
+    "own engine does not implement, so frictionless checked it; the message is frictionless's.",
+    "Correct the cell so that it meets the field's constraints in datapackage.json.",
+)
+register(
+    INTERNAL,
+    MISSING_FILE,
+    UNREADABLE,
+    NOT_UTF8,
+    BOM,
+    RAGGED,
+    NO_DESCRIPTOR,
+    BAD_DESCRIPTOR,
+    DRIFT,
+    FRICTIONLESS_ERROR,
+)
 
-# frictionless error types -> our rules. Header errors are left out: ``header_findings`` compares by name.
+# frictionless error types (its structured ``type``, never its prose) -> our rules. Header errors are
+# left out: ``header_findings`` compares by name.
 _FRICTIONLESS = {
     "type-error": WRONG_TYPE,
+    "constraint-error": FRICTIONLESS_ERROR,
     "primary-key": DUPLICATE_KEY,
     "foreign-key": UNKNOWN_REFERENCE,
     "extra-cell": RAGGED,
@@ -139,18 +156,6 @@ _FRICTIONLESS = {
     "format-error": UNREADABLE,
     "scheme-error": UNREADABLE,
     "source-error": UNREADABLE,
-}
-_CONSTRAINTS = {
-    "required": REQUIRED,
-    "minimum": OUT_OF_RANGE,
-    "maximum": OUT_OF_RANGE,
-    "exclusiveMinimum": OUT_OF_RANGE,
-    "exclusiveMaximum": OUT_OF_RANGE,
-    "enum": NOT_ALLOWED,
-    "pattern": PATTERN,
-    "unique": NOT_UNIQUE,
-    "minLength": LENGTH,
-    "maxLength": LENGTH,
 }
 _LABEL_ERRORS = {
     "missing-label",
@@ -218,9 +223,10 @@ def _descriptor_findings(study: Study) -> Iterator[Finding]:
 
 
 def _frictionless_findings(
-    study: Study, descriptor: Mapping, resource: Mapping, table: TextTable, *, file: str
+    study: Study, descriptor: Mapping, resource: Mapping, *, file: str
 ) -> Iterator[Finding]:
-    """Validate one resource with frictionless; map its errors to our rules, without the row's ``cells``."""
+    """Validate one resource with frictionless; each error's rule from its ``type``, without the row's
+    ``cells`` (participant data) and with frictionless's own words."""
     from frictionless import Package
 
     # Columns are matched by name here and in header_findings, so frictionless need not report them.
@@ -235,108 +241,61 @@ def _frictionless_findings(
         for error in task.errors:
             if error.type in _LABEL_ERRORS:
                 continue
-            rule = _FRICTIONLESS.get(error.type)
-            if error.type == "constraint-error":
-                name = error.note.split('"')[1] if '"' in error.note else ""
-                rule = _CONSTRAINTS.get(name, OUT_OF_RANGE)
-            if rule is None:
-                rule = UNREADABLE if not hasattr(error, "row_number") else WRONG_TYPE
+            rule = _FRICTIONLESS.get(error.type) or (
+                UNREADABLE if getattr(error, "row_number", None) is None else FRICTIONLESS_ERROR
+            )
             column = getattr(error, "field_name", None) or None
-            if rule is NOT_UNIQUE and [column] == primary_key(resource["schema"]):
+            if error.type == "unique-error" and [column] == primary_key(resource["schema"]):
                 continue  # the same duplicate is reported once, as a primary-key error
-            row = getattr(error, "row_number", None)
-            if error.type == "primary-key" and "are all" in error.note:
-                # A blank key is not a duplicate: it is a blank required cell, as the polars engine says.
-                for name in primary_key(resource["schema"]):
-                    yield REQUIRED.finding(f"{name} is blank but required", file=file, row=row, column=name)
-                continue
-            if error.type == "primary-key":
-                key = primary_key(resource["schema"])
-                column = ", ".join(key)
-                value = " / ".join(str(_cell(table, row, k)) for k in key)
-                first = error.note.rsplit(" ", 1)[-1]
-                message = f"{column} {value} is already used in row {int(first) if first.isdigit() else '?'}"
-            elif error.type == "foreign-key":
-                fields = list(getattr(error, "field_names", []) or [])
-                column = ", ".join(fields) or None
-                value = " / ".join(str(c) for c in getattr(error, "field_cells", []) or [])
-                found = reference_finding(
-                    fields, getattr(error, "reference_name", ""), value, row - 2, file=file
-                )
-                yield found
-                continue
+            if error.type in ("primary-key", "foreign-key"):
+                column = ", ".join(getattr(error, "field_names", None) or primary_key(resource["schema"]))
+                value = " / ".join(str(c) for c in getattr(error, "field_cells", None) or []) or None
             else:
                 value = getattr(error, "cell", None) or None
-                message = _message(error, rule, column, value, resource["schema"])
-            fix = _fix(error, rule, value)
-            yield rule.finding(message, file=file, row=row, column=column, value=value, fix=fix)
-
-
-def _cell(table: TextTable, row: int | None, column: str) -> object:
-    if row is None or column not in table.frame.columns or not 2 <= row < table.frame.height + 2:
-        return None
-    return table.frame.get_column(column)[row - 2]
-
-
-def _fix(error: object, rule: Rule, value: object) -> str | None:
-    """For a type error, the fix the polars engine gives: the field's form and the cell as written."""
-    quoted = str(getattr(error, "note", "")).split('"')
-    return type_fix(quoted[1].split("/")[0], value) if rule is WRONG_TYPE and len(quoted) > 1 else None
-
-
-def _message(error: object, rule: Rule, column: str | None, value: object, schema: Mapping) -> str:
-    """frictionless's error in the words the polars engine uses, so both engines read the same."""
-    quoted = str(getattr(error, "note", "")).split('"')
-    if rule is WRONG_TYPE and len(quoted) > 1:
-        return f"{value!r} is not a valid {quoted[1].split('/')[0]}"
-    if rule is REQUIRED:
-        return f"{column} is blank but required"
-    if getattr(error, "type", "") == "constraint-error" and len(quoted) > 3:
-        name, bound = quoted[1], quoted[3]
-        field = next((f for f in schema.get("fields", []) if f["name"] == column), {})
-        enum = field.get("constraints", {}).get("enum", [bound])
-        words = {
-            "minimum": f"the minimum is {bound}",
-            "maximum": f"the maximum is {bound}",
-            "enum": "allowed values are " + ", ".join(str(v) for v in enum),
-            "pattern": f"the pattern is {bound}",
-        }.get(name, f"the {name} constraint is {bound}")
-        return f"{value!r} is not allowed in {column}: {words}"
-    return str(getattr(error, "message", error))
-
-
-def _frictionless_can_check(resource: Mapping, tables: Mapping[str, TextTable]) -> bool:
-    """Small, UTF-8, and every table it refers to read and small too (frictionless reads those as well)."""
-    names = [resource["name"]] + [
-        fk["reference"]["resource"]
-        for fk in resource["schema"].get("foreignKeys", [])
-        if fk.get("reference", {}).get("resource")
-    ]
-    return all(
-        n in tables and tables[n].frame.height <= FRICTIONLESS_MAX_ROWS and tables[n].encoding != "latin-1"
-        for n in names
-    )
+            yield rule.finding(
+                f"frictionless: {error.message}" if rule is not UNREADABLE else error.message,
+                file=file,
+                row=getattr(error, "row_number", None),
+                column=column,
+                value=value,
+            )
 
 
 def _table_findings(
-    study: Study, descriptor: Mapping, resource: Mapping, tables: dict[str, TextTable]
+    run: Run, descriptor: Mapping, resource: Mapping, tables: dict[str, TextTable]
 ) -> Iterator[Finding]:
     file = resource["path"]
     table = tables[resource["name"]]
     yield from encoding_findings(table, file=file)
     yield from header_findings(table.header, resource["schema"], file=file)
-    if _frictionless_can_check(resource, tables):
-        yield from _frictionless_findings(study, descriptor, resource, table, file=file)
+    yield from padding_findings(table, file=file)
+    if unsupported(resource["schema"]) is not None:
+        run.checked_by(file, "frictionless")
+        yield from _frictionless_findings(run.study, descriptor, resource, file=file)
         return
+    run.checked_by(file, "polars")
     references = {name: t.frame for name, t in tables.items()}
     _, findings = check_frame(table.frame, resource["schema"], file=file, references=references)
     yield from findings
 
 
-def check(study: Study) -> Iterator[Finding]:
+def _register_padding(run: Run) -> Iterator[Finding]:
+    """Spaces around values in the governance registers (their schema is checked by the governance layer)."""
+    study = run.study
+    for path in (study.consent_path, study.withdrawals_path):
+        if path.is_file():
+            try:
+                table = run.read_table(path)
+            except DataReadError:
+                continue  # the governance layer reports a register it cannot read
+            yield from padding_findings(table, file=relative(study, path))
+
+
+def check(run: Run) -> Iterator[Finding]:
     """Yield findings for the data package descriptor and the non-measure tables."""
     from studykit.package import build_descriptor
 
+    study = run.study
     yield from _descriptor_findings(study)
     descriptor = build_descriptor(study)
     measures = measure_files(study)
@@ -353,10 +312,11 @@ def check(study: Study) -> Iterator[Finding]:
         if resource["path"] in measures:
             continue  # read once, in the measures layer
         try:
-            tables[resource["name"]] = memo.read_table(path, file_label=resource["path"])
+            tables[resource["name"]] = run.read_table(path, file_label=resource["path"])
         except DataReadError as exc:
             yield UNREADABLE.finding(exc.message, file=resource["path"], fix=exc.fix)
             continue
         checkable.append(resource)
     for resource in checkable:
-        yield from _table_findings(study, descriptor, resource, tables)
+        yield from _table_findings(run, descriptor, resource, tables)
+    yield from _register_padding(run)

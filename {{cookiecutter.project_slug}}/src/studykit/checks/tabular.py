@@ -1,30 +1,32 @@
-"""Table Schema checks of one CSV table with polars and pandera: the fast engine.
+"""Table Schema checks of one CSV table with polars and pandera: the engine for every table.
 
-The checks are compiled from the Table Schema of the resource (built from the
+Every table studykit writes (participants, employment, measures, codebook, segments)
+is checked here, whatever its size, so what a cell means never depends on the file.
+The checks are compiled from the table's Table Schema (built from study.yml and the
 instrument definitions by ``studykit.package``), never written by hand per table:
 
 1. header: every field present, no unknown column (a typo is both, so the fix names
    the closest field);
-2. types: the table is read as text and cast with ``strict=False``, so every
+2. spaces: a cell with spaces or tabs around its value is read without them and
+   reported (STR017, one rule for every table);
+3. types: the table is read as text and cast with ``strict=False``, so every
    unparseable cell is one finding and never hides the others (see
    docs/validation.md, "Why text first");
-3. constraints: lazy ``pandera.polars`` schemas (required, minimum/maximum, enum,
-   pattern, length) collect every failure at once, on the rows a fused polars pass
-   flagged; fields with the same type and constraints (an instrument's items) are one
-   pandera column over their cells stacked;
-4. keys: primary key and ``unique`` duplicates, foreign keys against the referenced
+4. constraints: the ``pandera.polars`` schema of ``studykit.schemas`` (required,
+   minimum/maximum, enum, pattern, length), compiled once from the Table Schema, runs
+   lazily on every row of the cast table and decides;
+5. keys: primary key and ``unique`` duplicates, foreign keys against the referenced
    tables, with polars expressions.
 
-Findings use the same rule codes as the frictionless engine in
-``checks/structure.py``, so a report reads the same whichever engine ran.
+A resource using a Table Schema feature this engine does not implement
+(``unsupported``) is checked by frictionless instead (``checks/structure.py``); the
+report says which engine checked each table.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import difflib
-import json
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -32,11 +34,10 @@ import pandera.polars as pa
 import polars as pl
 
 from studykit.checks.findings import Finding, Rule, clip, register
-from studykit.tables import cast, cast_expression, cast_failures
+from studykit.schemas import field_constraints, polars_schema, primary_key
+from studykit.tables import HEADER_ROW, Cell, TextTable, cast_expression, cast_failures, spreadsheet_row
 
-HEADER_ROW = 1
-SUSPECT = "__studykit_suspect"  # a working column, named unlike any field of a study
-FIRST_DATA_ROW = 2
+__all__ = ["primary_key"]
 
 MISSING_COLUMN = Rule(
     "STR005",
@@ -130,6 +131,15 @@ LENGTH = Rule(
     "A text value is shorter than the field's minLength or longer than its maxLength.",
     "Correct the value.",
 )
+SPACES = Rule(
+    "STR017",
+    "structure",
+    "Spaces around a value",
+    "warning",
+    "A cell has spaces or tabs before or after its value. studykit reads the value without them (a cell of "
+    "only spaces is blank), but other tools may not: a padded date or number can fail to read elsewhere.",
+    "Remove the spaces around the value (a spreadsheet's TRIM, or `studykit` edits that rewrite the file).",
+)
 # The form a cell of each Table Schema type takes, for fix texts.
 FORMS = {
     "date": "the date as YYYY-MM-DD (for example 2024-02-05)",
@@ -157,23 +167,47 @@ register(
     NOT_UNIQUE,
     UNKNOWN_REFERENCE,
     LENGTH,
+    SPACES,
 )
+# The rule of each kind of compiled constraint (studykit.schemas).
+KIND_RULES = {"range": OUT_OF_RANGE, "enum": NOT_ALLOWED, "pattern": PATTERN, "length": LENGTH}
 
-_POLARS_TYPES: dict[str, pl.DataType] = {
-    "integer": pl.Int64(),
-    "number": pl.Float64(),
-    "boolean": pl.Boolean(),
-    "date": pl.Date(),
-}
+# What this engine implements of Table Schema; any other feature sends a resource to frictionless.
+SUPPORTED_TYPES = frozenset({"string", "integer", "number", "boolean", "date"})
+SUPPORTED_CONSTRAINTS = frozenset(
+    {"required", "unique", "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "enum", "pattern",
+     "minLength", "maxLength"}
+)  # fmt: skip
+SUPPORTED_FIELD_KEYS = frozenset({"name", "type", "title", "description", "constraints", "example", "format"})
+SUPPORTED_SCHEMA_KEYS = frozenset(
+    {"$schema", "title", "description", "fields", "primaryKey", "foreignKeys", "fieldsMatch", "missingValues"}
+)
 
 
 def fields_of(schema: Mapping) -> list[dict]:
     return list(schema.get("fields", []))
 
 
-def primary_key(schema: Mapping) -> list[str]:
-    key = schema.get("primaryKey") or []
-    return [key] if isinstance(key, str) else list(key)
+def unsupported(schema: Mapping) -> str | None:
+    """The first Table Schema feature of ``schema`` this engine does not implement, or None."""
+    for key in schema:
+        if key not in SUPPORTED_SCHEMA_KEYS:
+            return f"schema key {key!r}"
+    if schema.get("missingValues", [""]) != [""]:
+        return "missingValues other than the empty string"
+    for field in fields_of(schema):
+        kind = field.get("type", "string")
+        if kind not in SUPPORTED_TYPES:
+            return f"field type {kind!r}"
+        if field.get("format", "default") != "default":
+            return f"field format {field['format']!r}"
+        for key in field:
+            if key not in SUPPORTED_FIELD_KEYS:
+                return f"field property {key!r}"
+        for key in field.get("constraints", {}):
+            if key not in SUPPORTED_CONSTRAINTS:
+                return f"constraint {key!r}"
+    return None
 
 
 def header_findings(header: list[str], schema: Mapping, *, file: str) -> list[Finding]:
@@ -201,243 +235,115 @@ def header_findings(header: list[str], schema: Mapping, *, file: str) -> list[Fi
     return findings
 
 
-def _typed(value: object, kind: str) -> object:
-    """A constraint bound from the descriptor in the field's Python type."""
-    if kind == "date" and isinstance(value, str):
-        return dt.date.fromisoformat(value)
-    if kind == "number":
-        return float(value)  # type: ignore[arg-type]
-    return value
+def padding_findings(table: TextTable, *, file: str) -> Iterator[Finding]:
+    """Cells written with spaces or tabs around their value (read without them)."""
+    for cell in table.padded:
+        stripped = cell.value.strip()
+        read = f"read as {stripped!r}" if stripped else "read as blank"
+        yield SPACES.finding(
+            f"{cell.value!r} has spaces around its value; {read}",
+            file=file,
+            row=cell.row,
+            column=cell.column,
+            value=repr(cell.value),
+        )
+
+
+def types_of(schema: Mapping) -> dict[str, str]:
+    return {f["name"]: f.get("type", "string") for f in fields_of(schema)}
 
 
 @dataclass(frozen=True)
-class _Constraint:
-    """One Table Schema constraint: the pandera check, the same test as a polars expression, the words."""
+class CastTable:
+    """A text table cast once to its field types: what the constraint and key checks work on.
 
-    rule: Rule
-    check: pa.Check
-    violated: pl.Expr
-    describe: str | Callable[[object], str]  # or, given the typed value, which bound it broke
-
-    def words(self, value: object) -> str:
-        return self.describe if isinstance(self.describe, str) else self.describe(value)
-
-
-def _constraints(field: Mapping, value: pl.Expr | None = None) -> list[_Constraint]:
-    """The field's constraints; ``value`` is the typed value they test (default: the column itself)."""
-    name, kind = field["name"], field.get("type", "string")
-    rules = field.get("constraints", {})
-    col = pl.col(name) if value is None else value
-    out: list[_Constraint] = []
-    if "minimum" in rules and "maximum" in rules:
-        # One pandera check for both bounds: pandera's cost is per check, whatever the rows.
-        low, high = _typed(rules["minimum"], kind), _typed(rules["maximum"], kind)
-        below, above = f"the minimum is {rules['minimum']}", f"the maximum is {rules['maximum']}"
-        out.append(
-            _Constraint(
-                OUT_OF_RANGE,
-                pa.Check.in_range(low, high),
-                (col < low) | (col > high),
-                lambda value, low=low, below=below, above=above: below if value < low else above,
-            )
-        )
-    elif "minimum" in rules:
-        low = _typed(rules["minimum"], kind)
-        out.append(
-            _Constraint(OUT_OF_RANGE, pa.Check.ge(low), col < low, f"the minimum is {rules['minimum']}")
-        )
-    elif "maximum" in rules:
-        high = _typed(rules["maximum"], kind)
-        out.append(
-            _Constraint(OUT_OF_RANGE, pa.Check.le(high), col > high, f"the maximum is {rules['maximum']}")
-        )
-    if "exclusiveMinimum" in rules:
-        low = _typed(rules["exclusiveMinimum"], kind)
-        words = f"it must be above {rules['exclusiveMinimum']}"
-        out.append(_Constraint(OUT_OF_RANGE, pa.Check.gt(low), col <= low, words))
-    if "exclusiveMaximum" in rules:
-        high = _typed(rules["exclusiveMaximum"], kind)
-        words = f"it must be below {rules['exclusiveMaximum']}"
-        out.append(_Constraint(OUT_OF_RANGE, pa.Check.lt(high), col >= high, words))
-    if "enum" in rules:
-        allowed = [_typed(v, kind) for v in rules["enum"]]
-        words = "allowed values are " + ", ".join(str(v) for v in rules["enum"])
-        out.append(_Constraint(NOT_ALLOWED, pa.Check.isin(allowed), ~col.is_in(allowed), words))
-    if "pattern" in rules:
-        # Table Schema matches the pattern against the whole value.
-        whole = f"^(?:{rules['pattern']})$"
-        words = f"the pattern is {rules['pattern']}"
-        out.append(_Constraint(PATTERN, pa.Check.str_matches(whole), ~col.str.contains(whole), words))
-    if "minLength" in rules or "maxLength" in rules:
-        low, high = rules.get("minLength"), rules.get("maxLength")
-        length = col.str.len_chars()
-        violated = (length < (low or 0)) | (length > high if high is not None else pl.lit(False))
-        words = f"the length must be {low or 0} to {high or 'any'} characters"
-        out.append(_Constraint(LENGTH, pa.Check.str_length(low, high), violated, words))
-    return out
-
-
-def _suspects(columns: Iterable[str], schema: Mapping, typed: Mapping[str, pl.Expr]) -> pl.Expr:
-    """True for rows that break any constraint: one fused pass, so pandera only sees those rows.
-
-    ``typed`` gives each cast column as an expression over the text, so the pass reads the
-    text and never keeps a typed copy of the table.
-    """
-    tests = [test for _, _, test in _tests(columns, schema, typed)]
-    # Kleene OR: true when any test is true, whatever nulls the others give.
-    return pl.any_horizontal(tests).fill_null(False) if tests else pl.lit(False)
-
-
-def _tests(
-    columns: Iterable[str], schema: Mapping, typed: Mapping[str, pl.Expr] | None = None
-) -> Iterator[tuple[str, int | None, pl.Expr]]:
-    """(field, constraint number or None for required, expression true where it is broken).
-
-    ``typed`` maps columns to the expression of their typed value; by default the column.
-    A required cell that is present but fails its cast is a type error, not a blank.
-    """
-    key = primary_key(schema)
-    present = set(columns)
-    typed = typed or {}
-    for field in fields_of(schema):
-        name = field["name"]
-        if name not in present:
-            continue
-        for number, constraint in enumerate(_constraints(field, typed.get(name))):
-            yield name, number, constraint.violated
-        if _required(field, key):
-            yield name, None, pl.col(name).is_null()
-
-
-def _required(field: Mapping, key: list[str]) -> bool:
-    # Primary key members are required (frictionless-py #1623 lets a null member through otherwise).
-    return bool(field.get("constraints", {}).get("required")) or field["name"] in key
-
-
-@dataclass(frozen=True)
-class _Stack:
-    """Fields with the same type and constraints, checked by one pandera column over their cells stacked.
-
-    pandera's cost is per column and check, whatever the rows: fourteen items with one
-    response range are one column of fourteen times the cells, checked once.
+    ``typed`` holds every field present, cast (a cell that would not cast is null), plus
+    the ``extra`` columns asked for; ``failures`` are the cells that would not cast.
     """
 
-    fields: list[str]
-    schema: pa.DataFrameSchema
-    checks: dict[int, _Constraint]  # pandera's check number -> the constraint it is
+    text: pl.DataFrame
+    typed: pl.DataFrame
+    failures: list[Cell]
+    types: dict[str, str]
 
 
-STACKED = "value"
+def cast_table(text: pl.DataFrame, schema: Mapping, extra: Mapping[str, pl.Expr] | None = None) -> CastTable:
+    """Cast every field of ``text`` in one pass, with ``extra`` columns computed over the text."""
+    types = {c: t for c, t in types_of(schema).items() if c in text.columns}
+    casts = {c: cast_expression(c, t) for c, t in types.items() if t != "string"}
+    typed = (
+        text.lazy()
+        .select(
+            *(casts.get(c, pl.col(c)).alias(c) for c in types),
+            *(e.alias(n) for n, e in (extra or {}).items()),
+        )
+        .collect()
+    )
+    # A cell failed when it had text and has no typed value. Null counts are kept with each
+    # column, so only columns that gained nulls need a look at their cells.
+    failed = {
+        c: text.get_column(c).is_not_null() & typed.get_column(c).is_null()
+        for c in casts
+        if typed.get_column(c).null_count() != text.get_column(c).null_count()
+    }
+    return CastTable(text, typed, cast_failures(text, failed, order=list(casts)), types)
 
 
-def pandera_schemas(
-    schema: Mapping, columns: Iterable[str], *, only: set[tuple[str, int | None]] | None = None
-) -> list[_Stack]:
-    """The pandera polars schemas for the fields present in ``columns``: one per group of fields
-    with the same type, constraints and requiredness.
+def type_findings(table: CastTable, *, file: str) -> Iterator[Finding]:
+    for f in table.failures:
+        yield WRONG_TYPE.finding(
+            f"{f.value!r} is not a valid {table.types[f.column]}",
+            file=file,
+            row=f.row,
+            column=f.column,
+            value=f.value,
+            fix=type_fix(table.types[f.column], f.value),
+        )
 
-    ``only`` keeps just those (field, constraint number) pairs, number None standing for
-    "required"; a group keeps a check when any of its fields needs it, and groups left with
-    nothing to check are dropped.
+
+def constraint_findings(table: CastTable, schema: Mapping, *, file: str) -> Iterator[Finding]:
+    """What the pandera schema of ``schema`` finds on every row of the cast table.
+
+    A cell that failed its cast is null in the typed table; it is reported once, as a
+    type error, not again as a blank required cell.
     """
-    present = set(columns)
-    key = primary_key(schema)
-    groups: dict[str, list[Mapping]] = {}
-    for field in fields_of(schema):
-        if field["name"] in present:
-            like = {"type": field.get("type", "string"), "constraints": field.get("constraints", {})}
-            signature = json.dumps([like, _required(field, key)], sort_keys=True, default=str)
-            groups.setdefault(signature, []).append(field)
-    stacks = []
-    for members in groups.values():
-        names = [f["name"] for f in members]
-        first = members[0]
-        numbered = [
-            (n, c)
-            for n, c in enumerate(_constraints(first))
-            if only is None or any((name, n) in only for name in names)
-        ]
-        required = _required(first, key) and (only is None or any((name, None) in only for name in names))
-        if not numbered and not required:
-            continue  # nothing to check beyond the type, which the cast already did
-        column = pa.Column(
-            _POLARS_TYPES.get(first.get("type", "string"), pl.String()),
-            checks=[c.check for _, c in numbered],
-            nullable=not required,
-            coerce=False,
-        )
-        stacks.append(
-            _Stack(
-                fields=names,
-                schema=pa.DataFrameSchema({STACKED: column}, strict=False, name=", ".join(names)),
-                checks={position: c for position, (_, c) in enumerate(numbered)},
-            )
-        )
-    return stacks
-
-
-def _row(index: int) -> int:
-    return index + FIRST_DATA_ROW
-
-
-def _constraint_findings(
-    typed: Callable[[pl.Series], pl.DataFrame],
-    text: pl.DataFrame,
-    schema: Mapping,
-    *,
-    file: str,
-    skip: set[tuple[int, str]],
-    suspect: pl.Series,
-) -> Iterator[Finding]:
-    # The pandera schemas decide and report; a fused polars pre-pass built from the same
-    # constraints (``suspect``, computed with the cast) hands them only the rows that break
-    # one, which keeps a clean million-row table from paying pandera's per-check overhead
-    # (docs/validation.md, "Speed"). ``typed`` casts those rows.
-    rows = suspect.arg_true()
-    if rows.is_empty():
+    present = tuple(c for c in table.types if c in table.typed.columns)
+    try:
+        polars_schema(schema, present).validate(table.typed.select(present), lazy=True)
+    except pa.errors.SchemaErrors as exc:
+        cases = exc.failure_cases.select("column", "check", "check_number", "index").drop_nulls("index")
+    else:
         return
-    suspects = typed(rows)
-    # Only the checks these rows break.
-    tests = list(_tests(suspects.columns, schema))
-    broken = suspects.select(
-        test.fill_null(False).any().alias(str(n)) for n, (_, _, test) in enumerate(tests)
-    ).row(0)
-    only = {(name, number) for (name, number, _), hit in zip(tests, broken, strict=True) if hit}
-    for stack in pandera_schemas(schema, suspects.columns, only=only):
-        cells = (
-            suspects.select(stack.fields)
-            .with_row_index("position")
-            .unpivot(index="position", on=stack.fields, variable_name="column", value_name=STACKED)
-        )
-        try:
-            stack.schema.validate(cells, lazy=True)
-        except pa.errors.SchemaErrors as exc:
-            cases = exc.failure_cases.select("check", "check_number", "index")
-        else:
-            continue
-        for check, number, at in cases.iter_rows():
-            if at is None:  # pragma: no cover - a failure of the whole column: the cast reported it
+    skip = {(f.row_index, f.column) for f in table.failures}
+    fields = {f["name"]: f for f in fields_of(schema)}
+    found: list[tuple[int, int, Finding]] = []
+    order = {c: n for n, c in enumerate(present)}
+    for (column, check, number), group in cases.group_by(
+        "column", "check", "check_number", maintain_order=True
+    ):
+        rows = group.get_column("index").cast(pl.UInt32).sort()
+        texts = table.text.get_column(column).gather(rows).to_list()
+        values = table.typed.get_column(column).gather(rows).to_list()
+        constraints = field_constraints(fields[column])
+        for index, text, value in zip(rows.to_list(), texts, values, strict=True):
+            if (index, column) in skip:
                 continue
-            position, column, typed_value = cells.row(at)
-            row_index = int(rows[position])
-            if (row_index, column) in skip:
-                continue  # a cell that failed its type cast is reported once, as a type error
-            value = text.get_column(column)[row_index]
             if check == "not_nullable":
-                yield REQUIRED.finding(
-                    f"{column} is blank but required", file=file, row=_row(row_index), column=column
+                finding = REQUIRED.finding(
+                    f"{column} is blank but required", file=file, row=spreadsheet_row(index), column=column
                 )
-                continue
-            constraint = stack.checks.get(number)
-            if constraint is None:  # pragma: no cover - pandera added a check we did not ask for
-                continue
-            yield constraint.rule.finding(
-                f"{value!r} is not allowed in {column}: {constraint.words(typed_value)}",
-                file=file,
-                row=_row(row_index),
-                column=column,
-                value=value,
-            )
+            else:
+                constraint = constraints[number]
+                finding = KIND_RULES[constraint.kind].finding(
+                    f"{text!r} is not allowed in {column}: {constraint.describe(value)}",
+                    file=file,
+                    row=spreadsheet_row(index),
+                    column=column,
+                    value=text,
+                )
+            found.append((index, order[column], finding))
+    found.sort(key=lambda t: (t[0], t[1]))
+    yield from (f for _, _, f in found)
 
 
 def _duplicates(text: pl.DataFrame, columns: list[str]) -> pl.DataFrame:
@@ -469,28 +375,35 @@ def _duplicates(text: pl.DataFrame, columns: list[str]) -> pl.DataFrame:
     return later.join(first, on=columns, how="left").select("row_index", "first_index", *columns)
 
 
+def _keyed(text: pl.DataFrame, columns: list[str], types: Mapping[str, str]) -> pl.DataFrame:
+    """The key columns as their typed values (``03`` and ``3`` are the same integer), text for strings."""
+    typed = [cast_expression(c, types[c]) for c in columns if types.get(c, "string") != "string"]
+    return text.select(columns).with_columns(typed) if typed else text
+
+
 def key_findings(text: pl.DataFrame, schema: Mapping, *, file: str) -> Iterator[Finding]:
-    """Duplicate primary keys and duplicate values in ``unique`` fields."""
+    """Duplicate primary keys and duplicate values in ``unique`` fields, compared as typed values."""
     key = primary_key(schema)
+    types = types_of(schema)
     if key and all(k in text.columns for k in key):
         label = ", ".join(key)
-        for row in _duplicates(text, key).iter_rows(named=True):
+        for row in _duplicates(_keyed(text, key, types), key).iter_rows(named=True):
             value = " / ".join(str(row[k]) for k in key)
             yield DUPLICATE_KEY.finding(
-                f"{label} {value} is already used in row {_row(row['first_index'])}",
+                f"{label} {value} is already used in row {spreadsheet_row(row['first_index'])}",
                 file=file,
-                row=_row(row["row_index"]),
+                row=spreadsheet_row(row["row_index"]),
                 column=label,
                 value=value,
             )
     for field in fields_of(schema):
         name = field["name"]
         if field.get("constraints", {}).get("unique") and name in text.columns and key != [name]:
-            for row in _duplicates(text, [name]).iter_rows(named=True):
+            for row in _duplicates(_keyed(text, [name], types), [name]).iter_rows(named=True):
                 yield NOT_UNIQUE.finding(
-                    f"{row[name]!r} is already used in row {_row(row['first_index'])}",
+                    f"{row[name]!r} is already used in row {spreadsheet_row(row['first_index'])}",
                     file=file,
-                    row=_row(row["row_index"]),
+                    row=spreadsheet_row(row["row_index"]),
                     column=name,
                     value=row[name],
                 )
@@ -499,7 +412,12 @@ def key_findings(text: pl.DataFrame, schema: Mapping, *, file: str) -> Iterator[
 def foreign_key_findings(
     text: pl.DataFrame, schema: Mapping, references: Mapping[str, pl.DataFrame], *, file: str
 ) -> Iterator[Finding]:
-    """Values with no row in the referenced table. ``references`` maps resource names to their text frames."""
+    """Values with no row in the referenced table. ``references`` maps resource names to their text frames.
+
+    Both sides are compared as values of the referencing fields' types (``03`` is the integer 3),
+    as frictionless does; a cell that does not cast is a type error, not an unknown reference.
+    """
+    types = types_of(schema)
     for foreign in schema.get("foreignKeys", []):
         fields = foreign["fields"]
         fields = [fields] if isinstance(fields, str) else list(fields)
@@ -512,12 +430,17 @@ def foreign_key_findings(
         if not all(f in lookup.columns for f in target_fields):
             continue
         keys = (
-            lookup.select(pl.col(t).alias(f) for f, t in zip(fields, target_fields, strict=True))
+            _keyed(
+                lookup.select(pl.col(t).alias(f) for f, t in zip(fields, target_fields, strict=True)),
+                fields,
+                types,
+            )
             .drop_nulls()
             .unique()
         )
         missing = (
-            text.lazy()
+            _keyed(text, fields, types)
+            .lazy()
             .select(fields)
             .with_row_index("row_index")
             .drop_nulls(fields)
@@ -526,7 +449,7 @@ def foreign_key_findings(
             .collect()
         )
         for row in missing.iter_rows(named=True):
-            value = " / ".join(str(row[f]) for f in fields)
+            value = " / ".join(str(text.get_column(f)[row["row_index"]]) for f in fields)
             yield reference_finding(fields, target.get("resource", ""), value, row["row_index"], file=file)
 
 
@@ -536,15 +459,11 @@ def reference_finding(fields: list[str], resource: str, value: str, row_index: i
     return UNKNOWN_REFERENCE.finding(
         f"{', '.join(fields)} {value} is not in {resource or 'this table'}",
         file=file,
-        row=_row(row_index),
+        row=spreadsheet_row(row_index),
         column=", ".join(fields),
         value=value,
         fix=fix,
     )
-
-
-def types_of(schema: Mapping) -> dict[str, str]:
-    return {f["name"]: f.get("type", "string") for f in fields_of(schema)}
 
 
 def check_frame(
@@ -554,67 +473,20 @@ def check_frame(
     file: str,
     references: Mapping[str, pl.DataFrame] | None = None,
     keep: Sequence[str] = (),
-    also: Sequence[Callable[[pl.DataFrame], Iterable[Finding]]] = (),
-    then: Mapping[str, pl.Expr] | None = None,
+    extra: Mapping[str, pl.Expr] | None = None,
 ) -> tuple[pl.DataFrame, list[Finding]]:
-    """Every Table Schema finding for a text frame, and the ``keep`` columns cast to their types.
+    """Every Table Schema finding for a text frame (types, constraints, keys), and the ``keep``
+    columns cast to their types with the ``extra`` columns (expressions over the text).
 
-    Header findings are separate (``header_findings``) because they need the file's header row.
-    The table is cast in one pass that keeps only what is asked for: the ``keep`` columns,
-    a flag per row for the constraint checks, the cells that failed their cast, and
-    ``then`` (further columns, expressions over the text). A million-row table's typed copy
-    is never held; the rows that need a closer look are cast again on their own.
-    ``also`` are further checks (a layer's own rules) given the kept columns and ``then``:
-    they run beside the schema checks and their findings come last, in the order given.
+    Header and spaces findings are separate (``header_findings``, ``padding_findings``)
+    because they need the file's header row and the cells as written. Keys need only the
+    text, so they run beside the cast and pandera (polars releases the GIL).
     """
-    types = {c: t for c, t in types_of(schema).items() if c in text.columns}
-    typed = {c: cast_expression(c, t) for c, t in types.items() if t != "string"}
-    failed = [(pl.col(c).is_not_null() & e.is_null()).alias(_failed(c)) for c, e in typed.items()]
-    kept = [c for c in keep if c in text.columns]
-    # Keys need only the text, so they run beside the pass; the other checks run beside each
-    # other after it. polars releases the GIL, so the passes overlap on two cores while
-    # pandera's Python work runs in the main thread.
-    with ThreadPoolExecutor(max_workers=2 + len(also)) as pool:
+    with ThreadPoolExecutor(max_workers=2) as pool:
         keys = pool.submit(lambda: list(key_findings(text, schema, file=file)))
         foreign = pool.submit(lambda: list(foreign_key_findings(text, schema, references or {}, file=file)))
-        # Lazy, so that polars computes each cast once for all the expressions that use it.
-        passed = (
-            text.lazy()
-            .select(
-                *(typed.get(c, pl.col(c)).alias(c) for c in kept),
-                _suspects(text.columns, schema, typed).alias(SUSPECT),
-                *failed,
-                *(e.alias(n) for n, e in (then or {}).items()),
-            )
-            .collect()
-        )
-        failures = cast_failures(text, {c: passed.get_column(_failed(c)) for c in typed}, order=list(typed))
-        narrow = passed.select(*kept, *(then or {}))
-        more = [pool.submit(lambda c=c: list(c(narrow))) for c in also]
-        skip = {(f.row_index, f.column) for f in failures}
-
-        def rows_typed(rows: pl.Series) -> pl.DataFrame:
-            return cast(text[rows], types)[0]
-
-        suspect = passed.get_column(SUSPECT)
-        constraints = list(
-            _constraint_findings(rows_typed, text, schema, file=file, skip=skip, suspect=suspect)
-        )
-    findings = [
-        WRONG_TYPE.finding(
-            f"{f.value!r} is not a valid {types[f.column]}",
-            file=file,
-            row=f.row,
-            column=f.column,
-            value=f.value,
-            fix=type_fix(types[f.column], f.value),
-        )
-        for f in failures
-    ]
-    extra = [f for future in more for f in future.result()]
-    findings += constraints + keys.result() + foreign.result() + extra
-    return narrow.select(kept), findings
-
-
-def _failed(column: str) -> str:
-    return f"__studykit_failed_{column}"
+        table = cast_table(text, schema, extra)
+        findings = list(type_findings(table, file=file)) + list(constraint_findings(table, schema, file=file))
+        findings += keys.result() + foreign.result()
+    kept = [c for c in keep if c in table.typed.columns] + list(extra or {})
+    return table.typed.select(kept), findings

@@ -124,6 +124,7 @@ def add_review(
     is there or no reason is given. Appends to ``governance/reviewed.csv`` and the audit log.
     """
     from studykit.checks.disclosure import identifier_candidates
+    from studykit.checks.run import Run
 
     if not reason.strip():
         msg = "a review needs a reason"
@@ -133,7 +134,7 @@ def add_review(
     day = on or utc_now().date()
     found = [
         c
-        for c in identifier_candidates(study)
+        for c in identifier_candidates(Run(study))
         if (c.finding.file, c.finding.code, c.finding.row, c.finding.column) == (label, code, row, column)
     ]
     if not found:
