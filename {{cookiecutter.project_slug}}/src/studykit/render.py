@@ -142,8 +142,9 @@ def _facts(rows: list[tuple[str, object]]) -> Table:
 
 
 # Report fields with a view of their own; any other field is shown as "Name: value".
-REPORT_KEYS = frozenset({"format", "valid", "counts", "checked", "skipped", "findings", "not_run", "not_checked",
-                         "engines"})  # fmt: skip
+REPORT_KEYS = frozenset(
+    {"format", "valid", "counts", "checked", "skipped", "findings", "not_run", "not_checked", "engines"}
+)
 
 
 def report_text(report: Mapping[str, Any], *, max_rows: int = MAX_ROWS_PER_FILE) -> Group:
