@@ -33,7 +33,7 @@ from studykit.governance.reviews import Review, read_reviews, reviews_path, valu
 from studykit.qual.identifiers import IdentifierMatch, find_identifiers, read_identity_key, resolve_key_path
 from studykit.qual.transcripts import transcript_paths
 from studykit.study import Study
-from studykit.tables import TextTable
+from studykit.tables import TextTable, spreadsheet_row
 
 _DECIDE = (
     "Check the text: if it identifies someone, replace it with a pseudonym or a vaguer description "
@@ -260,8 +260,9 @@ def free_text_findings(
                 .filter(pl.col(column).is_in(list(found)))
             )
             for index, value in hits.iter_rows():
+                row = spreadsheet_row(index)
                 for match in found[value]:
-                    yield _identifier_finding(match, value, file=file, row=index + 2, column=column)
+                    yield _identifier_finding(match, value, file=file, row=row, column=column)
 
 
 def theme_findings(study: Study, names: list[str]) -> Iterator[Candidate]:
@@ -292,10 +293,11 @@ def duplicate_ids(study: Study, table: TextTable) -> Iterator[Finding]:
         if value in first:
             yield DUPLICATE_ID.finding(
                 f"participant_id {value!r} also on row {first[value]}",
-                file=_label(study, table.path), row=index + 2, column="participant_id", value=value,
+                file=_label(study, table.path), row=spreadsheet_row(index), column="participant_id",
+                value=value,
             )  # fmt: skip
         else:
-            first[value] = index + 2
+            first[value] = spreadsheet_row(index)
 
 
 def odd_characters(study: Study, table: TextTable) -> Iterator[Finding]:
@@ -310,8 +312,9 @@ def odd_characters(study: Study, table: TextTable) -> Iterator[Finding]:
             if value and ODD.search(value):
                 what = _odd_kind(value)
                 yield ODD_CHARACTERS.finding(
-                    f"value has {what}", file=file, row=index + 2, column=column, value=repr(value)
-                )
+                    f"value has {what}", file=file, row=spreadsheet_row(index), column=column,
+                    value=repr(value),
+                )  # fmt: skip
 
 
 def _odd_candidates(frame: pl.DataFrame, column: str) -> list[tuple[int, str]]:
@@ -417,7 +420,7 @@ def demographic_findings(study: Study, table: TextTable) -> Iterator[Finding]:
         for index, value, count in small.iter_rows():
             yield SMALL_CELL.finding(
                 f"only {count} participant has {column.replace('_', ' ')} {value!r}",
-                file=file, row=index + 2, column=shown, value=value,
+                file=file, row=spreadsheet_row(index), column=shown, value=value,
             )  # fmt: skip
     if values.width < 2:
         return
@@ -431,7 +434,7 @@ def demographic_findings(study: Study, table: TextTable) -> Iterator[Finding]:
     for index, value in rare.iter_rows():
         yield RARE_COMBINATION.finding(
             f"the only participant with this {' / '.join(c.replace('_', ' ') for c in columns)}",
-            file=file, row=index + 2, column=", ".join(columns), value=value,
+            file=file, row=spreadsheet_row(index), column=", ".join(columns), value=value,
         )  # fmt: skip
 
 

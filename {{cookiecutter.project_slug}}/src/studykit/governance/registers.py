@@ -34,7 +34,7 @@ from studykit._yaml import load_yaml
 from studykit.errors import DataReadError, RegisterError
 from studykit.files import study_relative
 from studykit.study import PARTICIPANT_ID, Study, error_sentence
-from studykit.tables import TextTable, cast, read_text_table
+from studykit.tables import FIRST_DATA_ROW, TextTable, cast, read_text_table, spreadsheet_row
 
 Scope = Literal["participate", "audio_recording", "direct_quotation", "archiving", "future_contact"]
 SCOPES: tuple[Scope, ...] = (
@@ -523,7 +523,7 @@ def read_consent_frame(
             "form_version",
             "consented_on",
             *(pl.col(scope).is_in(YES_CELLS).fill_null(value=False) for scope in SCOPES),
-            pl.int_range(2, pl.len() + 2, dtype=pl.Int64).alias("row"),
+            pl.int_range(FIRST_DATA_ROW, pl.len() + FIRST_DATA_ROW, dtype=pl.Int64).alias("row"),
         )
         .collect()
     )
@@ -566,7 +566,7 @@ def _check_consent_rows(frame: pl.DataFrame, label: str) -> None:
     suspects = indexed.lazy().head(last + 1).filter(maybe_bad).collect() if bad else indexed.clear()
     for record in suspects.iter_rows(named=True):
         # A suspect that passes every check (an id the whole-column test is stricter about) is no error.
-        row = record["index"] + 2
+        row = spreadsheet_row(record["index"])
         _participant(record["participant_id"], label, row)
         _required(record["form_version"], label, row, "form_version")
         _required_date(record["consented_on"], label, row, "consented_on")
@@ -575,11 +575,12 @@ def _check_consent_rows(frame: pl.DataFrame, label: str) -> None:
         # Every row before it passed, so its participant and day are valid.
         pid, day = repeats.item(0, "participant_id"), repeats.item(0, "consented_on")
         first = indexed.filter((pl.col("participant_id") == pid) & (pl.col("consented_on") == day))
-        msg = f"a second consent event for {pid} on {day} (the first is row {first.item(0, 'index') + 2})"
+        earlier = spreadsheet_row(first.item(0, "index"))
+        msg = f"a second consent event for {pid} on {day} (the first is row {earlier})"
         raise RegisterError(
             msg,
             path=label,
-            row=last + 2,
+            row=spreadsheet_row(last),
             field="consented_on",
             fix="Keep one event per participant and day: merge the rows, or correct the date.",
         )
@@ -596,7 +597,7 @@ def read_withdrawals(
     withdrawals: list[Withdrawal] = []
     seen: dict[tuple[str, str], int] = {}
     for index, (record, day) in enumerate(zip(table.frame.iter_rows(named=True), dates, strict=True)):
-        row = index + 2
+        row = spreadsheet_row(index)
         pid = _participant(record["participant_id"], label, row)
         day = _required_date(day, label, row, "withdrawn_on")
         scope = (_required(record["scope"], label, row, "scope")).lower()

@@ -33,7 +33,7 @@ import polars as pl
 from studykit.files import study_relative
 from studykit.instruments.model import Instrument, Score
 from studykit.study import Study
-from studykit.tables import cast, read_text_table, read_typed
+from studykit.tables import FIRST_DATA_ROW, cast, read_text_table, read_typed
 
 if TYPE_CHECKING:
     from studykit.checks.findings import Finding
@@ -191,7 +191,7 @@ def _without_errors(
     leaves the whole row out, and one on the participant and wave together (a repeated key)
     every row with that participant and wave, so a repeated row is never scored at all.
     """
-    text = read_text_table(path).frame.with_row_index(_ROW, offset=2)
+    text = read_text_table(path).frame.with_row_index(_ROW, offset=FIRST_DATA_ROW)
     items = set(instrument.item_ids)
     cells: dict[str, set[int]] = {}
     whole: set[int] = set()

@@ -30,7 +30,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from studykit._yaml import load_yaml
 from studykit.errors import DataReadError, QualitativeDataError
 from studykit.study import Study
-from studykit.tables import read_text_table
+from studykit.tables import read_text_table, spreadsheet_row
 
 CODEBOOK_COLUMNS = ("code_id", "name", "parent", "definition")
 SEGMENT_COLUMNS = ("segment_id", "transcript", "start", "end", "code", "coder", "memo")
@@ -205,7 +205,7 @@ def parse_codebook(path: Path) -> tuple[Codebook, list[Problem]]:
     rows, problems = _read(path, "codebook")
     codes: dict[str, Code] = {}
     for index, raw in enumerate(rows):
-        row = index + 2
+        row = spreadsheet_row(index)
         code_id, name = _blank(raw.get("code_id")), _blank(raw.get("name"))
         if code_id is None:
             problems.append(Problem(path, "has a code without a code_id", row=row, column="code_id"))
@@ -273,7 +273,7 @@ def parse_segments(path: Path) -> tuple[list[Segment], list[Problem]]:
     segments: list[Segment] = []
     first_row: dict[str, int] = {}
     for index, raw in enumerate(rows):
-        row = index + 2
+        row = spreadsheet_row(index)
         fields = {c: _blank(raw.get(c)) for c in ("segment_id", "transcript", "code")}
         bad = False
         for column, value in fields.items():

@@ -35,7 +35,7 @@ from studykit.qual.exchange import (
 )
 from studykit.qual.transcripts import Transcript, load_transcripts
 from studykit.study import Study
-from studykit.tables import read_text_table
+from studykit.tables import read_text_table, spreadsheet_row
 
 # Taguette's own namespace for codebook GUIDs (taguette/export.py): uuid5(this, tag path), upper case.
 TAGUETTE_NAMESPACE = uuid.UUID("51B2B2B7-27EB-4ECB-9D56-E75B0A0496C2")
@@ -102,7 +102,7 @@ def read_highlights_csv(path: Path) -> list[Highlight]:
                 document=(raw.get(columns["document"]) or "").strip(),
                 tag=(raw.get(columns["tag"]) or "").strip() or None,
                 content=raw.get(columns["content"]) or "",
-                row=index + 2,
+                row=spreadsheet_row(index),
             )
         )
     return found
