@@ -141,12 +141,16 @@ def score_frame(instrument: Instrument, frame: pl.DataFrame) -> pl.DataFrame:
     return frame.select(*keys, *expressions, *marks)
 
 
-def measure_types(instrument: Instrument) -> dict[str, str]:
-    """Table Schema types of an instrument's measure table (keys, date, items, stored scores)."""
-    types = {"participant_id": "string", "wave": "string", "completed_on": "date"}
-    types.update(dict.fromkeys(instrument.item_ids, "integer"))
-    types.update({score.id: "number" for score in instrument.scores})
-    return types
+def measure_types(study: Study, instrument: Instrument) -> dict[str, str]:
+    """Table Schema types of an instrument's measure table (keys, date, items, any stored score).
+
+    Taken from the data package's resource (``package.measures_resource``), the one place
+    that says what each column of a measure table is.
+    """
+    from studykit.package import measures_resource
+
+    resource = measures_resource(study, instrument, [score.id for score in instrument.scores])
+    return {field["name"]: field["type"] for field in resource["schema"]["fields"]}
 
 
 def _file(study: Study, instrument_id: str) -> str:
@@ -257,7 +261,7 @@ def score_study(
     scores: dict[str, pl.DataFrame] = {}
     for instrument_id in instrument_ids or study.instruments:
         instrument = load_instrument(study, instrument_id)
-        path, types = study.measures_path(instrument_id), measure_types(instrument)
+        path, types = study.measures_path(instrument_id), measure_types(study, instrument)
         if left_out is None:
             frame = read_typed(path, types)
         else:
