@@ -181,13 +181,22 @@ def _instrument_variables(instrument: Instrument, resource: dict[str, Any]) -> l
     for score in instrument.scores:
         limits = {"minimum": score.range[0], "maximum": score.range[1]}
         title = f"{scale}: {score.name}"
-        schema = {"name": score.id, "type": "number", "title": title,
-                  "description": f"Computed by studykit. {score.note}".strip(), "constraints": limits}
+        schema = {
+            "name": score.id,
+            "type": "number",
+            "title": title,
+            "description": f"Computed by studykit. {score.note}".strip(),
+            "constraints": limits,
+        }
         variables.append(Variable(score.id, title, "number", "scale", {}, score.decimals, schema))
         counted = f"{score.id}_items"
         title = f"{scale}: items answered for {score.name}"
-        schema = {"name": counted, "type": "integer", "title": title,
-                  "constraints": {"minimum": 0, "maximum": len(score.items)}}
+        schema = {
+            "name": counted,
+            "type": "integer",
+            "title": title,
+            "constraints": {"minimum": 0, "maximum": len(score.items)},
+        }
         variables.append(Variable(counted, title, "integer", "scale", {}, 0, schema))
     return variables
 
@@ -427,15 +436,14 @@ def _binary(labelled: _Labelled, to: str, note: list[str]) -> bytes:
 def _csv_resource(table: ExportedTable, frame: pl.DataFrame, file: str, exported: set[str]) -> dict[str, Any]:
     fields = []
     for variable in _variables(table, frame):
-        schema = dict(variable.schema) or {"name": variable.name, "type": variable.kind, "title": variable.label}
+        schema = dict(variable.schema) or {"name": variable.name, "type": variable.kind}
         schema["title"] = variable.label
         fields.append(schema)
     primary = ["participant_id"] if table.name == "participants" else list(KEYS)
     resource_schema: dict[str, Any] = {"fields": fields, "missingValues": [""], "primaryKey": primary}
     if table.name != "participants" and "participants" in exported:
-        resource_schema["foreignKeys"] = [
-            {"fields": ["participant_id"], "reference": {"resource": "participants", "fields": ["participant_id"]}}
-        ]
+        reference = {"resource": "participants", "fields": ["participant_id"]}
+        resource_schema["foreignKeys"] = [{"fields": ["participant_id"], "reference": reference}]
     return {
         "name": table.name, "path": file, "type": "table", "title": table.title, "format": "csv",
         "mediatype": "text/csv", "encoding": "utf-8", "schema": resource_schema,
@@ -468,9 +476,7 @@ def _variables_csv(tables: list[tuple[ExportedTable, pl.DataFrame]]) -> tuple[st
 
 def renamed_variables(study: Study) -> list[dict[str, str]]:
     """Variables whose SPSS or Stata name differs from the study's column name (for the codebook)."""
-    tables = [
-        (t, pl.DataFrame(schema=[v.name for v in t.variables])) for t in study_variables(study)
-    ]
+    tables = [(t, pl.DataFrame(schema=[v.name for v in t.variables])) for t in study_variables(study)]
     return _variables_csv(tables)[1]
 
 
