@@ -90,9 +90,11 @@ STATA_RESERVED = frozenset(
 )  # fmt: skip
 # SPSS: names 64 bytes, variable labels 256, value labels 120, file label 64 (readstat cuts silently).
 # Stata 14+ (.dta 118): names 32 characters, variable and file labels 80, value labels 32,000.
+# pyreadstat names each value-label set after its variable, and readstat refuses a 32-character
+# label name, so Stata names are kept to 31 (the same name with or without value labels).
 LIMITS = {
     "spss": Limits(64, 256, 120, 64, "bytes", SPSS_RESERVED),
-    "stata": Limits(32, 80, 32000, 80, "characters", STATA_RESERVED),
+    "stata": Limits(31, 80, 32000, 80, "characters", STATA_RESERVED),
 }
 _STATA_STR = re.compile(r"^str([0-9]+|l)$", re.IGNORECASE)
 _TRAILING_ABBREVIATION = re.compile(r"\(([^()]+)\)\s*$")
@@ -464,7 +466,7 @@ def _variables_csv(tables: list[tuple[ExportedTable, pl.DataFrame]]) -> tuple[st
                 "measurement": variable.measure,
                 "value_labels": "; ".join(f"{k} = {v}" for k, v in sorted(variable.value_labels.items())),
             })  # fmt: skip
-            if variable.name not in (spss[variable.name], stata[variable.name]):
+            if variable.name != spss[variable.name] or variable.name != stata[variable.name]:
                 renamed.append(
                     {"table": table.name, "variable": variable.name, "spss": spss[variable.name],
                      "stata": stata[variable.name]}
