@@ -208,7 +208,7 @@ def test_export_refuses_data_errors_where_scoring_looks(tmp_path):
         export_study(study, "spss", tmp_path / "out")
     assert not (tmp_path / "out").exists()
     export_study(study, "spss", tmp_path / "out", allow_errors=True)
-    frame, meta = pyreadstat.read_sav(tmp_path / "out" / "measures-gad7.sav", output_format="polars")
+    frame, _ = pyreadstat.read_sav(tmp_path / "out" / "measures-gad7.sav", output_format="polars")
     # The out-of-range item counts as unanswered: GAD-7 prorates one missing item (6 x 7/6).
     assert frame.get_column("total").to_list() == [7.0, 0.0]
     assert frame.get_column("item_04").to_list() == [9, 0]
@@ -240,7 +240,7 @@ AWKWARD = {
         {"id": "if", "text": "An item whose id is a Stata reserved word"},
         {"id": LONG_A, "text": "A long id"},
         {"id": LONG_B, "text": "Another long id with the same first 32 characters"},
-        {"id": "str12", "text": "Looks like a Stata string type " + "and a label far longer than eighty " * 9},
+        {"id": "str12", "text": "Looks like a Stata string type " + "and a label longer than eighty " * 9},
     ],
     "scores": [
         {"id": "all", "name": "Total", "items": ["with", "if", LONG_A, LONG_B, "str12"], "method": "sum",
@@ -288,7 +288,7 @@ def test_awkward_names_are_mapped_and_written_to_variables_csv_and_the_codebook(
 
     warnings = result.warnings
     if to == "stata":
-        assert f"measures-awkward.dta: the variable label of str12 was cut to 80 characters." in warnings
+        assert "measures-awkward.dta: the variable label of str12 was cut to 80 characters." in warnings
         assert len(meta.column_names_to_labels[names["str12"]]) == 80
     else:
         assert "measures-awkward.sav: the variable label of str12 was cut to 256 bytes." in warnings
