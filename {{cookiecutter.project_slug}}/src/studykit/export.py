@@ -35,7 +35,7 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import polars as pl
 
@@ -43,6 +43,9 @@ from studykit.files import write_files
 from studykit.instruments import Instrument, load_instruments
 from studykit.instruments.model import Item
 from studykit.study import Study
+
+if TYPE_CHECKING:
+    from studykit.governance.consent_filter import ConsentFilter
 
 __all__ = [
     "EXPORTS_FOLDER",
@@ -118,7 +121,7 @@ class Variable:
 
 @dataclass(frozen=True)
 class ExportedTable:
-    """One resource as exported: its name, title, variables and (once read) its rows."""
+    """One data table as exported: resource name, title, variables, the CSV it is read from."""
 
     name: str
     title: str
@@ -145,13 +148,9 @@ def item_label(instrument: Instrument, item: Item) -> str:
     return label + (" (reverse-scored)" if item.reverse else "")
 
 
-def _kind(field_type: str) -> Any:
-    return field_type if field_type in ("string", "integer", "number", "boolean", "date") else "string"
-
-
 def _from_field(schema_field: dict[str, Any]) -> Variable:
     """A variable from a data package field: its title, categories, type."""
-    kind = _kind(schema_field["type"])
+    kind = schema_field["type"]
     labels = {int(c["value"]): str(c["label"]) for c in schema_field.get("categories", [])}
     if kind == "boolean":
         labels = {0: "no", 1: "yes"}
@@ -174,12 +173,9 @@ def _instrument_variables(instrument: Instrument, resource: dict[str, Any]) -> l
     scale = short_name(instrument)
     variables = [_from_field(fields[name]) for name in ("participant_id", "wave", "completed_on")]
     for item in instrument.items:
-        response = instrument.response_for(item)
-        base = _from_field(fields[item.id])
-        variables.append(
-            Variable(item.id, item_label(instrument, item), "integer", "ordinal", dict(response.labels), 0,
-                     base.schema)
-        )  # fmt: skip
+        labels = dict(instrument.response_for(item).labels)
+        label = item_label(instrument, item)
+        variables.append(Variable(item.id, label, "integer", "ordinal", labels, 0, fields[item.id]))
     for score in instrument.scores:
         limits = {"minimum": score.range[0], "maximum": score.range[1]}
         title = f"{scale}: {score.name}"
@@ -328,11 +324,13 @@ class ExportResult:
 # --- reading the data: consent, scores ----------------------------------------------------------
 
 
-def _removers(consent: Any) -> list[str]:
+def _removers(consent: ConsentFilter) -> list[str]:
     return sorted({w.participant_id for w in consent.registers.withdrawals if w.removes_data})
 
 
-def _read(table: ExportedTable, consent: Any, scope: Scope, scores: pl.DataFrame | None) -> pl.DataFrame:
+def _read(
+    table: ExportedTable, consent: ConsentFilter, scope: Scope, scores: pl.DataFrame | None
+) -> pl.DataFrame:
     """The table's rows that consent allows, with computed scores in place of stored ones."""
     from studykit.tables import read_text_table, read_typed
 
