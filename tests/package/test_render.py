@@ -42,6 +42,8 @@ SAMPLES = {
     },
     render.exchange_text: {"action": "import", "source": MARKUP, "written": [MARKUP], "counts": {MARKUP: 1},
                            "warnings": [MARKUP], "notes": [MARKUP], "losses": [MARKUP], "lossless": False},
+    render.export_text: {"to": "spss", "folder": MARKUP, "rows": {MARKUP: 1},
+                         "renamed": [{"table": MARKUP, "variable": MARKUP, "spss": MARKUP, "stata": MARKUP}]},
     render.docx_import_text: {"output": MARKUP, "speakers": [MARKUP], "paragraphs": 1, "warnings": [MARKUP]},
     render.pseudonymise_text: {"source": MARKUP, "output": MARKUP, "log": MARKUP, "map": MARKUP,
                                "replacements": {MARKUP: 1}, "kept": 0, "new_map_entries": 0, "warnings": []},

@@ -295,6 +295,47 @@ def codebook(
     _write_product(codebook_html(study) if fmt == "html" else codebook_markdown(study), output)
 
 
+# --- labelled exports (SPSS, Stata, CSV for R) --------------------------------------------------
+
+
+@app.command("export")
+def export_command(
+    to: Annotated[
+        Literal["spss", "stata", "csv"],
+        typer.Option("--to", help="spss (.sav), stata (.dta) or csv (with datapackage.json, for R)."),
+    ],
+    folder: Annotated[
+        Path | None,
+        typer.Argument(help="Folder to write into (default: exports/ in the study, git-ignored).",
+                       show_default=False),
+    ] = None,
+    study_dir: StudyDir = Path(),
+    allow_errors: Annotated[
+        bool,
+        typer.Option("--allow-errors", help="Export despite validation errors in the key and item columns "
+                     "(what they name is not scored; see the left_out column)."),
+    ] = False,
+    fmt: Format = "text",
+) -> None:
+    """Write each data table as a labelled SPSS, Stata or CSV file, consent-filtered.
+
+    Variable labels, value labels, measurement levels and computed scores come from the
+    instrument definitions; names the format cannot hold are mapped (variables.csv).
+    Refuses (exit 1) on validation errors where scoring looks, unless --allow-errors.
+    """
+    from studykit.export import export_study
+
+    result = export_study(load_study(study_dir), to, folder, allow_errors=allow_errors)
+    _show(result, fmt)
+    for sentence in result.warnings:
+        err.print(render.warning(sentence), soft_wrap=True)
+    for e in result.exclusions:
+        _say(f"Consent filter ({e['rule']}): left out {e['rows']} row(s) of {e['participants']} "
+             f"participant(s) from {e['resource']}.")
+    if result.neutralised:
+        _say(render.FORMULA_NOTE.format(n=result.neutralised))
+
+
 # --- consent and ethics (governance registers, audited edits) ----------------------------------
 
 consent_app = _App("consent", "Consent register: record consent and withdrawals (audited), show status.")

@@ -213,11 +213,25 @@ def codebook_markdown(study: Study) -> str:
     items = {f"measures-{i.id}": i.item_ids for i in instruments}
     for resource in descriptor["resources"]:
         lines += _resource_section(resource, items.get(resource["name"], []))
+    lines += _export_names(study)
     if instruments:
         lines += ["## Instruments", ""]
         for instrument in instruments:
             lines += instrument_section(instrument)
     return "\n".join(lines).rstrip() + "\n"
+
+
+def _export_names(study: Study) -> list[str]:
+    """Variables whose name in SPSS or Stata exports differs (``studykit export`` writes variables.csv)."""
+    from studykit.export import renamed_variables
+
+    renamed = renamed_variables(study)
+    if not renamed:
+        return []
+    rows = [[r["table"], f"`{r['variable']}`", f"`{r['spss']}`", f"`{r['stata']}`"] for r in renamed]
+    lines = ["## Names in SPSS and Stata exports", "", "These columns cannot keep their names in SPSS or "
+             "Stata; `studykit export` writes them as below (every name: variables.csv).", ""]  # fmt: skip
+    return lines + _table(["table", "variable", "SPSS", "Stata"], rows)
 
 
 def codebook_html(study: Study) -> str:

@@ -298,6 +298,19 @@ def exchange_text(summary: Mapping[str, Any]) -> Group:
     return Group(*parts)
 
 
+def export_text(result: Mapping[str, Any]) -> Group:
+    """The files a labelled export wrote, rows per table, and the names it had to change."""
+    where = f"{result['to']} files to {result['folder']}"
+    parts: list[RenderableType] = [Text.assemble(("Exported ", "bold green"), shown(where, "bold"))]
+    parts.append(_facts([(table, f"{rows} rows") for table, rows in result["rows"].items()]))
+    if result["renamed"]:
+        parts.append(Text("Names changed for SPSS or Stata (all names: variables.csv):", style="bold cyan"))
+        for r in result["renamed"]:
+            line = f"{r['table']}.{r['variable']}: SPSS {r['spss']}, Stata {r['stata']}"
+            parts.append(Text.assemble("  - ", shown(line)))
+    return Group(*parts)
+
+
 def docx_import_text(result: Mapping[str, Any]) -> Group:
     """The transcript a .docx became and the speakers found."""
     return Group(
@@ -419,6 +432,7 @@ VIEWS: dict[str, Callable[[Any], RenderableType]] = {
     "Study": study_text,
     "ExchangeSummary": exchange_text,
     "DocxImport": docx_import_text,
+    "ExportResult": export_text,
     "PseudonymiseResult": pseudonymise_text,
     "ParticipantConsent": consent_history_text,
 }

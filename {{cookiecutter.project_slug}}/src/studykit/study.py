@@ -78,6 +78,8 @@ class Strands(_Model):
 class Archive(_Model):
     target: ArchiveTarget
     access: AccessTier = "safeguarded"
+    # Labelled files a deposit carries next to the CSV (studykit.export): spss, stata or both.
+    labelled_exports: list[Literal["spss", "stata"]] = []
 
 
 class Withdrawal(_Model):
