@@ -183,8 +183,8 @@ def test_remove_all_data_never_appears_even_when_the_policy_keeps_it_for_analysi
     for path in result.files:
         assert b"P003" not in path.read_bytes(), path.name
     rules = {(e["rule"], e["resource"]) for e in result.exclusions}
-    assert ("removal_requested_export", "measures-gad7") in rules
-    assert ("removal_requested_export", "participants") in rules
+    assert ("removal_requested", "measures-gad7") in rules
+    assert ("removal_requested", "participants") in rules
 
 
 def test_deposit_scope_also_needs_archiving_consent(tmp_path):

@@ -226,3 +226,18 @@ def test_a_register_row_gets_one_answer_from_validation_and_the_edit(
     else:
         assert (judged.consented_on is None) == ("GOV012" in (code or ""))
         assert judged.verdict == rule.WITHDRAWN  # nothing is collected from the day of a withdrawal
+
+
+
+def test_sharing_drops_a_removal_request_that_analysis_keeps(tmp_path):
+    """The "sharing" purpose (exports) never holds anyone who asked to remove all data."""
+    root = make_study(
+        tmp_path, withdrawals=(quit_("2024-06-01", "remove all data"),),
+        withdrawal_policy={"policy": "retain_collected"},
+    )  # fmt: skip
+    study = load_study(root)
+    keep = ConsentFilter.from_study(study)
+    pid = keep.registers.withdrawals[0].participant_id
+    rows = pl.DataFrame({"participant_id": [pid], "completed_on": ["2024-02-01"]})
+    assert keep.filter(rows, resource="m", purpose="analysis", date_column="completed_on").height == 1
+    assert keep.filter(rows, resource="m", purpose="sharing", date_column="completed_on").height == 0

@@ -71,7 +71,6 @@ VARIABLES_FILE = "variables.csv"
 DESCRIPTOR_FILE = "datapackage.json"
 KEYS = ("participant_id", "wave")
 LEFT_OUT = "left_out"
-REMOVAL_RULE = "removal_requested_export"
 
 
 @dataclass(frozen=True)
@@ -324,10 +323,6 @@ class ExportResult:
 # --- reading the data: consent, scores ----------------------------------------------------------
 
 
-def _removers(consent: ConsentFilter) -> list[str]:
-    return sorted({w.participant_id for w in consent.registers.withdrawals if w.removes_data})
-
-
 def _read(
     table: ExportedTable, consent: ConsentFilter, scope: Scope, scores: pl.DataFrame | None
 ) -> pl.DataFrame:
@@ -337,16 +332,10 @@ def _read(
     header = read_text_table(table.source).header
     types = {v.name: v.kind for v in table.variables if v.name in header}
     frame = read_typed(table.source, types).select(list(types))
-    frame = consent.filter(frame, resource=table.name, purpose=scope, date_column=table.date_column)
-    removing = frame.get_column("participant_id").is_in(_removers(consent))
-    if removing.any():
-        from studykit.governance.consent_filter import Exclusion
-
-        hit = frame.filter(removing)
-        consent.exclusions.append(
-            Exclusion(REMOVAL_RULE, table.name, hit.get_column("participant_id").n_unique(), hit.height)
-        )
-        frame = frame.filter(~removing)
+    # Exported files leave the study's own analysis: "sharing" (or "deposit") never holds
+    # anyone who asked to remove all data, whatever the withdrawal policy keeps for analysis.
+    purpose = "sharing" if scope == "analysis" else scope
+    frame = consent.filter(frame, resource=table.name, purpose=purpose, date_column=table.date_column)
     if table.instrument is not None and scores is not None:
         prefix = f"{table.instrument}."
         mine = scores.select(

@@ -8,7 +8,9 @@ Scores, reports, quotes and deposits all pass their tables through
   "remove all data" withdrawal takes away under the study's withdrawal policy;
 - ``quotation``: the same, without anyone who asked to remove all data (whatever the
   policy retained), and only participants whose latest consent includes direct quotation;
-- ``deposit``: likewise, with the archiving scope instead of quotation.
+- ``deposit``: likewise, with the archiving scope instead of quotation;
+- ``sharing``: the data leave the study's own analysis (labelled exports for other tools):
+  as ``analysis``, without anyone who asked to remove all data, whatever the policy retained.
 
 Each rule records an ``Exclusion`` (how many participants and rows it removed), so a
 report can state what consent took out. A row removed by one rule is not counted
@@ -29,8 +31,8 @@ from studykit.governance.registers import Registers, Withdrawal, load_registers
 from studykit.study import Study
 from studykit.study import Withdrawal as WithdrawalPolicy
 
-Purpose = Literal["analysis", "quotation", "deposit"]
-PURPOSES: tuple[Purpose, ...] = ("analysis", "quotation", "deposit")
+Purpose = Literal["analysis", "quotation", "deposit", "sharing"]
+PURPOSES: tuple[Purpose, ...] = ("analysis", "quotation", "deposit", "sharing")
 # Scopes about what happens next (collection, recording, contact) end with any withdrawal;
 # scopes about using what was collected end only when its removal is due.
 COLLECTION_SCOPES = ("participate", "audio_recording", "future_contact")
