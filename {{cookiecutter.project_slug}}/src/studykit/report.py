@@ -44,8 +44,9 @@ QUARTO_INSTALL = (
 
 NOT_FOUND = "Quarto was not found on PATH"
 
+MARKDOWN_PUNCTUATION = re.compile(r"([!-/:-@\[-`{-~])")
 SHORTCODE = re.compile(r"(?<!\{)\{\{<\s*(\w+)\s+(.*?)\s*>\}\}(?!\})")
-REFERENCE = re.compile(r"(?<![\w@.])@((?:fig|tbl)-[\w-]*\w)")
+REFERENCE = re.compile(r"(?<![\w@.\\])@((?:fig|tbl)-[\w-]*\w)")
 LABEL = re.compile(r"\{#((?:fig|tbl)-[\w-]*\w)[\s}]")
 IMAGE = re.compile(r"!\[[^\]]*\]\(([^)\s]+)")
 
@@ -199,9 +200,9 @@ def lookup(variables: dict[str, Any], key: str) -> Any:
 
 
 def _shown(value: Any) -> str:
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    return str(value)
+    """A variable as Markdown text: every punctuation character escaped, so a value is never markup."""
+    text = ("yes" if value else "no") if isinstance(value, bool) else str(value)
+    return MARKDOWN_PUNCTUATION.sub(r"\\\1", text)
 
 
 # --- expanding a page: the one reader of includes and vars --------------------------------------
@@ -236,9 +237,9 @@ def _expand_line(
     line: Line, reports: Path, variables: dict[str, Any], problems: list[Problem], seen: tuple[Path, ...]
 ) -> list[Line]:
     out: list[Line] = []
-    text = line.text
+    text, position = line.text, 0
     display = _display(line.file, reports)
-    while (match := SHORTCODE.search(text)) is not None:
+    while (match := SHORTCODE.search(text, position)) is not None:
         kind, argument = match.group(1), match.group(2).strip().strip("\"'")
         if kind == "var":
             value = lookup(variables, argument)
@@ -247,27 +248,28 @@ def _expand_line(
                                         f"which {VARIABLES} does not define",
                                         "Run `studykit results`, or correct the key."))  # fmt: skip
                 value = f"?{argument}?"
-            text = text[: match.start()] + _shown(value) + text[match.end():]
+            shown = _shown(value)
+            text = text[: match.start()] + shown + text[match.end():]
+            position = match.start() + len(shown)  # a value is text, never read again as a shortcode
         elif kind == "include":
             target = (line.file.parent / argument).resolve()
+            before, after = text[: match.start()], text[match.end():]
             if target in seen or not target.is_file():
                 why = "includes itself" if target in seen else "includes a file that does not exist"
                 problems.append(Problem("REP002", display, line.number, f"{why}: {argument}",
                                         "Run `studykit results`, or correct the path (relative to the page)."))
-                text = text[: match.start()] + text[match.end():]
+                text, position = before + after, len(before)
                 continue
-            before, after = text[: match.start()], text[match.end():]
-            included = _expand_file(target, 0, reports, variables, problems, (*seen, target))
             if before.strip():
                 out.append(Line(before, line.file, line.number))
-            out.extend(included)
-            text = after
+            out.extend(_expand_file(target, 0, reports, variables, problems, (*seen, target)))
             if not after.strip():
                 return out
+            text, position = after, 0
         else:
             problems.append(Problem("REP006", display, line.number, f"uses a shortcode studykit does not "
                                     f"preview: {kind}", "Use var or include, or render with Quarto."))
-            text = text[: match.start()] + text[match.end():]
+            position = match.end()
     out.append(Line(text, line.file, line.number))
     return out
 

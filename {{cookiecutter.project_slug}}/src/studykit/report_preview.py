@@ -127,7 +127,7 @@ def page_html(project: Project, page: Page, reason: str) -> str:
     """One page of the preview as a standalone HTML document."""
     header = f"<header>{_banner(reason)}{_navigation(project, page.name)}</header><main>"
     args = [
-        _pandoc(), "--from", "markdown", "--to", "html5", "--standalone",
+        _pandoc(), "--from", "markdown", "--to", "html5", "--standalone", "--wrap=none",
         "--metadata", f"title={page.title}", "--metadata", f"pagetitle={page.title} - {project.title} (preview)",
         "--metadata", f"lang={project.lang}",
         "--variable", f"header-includes={STYLE}", "--variable", f"include-before={header}",
