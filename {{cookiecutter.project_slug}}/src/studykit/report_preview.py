@@ -46,7 +46,7 @@ DIFFERENCES = (
 STYLE = """<style>
 body { max-width: 60em; }
 .preview-banner { border: 3px solid #8a4b00; background: #fff4e0; color: #1a1a1a; padding: 0.75em 1em;
-  margin-bottom: 1em; }
+  margin-bottom: 1em; text-align: left; }
 .preview-banner strong { display: block; font-size: 1.1em; }
 nav.preview-nav ul { list-style: none; padding: 0; display: flex; flex-wrap: wrap; gap: 1.25em; }
 nav.preview-nav a[aria-current="page"] { font-weight: bold; }
@@ -100,7 +100,10 @@ def _banner(reason: str) -> str:
         '<div class="preview-banner" role="note" aria-label="Preview notice">'
         "<strong>Preview, not the Quarto report</strong>"
         f"<p>{html.escape(DIFFERENCES.format(reason=reason))}</p>"
-        f"<p>{html.escape(QUARTO_INSTALL)} Then run <code>studykit report</code> again.</p></div>"
+        "<p>Install Quarto (1.7 or later) from "
+        '<a href="https://quarto.org/docs/get-started/">quarto.org/docs/get-started</a>, or run '
+        "<code>pip install quarto-cli</code> in this study's environment, then run "
+        "<code>studykit report</code> again.</p></div>"
     )
 
 
