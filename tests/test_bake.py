@@ -66,6 +66,14 @@ def test_bake_renders_cleanly(tmp_path, name):
         assert (study / required).exists(), required
 
 
+def test_bake_copies_the_report_pages_with_their_quarto_shortcodes(tmp_path):
+    study = bake(tmp_path)
+    template = TEMPLATE / "{{cookiecutter.project_slug}}" / "reports"
+    for page in template.iterdir():
+        assert (study / "reports" / page.name).read_bytes() == page.read_bytes(), page.name
+    assert "{{< var n.enrolled >}}" in (study / "reports" / "index.qmd").read_text(encoding="utf-8")
+
+
 def test_bake_keeps_chosen_instruments_only(tmp_path):
     study = bake(tmp_path, instruments="phq9, gad7", include_example_data="no")
     assert sorted(p.stem for p in (study / "data" / "measures").glob("*.csv")) == ["gad7", "phq9"]

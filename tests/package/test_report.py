@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
@@ -128,7 +129,8 @@ def test_lint_names_a_missing_figure_file_in_the_included_figure_line(tmp_path):
     reports = make_report_study(tmp_path) / "reports"
     (reports / "_results" / "fig-trajectories.svg").unlink()
     problems = lint_reports(reports).problems
-    assert [(p.code, p.file, p.line) for p in problems] == [("REP005", "reports/_results/fig-trajectories.md", 1)]
+    where = [(p.code, p.file, p.line) for p in problems]
+    assert where == [("REP005", "reports/_results/fig-trajectories.md", 1)]
 
 
 def test_a_page_without_a_published_table_still_passes(tmp_path):
@@ -162,12 +164,23 @@ def test_preview_numbers_tables_and_figures_per_page_and_links_the_references(tm
     assert '<a href="#fig-trajectories">Figure 1</a>' in page
     assert '<figure id="fig-employment">' in page
     assert "Figure 2: Employment status per wave" in page
-    assert "@fig-" not in page and "@tbl-" not in page and "{{<" not in page
+    for left in ("@fig-", "@tbl-", "{{<"):
+        assert left not in page
 
 
 def test_preview_figures_carry_their_alt_text(tmp_path):
     page = (preview(tmp_path) / "index.html").read_text(encoding="utf-8")
     assert f'<img src="_results/fig-flow.svg" alt="{FIGURES["flow"][1]}" />' in page
+
+
+def test_preview_keeps_alt_text_with_quotes_and_braces(tmp_path):
+    reports = make_report_study(tmp_path) / "reports"
+    figure = reports / "_results" / "fig-flow.md"
+    figure.write_text('![Flow](_results/fig-flow.svg){#fig-flow fig-alt="24 \\"enrolled\\" {all} & <b>"}\n',
+                      encoding="utf-8")
+    render_preview(reports, reason="test")
+    page = (reports / "_preview" / "index.html").read_text(encoding="utf-8")
+    assert 'alt="24 &quot;enrolled&quot; {all} &amp; &lt;b&gt;"' in page
 
 
 def test_preview_expands_variables_as_text(tmp_path):
@@ -226,7 +239,8 @@ def test_make_report_computes_the_results_then_previews_without_quarto(tmp_path,
         calls.append(given)
         write_results_fixture(given.root / "reports")
 
-    monkeypatch.setitem(sys.modules, "studykit.results", types.SimpleNamespace(write_results=write_results))
+    fake = types.SimpleNamespace(write_results=write_results)
+    monkeypatch.setitem(sys.modules, "studykit.results", fake)
     built = make_report(study)
     assert calls == [study]
     assert built.renderer == "preview"
@@ -237,7 +251,8 @@ def test_make_report_computes_the_results_then_previews_without_quarto(tmp_path,
 def test_asking_for_quarto_without_it_says_how_to_install_it(tmp_path, monkeypatch):
     study = load_study(make_report_study(tmp_path))
     without_quarto(monkeypatch, tmp_path)
-    with pytest.raises(MissingToolError, match=r"Quarto is not on PATH\. Install Quarto .*pip install quarto-cli"):
+    hint = r"Quarto is not on PATH\. Install Quarto .*pip install quarto-cli"
+    with pytest.raises(MissingToolError, match=hint):
         make_report(study, compute=False, renderer="quarto")
 
 
@@ -263,13 +278,12 @@ def test_report_check_lists_problems_and_exits_1(tmp_path):
 
 
 def test_report_check_json_is_the_lint(tmp_path):
-    import json
-
     study = make_report_study(tmp_path)
     result = runner.invoke(app, ["report", "-C", str(study), "--check", "--format", "json"])
     assert result.exit_code == 0
-    assert json.loads(result.stdout) == {"reports": f"{(study / 'reports').as_posix()}", "pages": [f"{page}.qmd" for page in PAGES],
-                                         "valid": True, "problems": []}
+    pages = [f"{page}.qmd" for page in PAGES]
+    assert json.loads(result.stdout) == {"reports": (study / "reports").as_posix(), "pages": pages,
+                                         "valid": True, "problems": []}  # fmt: skip
 
 
 QUARTO = shutil.which("quarto")
@@ -289,8 +303,9 @@ def test_quarto_renders_the_report_into_site(tmp_path):
 
 def test_python_m_studykit_report_check(tmp_path):
     study = make_report_study(tmp_path)
-    run = subprocess.run([sys.executable, "-m", "studykit", "report", "--check"], cwd=study, capture_output=True,
-                         text=True, check=False, env={"PYTHONPATH": str(PACKAGE_SRC), "PATH": ""})
+    run = subprocess.run([sys.executable, "-m", "studykit", "report", "--check"], cwd=study,
+                         capture_output=True, text=True, check=False,
+                         env={"PYTHONPATH": str(PACKAGE_SRC), "PATH": ""})  # fmt: skip
     assert run.returncode == 0, run.stderr
     assert run.stdout == ""
     assert "no problems" in run.stderr

@@ -23,13 +23,13 @@ from tests.conftest import TEMPLATE
 from tests.package.test_report import PAGES, make_report_study
 
 ARTIFACTS = TEMPLATE / "test-artifacts" / "report-preview"
-AXE = Path(os.environ.get("STUDYKIT_AXE", TEMPLATE / ".ci" / "node" / "node_modules" / "axe-core" / "axe.min.js"))
+AXE = Path(os.environ.get("STUDYKIT_AXE", TEMPLATE / ".ci/node/node_modules/axe-core/axe.min.js"))
 WCAG = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
 INCLUDE = re.compile(r"\{\{<\s*include\s+_results/(tbl|fig)-[\w-]+\.md\s*>\}\}")
 
 
 def chromium() -> str:
-    found = os.environ.get("STUDYKIT_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
+    found = os.environ.get("STUDYKIT_CHROMIUM") or shutil.which("chromium")
     if found is None:
         pytest.fail("chromium is not installed: run .ci/run, or `apt-get install chromium` (Debian), "
                     "or set STUDYKIT_CHROMIUM to a Chromium or Chrome executable")  # fmt: skip

@@ -256,8 +256,8 @@ def _expand_line(
             before, after = text[: match.start()], text[match.end():]
             if target in seen or not target.is_file():
                 why = "includes itself" if target in seen else "includes a file that does not exist"
-                problems.append(Problem("REP002", display, line.number, f"{why}: {argument}",
-                                        "Run `studykit results`, or correct the path (relative to the page)."))
+                fix = "Run `studykit results`, or correct the path (relative to the page)."
+                problems.append(Problem("REP002", display, line.number, f"{why}: {argument}", fix))
                 text, position = before + after, len(before)
                 continue
             if before.strip():

@@ -29,10 +29,16 @@ from studykit.report import (
     refuse_problems,
 )
 
-FIGURE = re.compile(r"^\s*!\[(?P<caption>.*)\]\((?P<path>[^)\s]+)\)\{#(?P<label>fig-[\w-]*\w)(?P<attrs>[^}]*)\}\s*$")
+FIGURE = re.compile(
+    r"^\s*!\[(?P<caption>.*)\]\((?P<path>[^)\s]+)\)\{#(?P<label>fig-[\w-]*\w)"
+    r'(?P<attrs>(?:[^}"]|"(?:[^"\\]|\\.)*")*)\}\s*$'
+)
 CAPTION = re.compile(r"^:\s+(?P<caption>.*?)\s*\{#(?P<label>tbl-[\w-]*\w)[^}]*\}\s*$")
-CALLOUT = re.compile(r"^(?P<fence>:{3,})\s*\{\.callout-(?P<kind>note|tip|warning|important|caution)(?P<attrs>[^}]*)\}\s*$")
-ATTRIBUTE = re.compile(r'([\w-]+)="([^"]*)"')
+CALLOUT = re.compile(
+    r"^(?P<fence>:{3,})\s*\{\.callout-(?P<kind>note|tip|warning|important|caution)(?P<attrs>[^}]*)\}\s*$"
+)
+ATTRIBUTE = re.compile(r'([\w-]+)="((?:[^"\\]|\\.)*)"')
+ESCAPED = re.compile(r"\\(.)")
 CALLOUT_NAMES = {"note": "Note", "tip": "Tip", "warning": "Warning", "important": "Important",
                  "caution": "Caution"}  # fmt: skip
 
@@ -64,7 +70,8 @@ caption { caption-side: top; text-align: left; padding-bottom: 0.4em; }
 
 
 def _attribute_text(value: str) -> str:
-    return value.replace("\\", "\\\\").replace('"', "&quot;")
+    """A value for a pandoc attribute in double quotes: backslash and quote escaped."""
+    return value.replace("\\", "\\\\").replace('"', '\\"')
 
 
 def number_page(page: Page) -> str:
@@ -78,9 +85,10 @@ def number_page(page: Page) -> str:
             figures += 1
             label, caption = figure["label"], figure["caption"]
             numbers[label] = f"Figure {figures}"
-            attrs = dict(ATTRIBUTE.findall(figure["attrs"]))
+            attrs = {key: ESCAPED.sub(r"\1", value) for key, value in ATTRIBUTE.findall(figure["attrs"])}
             alt = attrs.get("fig-alt") or re.sub(r"[*_`]", "", caption)
-            text = f'![Figure {figures}: {caption}]({figure["path"]}){{#{label} alt="{_attribute_text(alt)}"}}'
+            alt = _attribute_text(alt)
+            text = f'![Figure {figures}: {caption}]({figure["path"]}){{#{label} alt="{alt}"}}'
         elif (table := CAPTION.match(text)) is not None:
             tables += 1
             numbers[table["label"]] = f"Table {tables}"
@@ -131,7 +139,8 @@ def page_html(project: Project, page: Page, reason: str) -> str:
     header = f"<header>{_banner(reason)}{_navigation(project, page.name)}</header><main>"
     args = [
         _pandoc(), "--from", "markdown", "--to", "html5", "--standalone", "--wrap=none",
-        "--metadata", f"title={page.title}", "--metadata", f"pagetitle={page.title} - {project.title} (preview)",
+        "--metadata", f"title={page.title}",
+        "--metadata", f"pagetitle={page.title} - {project.title} (preview)",
         "--metadata", f"lang={project.lang}",
         "--variable", f"header-includes={STYLE}", "--variable", f"include-before={header}",
         "--variable", "include-after=</main>",
