@@ -268,6 +268,17 @@ def test_report_command_says_on_stderr_that_it_wrote_a_preview(tmp_path, monkeyp
     assert result.stdout == ""
 
 
+def test_report_refuses_to_render_pages_with_problems_exit_1(tmp_path, monkeypatch):
+    study = make_report_study(tmp_path)
+    without_quarto(monkeypatch, tmp_path)
+    (study / "reports" / "_results" / "tbl-themes.md").unlink()
+    result = runner.invoke(app, ["report", "-C", str(study), "--skip-results"], terminal_width=300)
+    assert result.exit_code == 1
+    assert "reports/qualitative.qmd:" in result.stderr
+    assert "includes a file that does not exist: _results/tbl-themes.md" in result.stderr
+    assert not (study / "reports" / "_preview").exists()
+
+
 def test_report_check_lists_problems_and_exits_1(tmp_path):
     study = make_report_study(tmp_path)
     edit(study / "reports" / "checklists.qmd", "@tbl-gramms", "@tbl-grams")

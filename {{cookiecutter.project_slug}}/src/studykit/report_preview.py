@@ -95,7 +95,7 @@ def number_page(page: Page) -> str:
             text = f": [Table {tables}]{{#{table['label']}}}: {table['caption']}"
         elif (callout := CALLOUT.match(text)) is not None:
             kind = callout["kind"]
-            title = dict(ATTRIBUTE.findall(callout["attrs"])).get("title")
+            title = {k: ESCAPED.sub(r"\1", v) for k, v in ATTRIBUTE.findall(callout["attrs"])}.get("title")
             heading = CALLOUT_NAMES[kind] + (f": {title}" if title else "")
             text = f"{callout['fence']} {{.callout .callout-{kind}}}\n[{heading}]{{.callout-title}}\n"
         out.append(text)
