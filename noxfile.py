@@ -38,7 +38,7 @@ def lint(session: nox.Session) -> None:
 
 @nox.session
 def demo(session: nox.Session) -> None:
-    """Bake the example study into demo-study/ and run what it offers there."""
+    """Bake the example study into demo-study/, run what it offers there, and end with its report."""
     install(session, "test")
     if DEMO.exists():
         shutil.rmtree(DEMO)
@@ -51,9 +51,16 @@ def demo(session: nox.Session) -> None:
     session.run("studykit", "info")
     session.run("studykit", "validate", success_codes=[0, 1])
     session.run("pytest", "-q", "tests")
+    session.run("studykit", "report")
+    quarto = shutil.which("quarto") is not None
+    report = DEMO / "reports" / ("_site" if quarto else "_preview") / "index.html"
     session.log(
         f"The example study is in {DEMO}. Next: cd demo-study, read README.md, and run `nox -s validate` "
         "there (or `python -m pip install -r requirements.lock -e .` for `studykit --help`)."
+    )
+    session.log(
+        f"Its report: {report}" if quarto else
+        f"Its report PREVIEW (Quarto was not found; install it for the report itself): {report}"
     )
 
 

@@ -66,6 +66,34 @@ def test_bake_renders_cleanly(tmp_path, name):
         assert (study / required).exists(), required
 
 
+def test_bake_copies_the_report_pages_with_their_quarto_shortcodes(tmp_path):
+    study = bake(tmp_path)
+    template = TEMPLATE / "{{cookiecutter.project_slug}}" / "reports"
+    for page in template.iterdir():
+        assert (study / "reports" / page.name).read_bytes() == page.read_bytes(), page.name
+    assert "{{< var n.enrolled >}}" in (study / "reports" / "index.qmd").read_text(encoding="utf-8")
+
+
+@pytest.mark.slow
+def test_baked_study_renders_its_report_preview_without_quarto(tmp_path):
+    from tests.package.report_fixture import write_results_fixture
+
+    study = bake(tmp_path)
+    write_results_fixture(study / "reports")
+    result = run_in_study(study, "-m", "studykit", "report", "--skip-results", "--renderer", "preview")
+    assert result.returncode == 0, result.stderr
+    assert "this is a PREVIEW made with pandoc" in result.stderr
+    pages = sorted(p.name for p in (study / "reports" / "_preview").glob("*.html"))
+    assert pages == ["checklists.html", "index.html", "integration.html", "qualitative.html",
+                     "quantitative.html"]  # fmt: skip
+    subprocess.run(["git", "init", "-q"], cwd=study, check=True)
+    ignored = subprocess.run(["git", "check-ignore", "--no-index", "reports/_preview/index.html",
+                              "reports/_results/tbl-flow.md", "reports/_variables.yml"],
+                             cwd=study, capture_output=True, text=True, check=False)  # fmt: skip
+    assert ignored.stdout.split() == ["reports/_preview/index.html", "reports/_results/tbl-flow.md",
+                                      "reports/_variables.yml"]  # fmt: skip
+
+
 def test_bake_keeps_chosen_instruments_only(tmp_path):
     study = bake(tmp_path, instruments="phq9, gad7", include_example_data="no")
     assert sorted(p.stem for p in (study / "data" / "measures").glob("*.csv")) == ["gad7", "phq9"]

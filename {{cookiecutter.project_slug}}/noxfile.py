@@ -29,6 +29,13 @@ def tests(session: nox.Session) -> None:
     session.run("pytest", *session.posargs)
 
 
+@nox.session(default=False)
+def report(session: nox.Session) -> None:
+    """Compute the results and render reports/ with Quarto (a labelled preview when Quarto is missing)."""
+    install(session)
+    session.run("studykit", "report", *session.posargs)
+
+
 @nox.session
 def lint(session: nox.Session) -> None:
     """Lint the study's code with ruff."""

@@ -615,6 +615,57 @@ def qual_pseudonymise(
     _show(result, fmt)
 
 
+# --- the report: results, then Quarto (or the labelled preview) ----------------------------------
+
+
+@app.command()
+def report(
+    study_dir: StudyDir = Path(),
+    check: Annotated[
+        bool, typer.Option("--check", help="Only check the pages: front matter, includes, vars, labels, "
+                           "figure files (exit 1 on problems).")
+    ] = False,
+    skip_results: Annotated[
+        bool, typer.Option("--skip-results", help="Render the _results/ already there (do not recompute).")
+    ] = False,
+    renderer: Annotated[
+        Literal["auto", "quarto", "preview"],
+        typer.Option("--renderer", help="auto: Quarto when on PATH, else the pandoc preview."),
+    ] = "auto",
+    fmt: Format = "text",
+) -> int:
+    """Compute the results, then render reports/ with Quarto into reports/_site/.
+
+    Without Quarto on PATH, a preview made with pandoc goes to reports/_preview/,
+    labelled on every page as not the Quarto report. Exit 1 when a page names an
+    include, var, label or figure that does not exist.
+    """
+    from studykit.report import lint_reports, make_report, reports_dir
+
+    study = load_study(study_dir)
+    if check:
+        lint = lint_reports(reports_dir(study))
+        if fmt == "json":
+            _show(lint, fmt)
+        for problem in lint.problems:
+            typer.echo(render.visible(problem.sentence()))
+        _say(f"Checked {len(lint.pages)} page(s) of reports/: "
+             + ("no problems." if lint.valid else f"{len(lint.problems)} problem(s)."))  # fmt: skip
+        return 0 if lint.valid else 1
+    built = make_report(study, compute=not skip_results, renderer=renderer)
+    if fmt == "json":
+        _show(built, fmt)
+    where = built.index.as_posix()
+    if built.renderer == "quarto":
+        _say(f"Rendered the report with Quarto: open {where}.")
+    else:
+        err.print(render.warning(f"{built.reason}: this is a PREVIEW made with pandoc, not the Quarto "
+                                 "report (each page says what differs)."), soft_wrap=True)  # fmt: skip
+        _say(f"Preview written: open {where}. Install Quarto (https://quarto.org/docs/get-started/ or "
+             "`pip install quarto-cli`) for the report itself.")  # fmt: skip
+    return 0
+
+
 def main() -> None:
     """Entry point for ``studykit`` and ``python -m studykit``."""
     app(prog_name="studykit")

@@ -1,0 +1,102 @@
+"""The report preview in a real browser: Debian's chromium driven by Playwright, checked by axe-core.
+
+Every page loads with no console error or failed request, shows every table (with a
+caption and a header row) and every figure (loaded, with alt text), has no serious or
+critical axe-core violation (WCAG 2.2 A/AA), and leaves a full-page screenshot in
+``test-artifacts/report-preview/`` (git-ignored) for a person to look at.
+
+Needs chromium and axe-core, which ``.ci/run`` installs when missing
+(``apt-get install chromium``; ``npm install --prefix .ci/node axe-core@4``).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+from studykit.report_preview import render_preview
+
+from tests.conftest import TEMPLATE
+from tests.package.test_report import PAGES, make_report_study
+
+ARTIFACTS = TEMPLATE / "test-artifacts" / "report-preview"
+AXE = Path(os.environ.get("STUDYKIT_AXE", TEMPLATE / ".ci/node/node_modules/axe-core/axe.min.js"))
+WCAG = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
+INCLUDE = re.compile(r"\{\{<\s*include\s+_results/(tbl|fig)-[\w-]+\.md\s*>\}\}")
+
+
+def chromium() -> str:
+    found = os.environ.get("STUDYKIT_CHROMIUM") or shutil.which("chromium")
+    if found is None:
+        pytest.fail("chromium is not installed: run .ci/run, or `apt-get install chromium` (Debian), "
+                    "or set STUDYKIT_CHROMIUM to a Chromium or Chrome executable")  # fmt: skip
+    return found
+
+
+def axe_script() -> Path:
+    if not AXE.is_file():
+        pytest.fail(f"axe-core is not installed at {AXE}: run .ci/run, or "
+                    "`npm install --prefix .ci/node axe-core@4`, or set STUDYKIT_AXE to axe.min.js")
+    return AXE
+
+
+def expected(page: str) -> tuple[int, int]:
+    """How many tables and figures the page includes (every fixture table has an id and caption)."""
+    kinds = INCLUDE.findall((TEMPLATE / "{{cookiecutter.project_slug}}" / "reports" / f"{page}.qmd")
+                            .read_text(encoding="utf-8"))  # fmt: skip
+    return kinds.count("tbl"), kinds.count("fig")
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=chromium(), headless=True)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    reports = make_report_study(tmp_path_factory.mktemp("study")) / "reports"
+    render_preview(reports, reason="Quarto was not found on PATH")
+    return reports / "_preview"
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_preview_page_in_chromium(browser, site, page):
+    axe = axe_script()
+    tab = browser.new_page(viewport={"width": 1200, "height": 900})
+    problems: list[str] = []
+    tab.on("console", lambda m: problems.append(f"console {m.type}: {m.text}") if m.type == "error" else None)
+    tab.on("pageerror", lambda e: problems.append(f"page error: {e}"))
+    tab.on("requestfailed", lambda r: problems.append(f"request failed: {r.url}"))
+    tab.goto((site / f"{page}.html").as_uri(), wait_until="load")
+
+    tables, figures = expected(page)
+    assert tab.locator("table").count() == tables
+    assert tab.locator("table > caption").count() == tables
+    assert tab.locator("table > thead th").count() >= tables
+    for index in range(tables):
+        assert tab.locator("table").nth(index).locator("thead th").count() > 0
+    assert tab.locator("figure img").count() == figures
+    for image in tab.locator("figure img").all():
+        assert image.get_attribute("alt").strip()
+        assert image.evaluate("img => img.complete && img.naturalWidth > 0")
+    assert tab.get_by_text("Preview, not the Quarto report").is_visible()
+    assert tab.locator("nav a").count() == len(PAGES)
+
+    tab.add_script_tag(path=str(axe))
+    result = tab.evaluate("tags => axe.run(document, {runOnly: {type: 'tag', values: tags}})", WCAG)
+    serious = [f"{v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes']]}"
+               for v in result["violations"] if v["impact"] in ("serious", "critical")]  # fmt: skip
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    tab.screenshot(path=str(ARTIFACTS / f"{page}.png"), full_page=True)
+    tab.close()
+    assert serious == []
+    assert problems == []
+    assert (ARTIFACTS / f"{page}.png").stat().st_size > 0
