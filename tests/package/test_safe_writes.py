@@ -383,3 +383,48 @@ def test_an_alias_bomb_in_ethics_yml_is_a_register_error(tmp_path):
     with pytest.raises(RegisterError, match="expand it to more than 100,000 values"):
         read_ethics(path)
     assert time.perf_counter() - started < 2
+
+
+# --- validation never uses the network (issue 16) --------------------------------------------------
+
+
+@pytest.fixture
+def no_network(monkeypatch):
+    """Any attempt to open a network connection fails the test."""
+    import socket
+
+    def refuse(*args, **kwargs):
+        pytest.fail(f"validation tried to use the network: {args!r}")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)
+    monkeypatch.setattr(socket, "getaddrinfo", refuse)
+
+
+@pytest.mark.parametrize(
+    ("key", "url"),
+    [("profile", "http://127.0.0.1:9/evil-profile.json"), ("$schema", "https://example.org/schema.json")],
+)
+def test_a_remote_profile_is_a_finding_and_never_fetched(tmp_path, no_network, key, url):
+    import json
+
+    root = make_study(tmp_path)
+    descriptor = json.loads((root / "datapackage.json").read_text(encoding="utf-8"))
+    descriptor[key] = url
+    descriptor["resources"][0]["schema"] = "https://example.org/table-schema.json"
+    (root / "datapackage.json").write_text(json.dumps(descriptor), encoding="utf-8")
+    report = validate(load_study(root))
+    assert not report.not_run
+    found = [(f.code, f.column) for f in report.findings if f.code == "STR024"]
+    assert sorted(found) == sorted([("STR024", key), ("STR024", "resources[0].schema")])
+
+
+def test_the_official_profiles_are_not_remote():
+    from studykit.checks.structure import remote_references
+
+    descriptor = {
+        "$schema": "https://datapackage.org/profiles/2.0/datapackage.json",
+        "profile": "data-package",
+        "resources": [{"path": "data/x.csv", "profile": "tabular-data-resource"}],
+    }
+    assert remote_references(descriptor) == []

@@ -357,6 +357,8 @@ def _resource_drift(name: str, old: dict[str, Any], new: dict[str, Any]) -> list
                 f"Resource {name!r}: {key} is {_show(old.get(key))}, sync would write {_show(new.get(key))}."
             )
     old_schema, new_schema = old.get("schema") or {}, new.get("schema") or {}
+    if not isinstance(old_schema, dict):  # a schema given by path or URL instead of inline
+        return [*sentences, f"Resource {name!r}: schema is {_show(old_schema)}, sync would write it inline."]
     old_fields = {f.get("name"): f for f in old_schema.get("fields", []) if isinstance(f, dict)}
     new_fields = {f["name"]: f for f in new_schema.get("fields", [])}
     added = [f for f in new_fields if f not in old_fields]

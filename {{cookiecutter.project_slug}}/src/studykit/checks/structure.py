@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
@@ -129,7 +130,19 @@ FRICTIONLESS_ERROR = Rule(
     "own engine does not implement, so frictionless checked it; the message is frictionless's.",
     "Correct the cell so that it meets the field's constraints in datapackage.json.",
 )
+REMOTE = Rule(
+    "STR024",
+    "structure",
+    "datapackage.json points to the network",
+    "error",
+    "A profile, $schema, schema, dialect or path in datapackage.json is a web address. Validation never "
+    "uses the network (a study's checks must give the same answer offline, and must not tell a server "
+    "what is being checked), so it was not fetched, and the rest of the descriptor was checked without it.",
+    "Remove the web address (studykit package sync writes a descriptor without one), or keep a local copy "
+    "of the file in the study and point to it by a relative path.",
+)
 register(
+    REMOTE,
     INTERNAL,
     MISSING_FILE,
     UNREADABLE,
@@ -202,6 +215,51 @@ def encoding_findings(table: TextTable, *, file: str) -> list[Finding]:
     return []
 
 
+# The published Data Package profiles, which frictionless holds itself (never fetched).
+_OFFICIAL_PROFILE = re.compile(
+    r"^(https://datapackage\.org/profiles/[0-9.]+/[a-z]+\.json"
+    r"|data-package|tabular-data-package|data-resource|tabular-data-resource)$"
+)
+_URL = re.compile(r"^[a-z][a-z0-9+.-]*://", re.IGNORECASE)
+
+
+def _remote(key: str, value: object) -> bool:
+    if not isinstance(value, str) or not _URL.match(value):
+        return False
+    return not (key in ("profile", "$schema") and _OFFICIAL_PROFILE.match(value))
+
+
+def remote_references(descriptor: object, where: str = "") -> list[tuple[str, str]]:
+    """(place, URL) of every web address in the descriptor that frictionless would fetch."""
+    found: list[tuple[str, str]] = []
+    if isinstance(descriptor, dict):
+        for key, value in descriptor.items():
+            place = f"{where}.{key}" if where else str(key)
+            if key in ("profile", "$schema", "schema", "dialect", "path") and _remote(key, value):
+                found.append((place, value))
+            elif key == "path" and isinstance(value, list):
+                found += [(f"{place}[{i}]", v) for i, v in enumerate(value) if _remote(key, v)]
+            else:
+                found += remote_references(value, place)
+    elif isinstance(descriptor, list):
+        for index, value in enumerate(descriptor):
+            found += remote_references(value, f"{where}[{index}]")
+    return found
+
+
+def without_remote(descriptor: object) -> object:
+    """The descriptor without its web addresses, so that checking it never touches the network."""
+    if isinstance(descriptor, dict):
+        return {
+            k: without_remote(v)
+            for k, v in descriptor.items()
+            if not (k in ("profile", "$schema", "schema", "dialect", "path") and _remote(k, v))
+        }
+    if isinstance(descriptor, list):
+        return [without_remote(v) for v in descriptor]
+    return descriptor
+
+
 def _descriptor_findings(study: Study) -> Iterator[Finding]:
     from frictionless import Package
 
@@ -216,6 +274,11 @@ def _descriptor_findings(study: Study) -> Iterator[Finding]:
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         yield NO_DESCRIPTOR.finding(f"datapackage.json is not readable JSON ({exc})", file=file)
         return
+    remote = remote_references(on_disk)
+    for where, url in remote:
+        yield REMOTE.finding(f"{where} is {url}, a web address; it was not fetched", file=file, column=where)
+    if remote:
+        on_disk = without_remote(on_disk)
     for error in Package.validate_descriptor(on_disk).flatten(["type", "note"]):
         yield BAD_DESCRIPTOR.finding(f"{error[0]}: {error[1]}", file=file)
     for sentence in drift(study):
