@@ -694,3 +694,48 @@ def test_shared_tables_give_the_same_findings_as_layers_run_alone(tmp_path):
         assert alone, f"the {layer} layer should find something here"
     assert any(f.code == "GOV003" and f.row == 6 for f in report.findings)
     assert list(measures.check(Run(study)))
+
+
+# --- files a spreadsheet saved with another locale, and headers no table has (issues 16, 17) ----------
+
+
+def excel_european(text: str) -> bytes:
+    """``text`` as Excel saves CSV with a European locale: ';' between cells, decimal commas, Windows-1252."""
+    return text.replace(",", ";").encode("cp1252")
+
+
+def test_a_semicolon_csv_is_one_finding_saying_how_to_save_it_again(tmp_path):
+    # Excel's European CSV: ';' between cells, a decimal comma, Windows-1252 text.
+    text = MEASURES.replace("item_04", "item_04,note") + "".join(
+        f"{line},\"2,5 é\"\n" for line in MEASURES.splitlines()[1:]
+    )
+    root = make_study(tmp_path, measures=excel_european("\n".join(text.splitlines()[:1] + text.splitlines()[5:]) + "\n"))
+    report = validate(load_study(root))
+    about = [f for f in report.findings if f.file == MEASURES_FILE]
+    assert [f.code for f in about] == ["STR002"]
+    assert "separated by ';'" in about[0].message
+    assert "not UTF-8" in about[0].message
+    assert "Comma delimited" in about[0].fix
+    assert exit_code(report) == 2
+
+
+def test_score_on_a_semicolon_csv_names_the_separator_not_a_missing_column(tmp_path):
+    root = make_study(tmp_path, measures=excel_european(MEASURES))
+    result = CliRunner().invoke(app, ["score", "-C", str(root)])
+    assert result.exit_code in (1, 2)
+    assert "separated by ';'" in " ".join(result.stderr.split())
+    assert "participant" not in result.stderr.lower().split("separated")[0]
+
+
+def test_a_header_of_a_million_columns_is_refused_quickly(tmp_path):
+    import time
+
+    from studykit.errors import DataReadError
+    from studykit.tables import read_text_table
+
+    path = tmp_path / "wide.csv"
+    path.write_text(",".join(f"c{i}" for i in range(1_000_000)) + "\n" + "1," * 999_999 + "1\n", encoding="utf-8")
+    started = time.perf_counter()
+    with pytest.raises(DataReadError, match="more than 10,000 columns"):
+        read_text_table(path)
+    assert time.perf_counter() - started < 2

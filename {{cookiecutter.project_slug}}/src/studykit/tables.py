@@ -79,6 +79,10 @@ class TextTable:
 BOM = b"\xef\xbb\xbf"
 # A file this small is checked for holding only whitespace; a larger one would fail to parse anyway.
 _BLANK_SCAN = 1 << 16
+# The header row is read (at most this much of it) before the file is parsed: its separator and
+# its number of columns decide whether the file is parsed at all.
+_HEADER_SCAN = 1 << 20
+MAX_COLUMNS = 10_000
 
 
 def _parse(source: Path | bytes, columns: list[str] | None = None) -> pl.DataFrame:
@@ -101,6 +105,17 @@ def _is_utf8(raw: bytes) -> bool:
     return True
 
 
+def _starts_utf8(path: Path) -> bool:
+    """Whether the file's first MiB is UTF-8 (a character cut at the end of the sample does not count)."""
+    with path.open("rb") as handle:
+        sample = handle.read(_HEADER_SCAN)
+    try:
+        sample.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return exc.start >= len(sample) - 3 and exc.reason == "unexpected end of data"
+    return True
+
+
 @dataclass(frozen=True)
 class _Peek:
     """What the bytes of a file say before it is parsed."""
@@ -108,6 +123,7 @@ class _Peek:
     bom: bool
     blank: bool  # empty or only whitespace: no header row
     padded: bool  # some cell may start or end with whitespace
+    header: bytes = b""  # the header row as written (at most _HEADER_SCAN bytes of it)
 
 
 def _peek(path: Path) -> _Peek:
@@ -122,7 +138,30 @@ def _peek(path: Path) -> _Peek:
             # only where one of these two bytes occurs.
             padded = view.find(b" ", start) != -1 or view.find(b"\t", start) != -1
             blank = len(view) - start <= _BLANK_SCAN and not view[start:].strip()
-            return _Peek(bom=bom, blank=blank, padded=padded)
+            end = view.find(b"\n", start, start + _HEADER_SCAN)
+            header = view[start : end if end != -1 else start + _HEADER_SCAN]
+            return _Peek(bom=bom, blank=blank, padded=padded, header=header.rstrip(b"\r"))
+
+
+def _header_problem(header: bytes) -> tuple[str, str] | None:
+    """(what is wrong, what to do) when the header row says the file cannot be read as studykit's CSV."""
+    commas = header.count(b",")
+    if commas + 1 > MAX_COLUMNS or len(header) >= _HEADER_SCAN:
+        return (
+            f"has a header row of more than {MAX_COLUMNS:,} columns (or over {_HEADER_SCAN // 1024} KiB), "
+            "more than any study table holds; it was not read",
+            "Check that this is the right file: a study table has one column per field of its schema.",
+        )
+    semicolons = header.count(b";")
+    if semicolons and not commas:
+        return (
+            "has cells separated by ';', not ',': it was saved by a spreadsheet set to a language that "
+            "writes decimal commas (many European settings), so studykit would read each row as one cell",
+            "Save it again as 'CSV UTF-8 (Comma delimited)', with a full stop for decimals: in Excel set "
+            "File > Options > Advanced > 'Use system separators' off, decimal separator '.', list separator "
+            "',' first; in LibreOffice choose field delimiter ',' in the save dialog.",
+        )
+    return None
 
 
 def read_text_table(
@@ -148,6 +187,10 @@ def read_text_table(
     if peek.blank:
         msg = "is empty: it has no header row"
         raise DataReadError(msg, path=label, fix="Add the header row.")
+    if (problem := _header_problem(peek.header)) is not None:
+        if b";" in peek.header and not _starts_utf8(path):
+            problem = (f"{problem[0]}; it is also not UTF-8 (Latin-1 or Windows-1252)", problem[1])
+        raise DataReadError(problem[0], path=label, fix=problem[1])
     encoding = "utf-8-sig" if peek.bom else "utf-8"
     try:
         try:

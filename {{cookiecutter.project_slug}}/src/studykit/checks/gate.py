@@ -26,7 +26,13 @@ def data_errors(study: Study, wanted: Callable[[Finding], bool] = lambda _: True
 
 
 def describe(finding: Finding) -> str:
-    """Code, file, row and column of a finding, without its value (the sentence may be shared)."""
+    """Code, file, row and column of a finding, without its value (the sentence may be shared).
+
+    A finding about a whole file (no row, no column: a file that cannot be read) says why, since
+    nothing else in the sentence would.
+    """
+    if finding.row is None and finding.column is None:
+        return f"{finding.code} {finding.rule.lower()} ({finding.file} {finding.message})"
     where = ", ".join(
         part
         for part in (finding.file, f"row {finding.row}" if finding.row else "", finding.column or "")
