@@ -143,6 +143,9 @@ def test_cruft_study_checks_updates_and_keeps_its_own_files(tmp_path):
     state = json.loads((study / ".cruft.json").read_text())
     assert state["context"]["cookiecutter"]["study_title"] == ANSWERS["study_title"]
     assert not {"_output_dir", "_repo_dir"} & set(state["context"]["cookiecutter"])
+    answers = json.loads((study / ".cookiecutter.json").read_text())
+    assert "_template" not in answers, "a template given as a folder is not written into the study"
+    assert answers["_template_version"] == "0.1.0"
     owned = add_team_work(study)
 
     current = studykit(study, "template", "check")
