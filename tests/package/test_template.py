@@ -157,3 +157,13 @@ def test_update_refuses_a_dirty_tree_or_no_git(tmp_path):
     result = runner.invoke(app, ["template", "update", "-C", str(study)])
     assert result.exit_code == 2
     assert "uncommitted changes (README.md)" in " ".join(result.stderr.split())
+
+
+def test_update_of_a_plain_study_refuses_a_version_the_template_never_had(tmp_path):
+    template = repo_with(tmp_path, "template", config("0.1.0"))
+    answers = {"study_title": "Mine", "_template_version": "9.9.9"}
+    study = repo_with(tmp_path, "study", {".cookiecutter.json": json.dumps(answers)})
+    result = runner.invoke(app, ["template", "update", "-C", str(study), "--template", str(template)])
+    assert result.exit_code == 2
+    assert f"the template at {template} has no version 9.9.9" in " ".join(result.stderr.split())
+    assert not (study / ".cruft.json").exists(), "nothing is linked when the update cannot run"

@@ -441,6 +441,8 @@ def update(root: Path, *, to: str | None = None, template: str | None = None) ->
         args.append("--allow-untracked-files")  # the .cruft.json just written
     done = _cruft(root, *args)
     if done.returncode != 0:
+        if linked:  # leave the study as it was, so the next try starts clean
+            (root / CRUFT_FILE).unlink()
         raise _cruft_failed(done, "update")
     after = recorded(root)
     return UpdateResult(
