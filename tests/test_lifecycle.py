@@ -111,7 +111,8 @@ def owned_bytes(study: Path) -> dict[str, bytes]:
 
 def change_template(repo: Path) -> None:
     """v2: a vendored studykit file (manifest regenerated, as a release does), a template-owned file,
-    a new file, a removed file, and files every study owns (which no update may touch)."""
+    a new file, a removed file, a new question (its default is taken, nobody is asked), and files
+    every study owns (which no update may touch)."""
     study = repo / STUDY_DIR
     package = study / "src" / "studykit"
     init = package / "__init__.py"
@@ -119,7 +120,11 @@ def change_template(repo: Path) -> None:
     init.write_text(version, encoding="utf-8")
     (package / MANIFEST).write_text(build_manifest(package), encoding="utf-8")
     config = repo / "cookiecutter.json"
-    config.write_text(config.read_text(encoding="utf-8").replace('"0.1.0"', '"0.2.0"', 1), encoding="utf-8")
+    questions = config.read_text(encoding="utf-8").replace('"0.1.0"', '"0.2.0"', 1)
+    new_question = '  "funder": "Not yet funded",\n  "archive_target":'
+    questions = questions.replace('  "archive_target":', new_question, 1)
+    config.write_text(questions, encoding="utf-8")
+    (study / "FUNDING.md").write_text("Funded by {{ cookiecutter.funder }}.\n", encoding="utf-8")
     noxfile = study / "noxfile.py"
     noxfile.write_text(noxfile.read_text(encoding="utf-8") + "\n# Template v2 was here.\n", encoding="utf-8")
     (study / "docs" / "news.md").write_text("# What is new in template v2\n", encoding="utf-8")
@@ -135,6 +140,8 @@ def assert_v2(study: Path) -> None:
     assert (study / "noxfile.py").read_text().endswith("# Template v2 was here.\n")
     assert (study / "docs" / "news.md").is_file()
     assert not (study / "docs" / "security.md").exists()
+    assert (study / "FUNDING.md").read_text() == "Funded by Not yet funded.\n"
+    assert json.loads((study / ".cookiecutter.json").read_text())["funder"] == "Not yet funded"
 
 
 def test_cruft_study_checks_updates_and_keeps_its_own_files(tmp_path):

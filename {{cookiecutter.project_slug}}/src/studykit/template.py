@@ -6,8 +6,9 @@ A study records its answers and the template version: ``.cruft.json`` when it wa
 then looks for what cruft reports as success but is not: conflict markers and ``*.rej`` files.
 Nothing here commits; the team reviews the change and commits it.
 
-git and cruft run as subprocesses (cruft with this Python), never prompting: ``GIT_TERMINAL_PROMPT=0``
-so an unreachable private template fails instead of waiting for a password.
+git and cruft run as subprocesses (cruft with this Python), never prompting: no input, and
+``GIT_TERMINAL_PROMPT=0`` so an unreachable private template fails instead of waiting for a
+password. A question the newer template adds takes its default answer.
 """
 
 from __future__ import annotations
@@ -100,8 +101,9 @@ def _env() -> dict[str, str]:
 def _git(cwd: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
     try:
         done = subprocess.run(
-            ["git", *args], cwd=cwd, env=_env(), capture_output=True, text=True, check=False, timeout=TIMEOUT
-        )
+            ["git", *args], cwd=cwd, env=_env(), stdin=subprocess.DEVNULL, capture_output=True, text=True,
+            check=False, timeout=TIMEOUT,
+        )  # fmt: skip
     except FileNotFoundError as exc:
         msg = "git is not installed"
         raise MissingToolError(msg, fix="Install git (https://git-scm.com), then run it again.") from exc
@@ -256,8 +258,8 @@ def _cruft(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
             msg, fix="Install the study's dependencies: python -m pip install -r requirements.lock."
         ) from exc
     return subprocess.run(
-        [sys.executable, "-m", "cruft", *args], cwd=root, env=_env(), capture_output=True, text=True,
-        check=False, timeout=TIMEOUT,
+        [sys.executable, "-m", "cruft", *args], cwd=root, env=_env(), stdin=subprocess.DEVNULL,
+        capture_output=True, text=True, check=False, timeout=TIMEOUT,
     )  # fmt: skip
 
 
