@@ -182,6 +182,8 @@ def test_cruft_study_checks_updates_and_keeps_its_own_files(tmp_path):
     assert studykit(study, "template", "check").returncode == 0
     doctor = studykit(study, "doctor")
     assert doctor.returncode == 0, doctor.stdout
+    validated = studykit(study, "validate")
+    assert validated.returncode == 0, validated.stdout[-3000:]
 
     # A local edit to the same lines the template changes next: exit 1, naming the file.
     commit_all(study, "template v2 taken")

@@ -618,9 +618,11 @@ def template_update(
 ) -> int:
     """Apply the template's changes since this study was made or last updated; never commits.
 
-    Refuses a working tree with uncommitted changes. Study-owned files ([tool.cruft] skip in
-    pyproject.toml) are never changed. Exit code 1 when files are left in conflict (each is
-    listed with what to do), 2 when the update could not run.
+    Refuses a working tree with uncommitted changes. Study-owned files (the skip list under
+    tool.cruft in pyproject.toml) are never changed.
+
+    Exit code 0: updated (or nothing to do); 1: files left in conflict, each listed with what
+    to do; 2: the update could not run.
     """
     from studykit.template import update
 
