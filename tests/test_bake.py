@@ -244,6 +244,9 @@ def test_template_from_a_git_url_is_recorded_but_never_a_folder():
     assert url == {"study_title": "T", "_template_version": "0.1.0", "_template": "https://git.example.org/team/t.git"}
     for folder in ("/home/me/studykit", "file:///home/me/studykit", "../studykit"):
         assert "_template" not in json.loads(render(cookiecutter={**context, "_template": folder}))
+    from studykit.template import URL_PREFIXES
+
+    assert f"source.startswith({URL_PREFIXES!r})".replace("'", '"') in source, "one list of URL forms"
 
 
 def test_study_ci_checks_the_template_weekly_not_on_push(tmp_path):

@@ -17,7 +17,9 @@ runner = CliRunner()
 
 def test_manifest_matches_the_package():
     """Drift: regenerate with `nox -s fragments` (tests/regenerate.py) after changing studykit."""
-    assert (PACKAGE / MANIFEST).read_text(encoding="utf-8") == build_manifest(PACKAGE)
+    assert (PACKAGE / MANIFEST).read_text(encoding="utf-8") == build_manifest(PACKAGE), (
+        "src/studykit changed: run `nox -s fragments` to regenerate the manifest"
+    )
 
 
 def vendored_study(tmp_path):
@@ -65,3 +67,16 @@ def test_doctor_says_when_the_manifest_or_the_answers_are_missing(tmp_path):
     problems = diagnose(study).problems
     assert [p.split(" ", 1)[0] for p in problems] == [f"src/studykit/{MANIFEST}", "The"]
     assert "cannot take template updates" in problems[1]
+
+
+def test_doctor_notes_a_template_recorded_as_a_local_folder(tmp_path):
+    study = vendored_study(tmp_path)
+    state = {"template": "/home/someone/studykit", "commit": "abc", "context": {"cookiecutter": {}}}
+    (study / ".cruft.json").write_text(json.dumps(state))
+    report = diagnose(study)
+    assert report.exit_code == 0, "a note, not a problem"
+    assert report.notes[0].startswith(".cruft.json names the template by a folder on one computer "
+                                      "(/home/someone/studykit)")
+    state["template"] = "https://git.example.org/team/studykit-template.git"
+    (study / ".cruft.json").write_text(json.dumps(state))
+    assert diagnose(study).notes == []

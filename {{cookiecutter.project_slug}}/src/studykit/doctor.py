@@ -102,6 +102,7 @@ class DoctorReport:
     manifest_found: bool = True
     answers_recorded: bool = True
     conflicts: list[str] = field(default_factory=list)
+    local_template: str | None = None  # .cruft.json names the template by a folder on one computer
 
     @property
     def problems(self) -> list[str]:
@@ -125,7 +126,14 @@ class DoctorReport:
 
     @property
     def notes(self) -> list[str]:
-        return [f"{c.path} was added locally. {c.fix}" for c in self.vendored if c.change == "added"]
+        found = [f"{c.path} was added locally. {c.fix}" for c in self.vendored if c.change == "added"]
+        if self.local_template:
+            found.append(
+                f".cruft.json names the template by a folder on one computer ({self.local_template}): it "
+                "means nothing to collaborators or CI and shows that folder in a deposit. Replace it with "
+                "the template's git URL (the \"template\" key) and commit."
+            )
+        return found
 
     @property
     def exit_code(self) -> int:
@@ -136,16 +144,19 @@ class DoctorReport:
             "healthy": not self.problems, "problems": self.problems, "notes": self.notes,
             "vendored": [c.to_dict() for c in self.vendored], "manifest_found": self.manifest_found,
             "answers_recorded": self.answers_recorded, "conflicts": self.conflicts,
+            "local_template": self.local_template,
         }  # fmt: skip
 
 
 def diagnose(study_root: Path) -> DoctorReport:
     """Check the vendored studykit against its manifest, the recorded answers, and leftover conflicts."""
-    from studykit.template import leftover_conflicts, recorded
+    from studykit.template import is_local_address, leftover_conflicts, recorded
 
     changes = vendored_changes(study_root)
+    answers = recorded(study_root)
+    local = answers.template if answers and answers.linked and answers.template else None
     return DoctorReport(
-        vendored=changes or [], manifest_found=changes is not None,
-        answers_recorded=recorded(study_root) is not None,
+        vendored=changes or [], manifest_found=changes is not None, answers_recorded=answers is not None,
         conflicts=[c.file for c in leftover_conflicts(study_root)],
+        local_template=local if local and is_local_address(local) else None,
     )  # fmt: skip

@@ -30,6 +30,8 @@ VERSION_KEY = "__template_version"
 RECORDED_VERSION_KEY = "_template_version"
 CONFLICT_MARKER = "leftover conflict marker"
 TIMEOUT = 600
+# Template addresses that mean the same on every computer (as .cookiecutter.json's template filters).
+URL_PREFIXES = ("https://", "http://", "ssh://", "git@", "gh:", "gl:", "bb:")
 # Folders no update writes into and no search needs to enter.
 NOT_SEARCHED = {".git", ".nox", ".venv", "node_modules", "__pycache__"}
 
@@ -64,6 +66,11 @@ def _read_json(path: Path) -> dict[str, object]:
         msg = "is not a JSON object"
         raise TemplateError(msg, path=path.name, fix="Restore it from git (`git checkout -- FILE`).")
     return data
+
+
+def is_local_address(template: str) -> bool:
+    """A template recorded as a folder on one computer (meaningless elsewhere; it can name a home folder)."""
+    return not template.startswith(URL_PREFIXES)
 
 
 def public_answers(context: dict[str, object]) -> dict[str, object]:
