@@ -9,6 +9,8 @@ files differ from ``fragments()``. It first writes the synthetic example study
 (made by the template's ``example/`` generator, which no study carries) under
 ``.bake/example/``, since the fragments read the example's instruments;
 ``tests/test_example.py`` fails when that copy differs from a fresh generation.
+Last it writes ``src/studykit/_manifest.sha256``, the checksums ``studykit doctor``
+compares the vendored package with (``tests/package/test_doctor.py`` fails on drift).
 
 Run from the template root with the package importable:
 ``PYTHONPATH="{{cookiecutter.project_slug}}/src" python -m tests.regenerate``.
@@ -20,6 +22,7 @@ import csv
 import sys
 from pathlib import Path
 
+from studykit.doctor import MANIFEST, build_manifest
 from studykit.instruments import library_ids, load_library_instrument
 from studykit.instruments.model import Instrument, load_definition
 from studykit.package import (
@@ -37,6 +40,7 @@ TEMPLATE = Path(__file__).resolve().parents[1]
 STUDY = TEMPLATE / "{{cookiecutter.project_slug}}"
 RESOURCES = STUDY / ".bake" / "resources"
 EXAMPLE = STUDY / ".bake" / "example"
+PACKAGE = STUDY / "src" / "studykit"
 
 # Resources do not depend on the answers, only on the layout and the definitions, so a
 # placeholder study rooted at the template's study folder gives every path.
@@ -135,12 +139,19 @@ def write_example() -> None:
     sync_files(example_files(), [p for p in EXAMPLE.rglob("*") if p.is_file()], newline="")
 
 
+def manifest_files() -> dict[str, str]:
+    """The vendored package's checksum manifest (written last: it covers every package file)."""
+    return {(PACKAGE / MANIFEST).relative_to(TEMPLATE).as_posix(): build_manifest(PACKAGE)}
+
+
 def main() -> int:
     write_example()
     _check_example_library_headers()
     files = fragments()
     sync_files(files, list(RESOURCES.glob("*.json")))
-    print(f"{len(files)} generated files are up to date.")
+    manifest = manifest_files()
+    sync_files(manifest, [], newline="")
+    print(f"{len(files) + len(manifest)} generated files are up to date.")
     return 0
 
 

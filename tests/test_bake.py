@@ -235,3 +235,75 @@ def test_baked_study_passes_its_own_tests(tmp_path, name):
     assert info.returncode == 0, info.stderr
     tests = run_in_study(study, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests")
     assert tests.returncode == 0, tests.stdout + tests.stderr
+
+
+# --- template lifecycle: recorded answers, the weekly check, study-owned files --------------------
+
+
+def test_bake_records_answers_and_version_without_local_paths(tmp_path, monkeypatch):
+    import tomllib
+
+    home = tmp_path / "home" / "baker"
+    home.mkdir(parents=True)
+    monkeypatch.setenv("HOME", str(home))
+    study = bake(home, study_title="Lived Experience", include_example_data="no")
+    text = (study / ".cookiecutter.json").read_text(encoding="utf-8")
+    recorded = json.loads(text)
+    assert str(home) not in text
+    assert str(TEMPLATE) not in text
+    assert not [k for k in recorded if k.startswith("_") and k != "_template_version"]
+    config = json.loads((TEMPLATE / "cookiecutter.json").read_text(encoding="utf-8"))
+    assert recorded["_template_version"] == config["__template_version"]
+    assert recorded["study_title"] == "Lived Experience"
+    assert set(recorded) - {"_template_version"} == {k for k in config if not k.startswith("_")}
+    pyproject = tomllib.loads((study / "pyproject.toml").read_text(encoding="utf-8"))
+    assert any(d.startswith("cruft") for d in pyproject["project"]["dependencies"])
+
+
+def test_template_from_a_git_url_is_recorded_but_never_a_folder():
+    from cookiecutter.extensions import JsonifyExtension
+    from jinja2 import Environment
+
+    source = (TEMPLATE / "{{cookiecutter.project_slug}}" / ".cookiecutter.json").read_text(encoding="utf-8")
+    render = Environment(extensions=[JsonifyExtension]).from_string(source).render
+    context = {"study_title": "T", "__template_version": "0.1.0", "_output_dir": "/home/me/out",
+               "_repo_dir": "/home/me/.cookiecutters/t", "_checkout": None}
+    url = json.loads(render(cookiecutter={**context, "_template": "https://git.example.org/team/t.git"}))
+    assert url == {"study_title": "T", "_template_version": "0.1.0", "_template": "https://git.example.org/team/t.git"}
+    for folder in ("/home/me/studykit", "file:///home/me/studykit", "../studykit"):
+        assert "_template" not in json.loads(render(cookiecutter={**context, "_template": folder}))
+    from studykit.template import URL_PREFIXES
+
+    assert f"source.startswith({URL_PREFIXES!r})".replace("'", '"') in source, "one list of URL forms"
+
+
+def test_study_ci_checks_the_template_weekly_not_on_push(tmp_path):
+    import yaml
+
+    study = bake(tmp_path, include_example_data="no")
+    workflows = study / ".github" / "workflows"
+    weekly = yaml.safe_load((workflows / "template.yml").read_text(encoding="utf-8"))
+    triggers = weekly[True]  # YAML 1.1 reads the key `on` as true
+    assert set(triggers) == {"schedule", "workflow_dispatch"}
+    assert triggers["schedule"][0]["cron"].endswith("* * 1"), "once a week"
+    runs = [s.get("run", "") for job in weekly["jobs"].values() for s in job["steps"]]
+    assert "studykit template check" in runs
+    assert "template" not in (workflows / "ci.yml").read_text(encoding="utf-8"), "not on every push"
+
+
+def test_study_owned_files_are_skipped_by_template_updates(tmp_path):
+    import tomllib
+
+    study = bake(tmp_path)  # the example: data, registers, its own instruments
+    skip = tomllib.loads((study / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["cruft"]["skip"]
+    covered = {p for entry in skip for p in (study.glob(entry) if "*" in entry else [study / entry])}
+
+    def owned_by_study(path: Path) -> bool:
+        return any(c == path or c in path.parents for c in covered)
+
+    owned = [*study.glob("data/**/*"), *study.glob("governance/*"), *study.glob("instruments/*.yml"),
+             study / "datapackage.json"]
+    assert (study / "instruments" / "mjs.yml") in owned
+    assert [p.relative_to(study).as_posix() for p in owned if not owned_by_study(p)] == []
+    for template_owned in ("README.md", "noxfile.py", "src/studykit/cli.py", "docs/rules.md", "study.yml"):
+        assert not owned_by_study(study / template_owned), template_owned

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -152,3 +153,69 @@ def test_unused_private_keys_are_gone():
     derived = [k for k in config if k.startswith("__") and k != "__prompts__"]
     assert derived
     assert [k for k in derived if f"cookiecutter.{k}" not in used] == []
+
+
+# --- the rules the hooks repeat are studykit's own (hooks cannot import studykit) ----------------
+
+
+def _pattern(field_info) -> str:
+    return next(m.pattern for m in field_info.metadata if getattr(m, "pattern", None))
+
+
+def test_pre_gen_rules_equal_studykits_own():
+    from typing import get_args
+
+    from studykit.instruments import library_ids
+    from studykit.qual.transcripts import KINDS
+    from studykit.study import Identifier, Strand, Study
+
+    assert pre.SLUG.pattern == _pattern(Study.model_fields["slug"])
+    assert pre.EMAIL.pattern == _pattern(Study.model_fields["contact_email"])
+    assert sorted(LIBRARY) == library_ids()
+    identifier = re.compile(_pattern(get_args(Identifier)[1]))
+    assert all(identifier.match(i) for i in LIBRARY), "every id the hook accepts is a valid study.yml id"
+    assert get_args(Strand) == pre.STRANDS
+    assert tuple(post.STRAND_KIND) == pre.STRANDS
+    assert tuple(post.STRAND_KIND.values()) == KINDS
+
+
+SLUGS = ["peer-study", "a1", "1a", "-a", "a-", "a--b", "Peer", "a_b", "été", "a" * 64]
+
+
+@pytest.mark.parametrize("slug", SLUGS)
+def test_slug_check_agrees_with_study_yml(slug):
+    from pydantic import ValidationError
+    from studykit.study import Study
+
+    placeholder = {"title": "T", "principal_investigator": "P", "institution": "I",
+                   "contact_email": "a@example.org", "licences": {"data": "CC0-1.0", "code": "MIT"},
+                   "waves": [{"id": "T1", "label": "x", "offset_months": 0}], "archive": {"target": "OSF"}}
+    try:
+        Study.model_validate({**placeholder, "slug": slug})
+        valid = True
+    except ValidationError:
+        valid = False
+    assert (pre.check_slug(slug) == []) is valid
+
+
+@pytest.mark.parametrize("hook", sorted((TEMPLATE / "hooks").glob("*.py")), ids=lambda p: p.name)
+def test_hooks_use_the_standard_library_only_and_no_git_or_network(hook):
+    """cruft re-runs hooks in temporary folders on every update: no git, no network, only the stdlib."""
+    import ast
+    import sys
+
+    tree = ast.parse(hook.read_text(encoding="utf-8"))
+    imported = {alias.name.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.Import)
+                for alias in node.names}
+    imported |= {node.module.split(".")[0] for node in ast.walk(tree)
+                 if isinstance(node, ast.ImportFrom) and node.module and node.level == 0}
+    assert imported <= set(sys.stdlib_module_names) | {"__future__"}
+    assert not imported & {"subprocess", "socket", "urllib", "http", "ftplib", "smtplib"}
+    assert "git" not in {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
+
+
+def test_template_version_is_the_vendored_studykit_version():
+    from studykit import __version__
+
+    config = json.loads((TEMPLATE / "cookiecutter.json").read_text())
+    assert config["__template_version"] == __version__, "bump both together (docs/template.md)"

@@ -65,6 +65,14 @@ SAMPLES = {
 }
 
 
+# Template lifecycle: template check / update and doctor (paths and sentences can carry any text).
+SAMPLES.update({
+    render.template_status_text: {"state": "outdated", "sentence": MARKUP},
+    render.template_update_text: {"linked": True, "changed": [MARKUP], "sentence": MARKUP,
+                                  "conflicts": [{"file": MARKUP, "kind": "markers", "fix": MARKUP}]},
+    render.doctor_text: {"healthy": False, "problems": [MARKUP], "notes": [MARKUP]},
+})
+
 def printed(renderable, *, markup: bool) -> str:
     """What a terminal shows; ``markup=True`` is rich's default console, so the views must be safe alone."""
     target = io.StringIO()

@@ -709,7 +709,8 @@ def test_a_semicolon_csv_is_one_finding_saying_how_to_save_it_again(tmp_path):
     text = MEASURES.replace("item_04", "item_04,note") + "".join(
         f"{line},\"2,5 é\"\n" for line in MEASURES.splitlines()[1:]
     )
-    root = make_study(tmp_path, measures=excel_european("\n".join(text.splitlines()[:1] + text.splitlines()[5:]) + "\n"))
+    lines = text.splitlines()
+    root = make_study(tmp_path, measures=excel_european("\n".join(lines[:1] + lines[5:]) + "\n"))
     report = validate(load_study(root))
     about = [f for f in report.findings if f.file == MEASURES_FILE]
     assert [f.code for f in about] == ["STR002"]
@@ -734,7 +735,8 @@ def test_a_header_of_a_million_columns_is_refused_quickly(tmp_path):
     from studykit.tables import read_text_table
 
     path = tmp_path / "wide.csv"
-    path.write_text(",".join(f"c{i}" for i in range(1_000_000)) + "\n" + "1," * 999_999 + "1\n", encoding="utf-8")
+    header = ",".join(f"c{i}" for i in range(1_000_000))
+    path.write_text(header + "\n" + "1," * 999_999 + "1\n", encoding="utf-8")
     started = time.perf_counter()
     with pytest.raises(DataReadError, match="more than 10,000 columns"):
         read_text_table(path)

@@ -666,6 +666,77 @@ def report(
     return 0
 
 
+# --- template lifecycle: template check / update, doctor -----------------------------------------
+
+template_app = _App("template", "Keep the study up to date with the template it was made from (cruft).")
+app.add_typer(template_app)
+
+TemplateSource = Annotated[
+    str | None,
+    typer.Option("--template", help="Read the template from here for this run (git URL or local clone).",
+                 show_default=False),
+]
+
+
+@template_app.command("check")
+def template_check(
+    to: Annotated[
+        str | None, typer.Option("--to", help="Compare with this branch or tag (default: the newest).")
+    ] = None,
+    template: TemplateSource = None,
+    study_dir: StudyDir = Path(),
+    fmt: Format = "text",
+) -> int:
+    """Say whether a newer template exists.
+
+    Exit code 0: the study is on the newest template; 1: a newer one exists (it says which);
+    2: cannot tell (no answers recorded, template unreachable).
+    """
+    from studykit.template import check
+
+    status = check(study_dir, template=template, ref=to)
+    _show(status, fmt)
+    return status.exit_code
+
+
+@template_app.command("update")
+def template_update(
+    to: Annotated[
+        str | None, typer.Option("--to", help="Update to this branch, tag or commit (default: the newest).")
+    ] = None,
+    template: TemplateSource = None,
+    study_dir: StudyDir = Path(),
+    fmt: Format = "text",
+) -> int:
+    """Apply the template's changes since this study was made or last updated; never commits.
+
+    Refuses a working tree with uncommitted changes. Study-owned files (the skip list under
+    tool.cruft in pyproject.toml) are never changed.
+
+    Exit code 0: updated (or nothing to do); 1: files left in conflict, each listed with what
+    to do; 2: the update could not run.
+    """
+    from studykit.template import update
+
+    result = update(study_dir, to=to, template=template)
+    _show(result, fmt)
+    return result.exit_code
+
+
+@app.command()
+def doctor(study_dir: StudyDir = Path(), fmt: Format = "text") -> int:
+    """Check the study's copy of studykit against the template's checksums, and its template records.
+
+    Exit code 1 when vendored files were edited or deleted, answers are not recorded, or an
+    update left conflicts.
+    """
+    from studykit.doctor import diagnose
+
+    report = diagnose(study_dir)
+    _show(report, fmt)
+    return report.exit_code
+
+
 def main() -> None:
     """Entry point for ``studykit`` and ``python -m studykit``."""
     app(prog_name="studykit")

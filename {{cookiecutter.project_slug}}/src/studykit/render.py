@@ -539,3 +539,49 @@ FORMULA_NOTE = (
     "{n} cell(s) began with = + - @, tab or CR; each was written with a leading ' so a spreadsheet "
     "shows it as text instead of running it as a formula."
 )
+
+
+# --- template lifecycle: template check/update, doctor ------------------------------------------
+
+
+def template_status_text(status: Mapping[str, Any]) -> Text:
+    """``template check``: its one sentence."""
+    style = {"current": "green", "outdated": "yellow", "unknown": "bold red"}[status["state"]]
+    return shown(status["sentence"], style)
+
+
+def template_update_text(result: Mapping[str, Any]) -> Group:
+    """``template update``: every changed file, every conflict with what to do, then the sentence."""
+    parts: list[RenderableType] = []
+    if result["linked"]:
+        parts.append(shown("Linked the study to its template from .cookiecutter.json (wrote .cruft.json)."))
+    if result["changed"]:
+        parts.append(Text("Changed (not committed):", style="bold"))
+        parts += [Text.assemble("  ", shown(path)) for path in result["changed"]]
+    if result["conflicts"]:
+        parts.append(Text("Conflicts to resolve before committing:", style="bold red"))
+        for conflict in result["conflicts"]:
+            parts.append(Text.assemble("  ", shown(conflict["file"], "bold"), " ", shown(conflict["fix"])))
+    parts.append(shown(result["sentence"], "bold red" if result["conflicts"] else "green"))
+    return Group(*parts)
+
+
+def doctor_text(report: Mapping[str, Any]) -> Group:
+    """``doctor``: each problem with its fix, notes, then the verdict."""
+    parts: list[RenderableType] = [
+        Text.assemble(("problem: ", "bold red"), shown(p)) for p in report["problems"]
+    ]
+    parts += [Text.assemble(("note: ", "cyan"), shown(n)) for n in report["notes"]]
+    verdict = "No problems found: studykit is as the template shipped it." if report["healthy"] else (
+        f"{len(report['problems'])} problem(s) found.")
+    parts.append(shown(verdict, "green" if report["healthy"] else "bold red"))
+    return Group(*parts)
+
+
+VIEWS.update(
+    {
+        "TemplateStatus": template_status_text,
+        "UpdateResult": template_update_text,
+        "DoctorReport": doctor_text,
+    }
+)
