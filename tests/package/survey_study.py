@@ -155,7 +155,9 @@ def qualtrics_export(txt: str, rows: dict[str, list[dict[str, str]]], *, text: b
     blocks = parse_txt(txt)
     columns: list[tuple[str, str, str, str, dict]] = []  # (column, block, question text, item id, answers)
     for block in blocks:
-        instrument = next(i for i in rows if load_library_instrument(i).name == block["block"])
+        instrument = next((i for i in rows if load_library_instrument(i).name == block["block"]), None)
+        if instrument is None:
+            continue
         item_ids = [i.id for i in load_library_instrument(instrument).items]
         position = 0
         for q in block["questions"]:
