@@ -62,8 +62,14 @@ def parse_choices(text: str) -> dict[str, str]:
     return {code.strip(): label.strip() for code, label in pairs}
 
 
-def redcap_export(dictionary: Path, events: Path | None, rows: dict[str, list[dict[str, str]]], *,
-                  labels: bool, timestamps: bool = True) -> str:  # fmt: skip
+def redcap_export(
+    dictionary: Path,
+    events: Path | None,
+    rows: dict[str, list[dict[str, str]]],
+    *,
+    labels: bool,
+    timestamps: bool = True,
+) -> str:
     """A REDCap CSV export (raw or labels) of ``rows`` ({form: measure rows}) laid out by the dictionary."""
     fields = read_csv(dictionary)
     forms = list(dict.fromkeys(f["Form Name"] for f in fields))
@@ -76,10 +82,15 @@ def redcap_export(dictionary: Path, events: Path | None, rows: dict[str, list[di
     for form in forms:
         if timestamps:
             header.append(f"{form}_timestamp")
-        header += [f["Variable / Field Name"] for f in fields
-                   if f["Form Name"] == form and f["Variable / Field Name"] != "record_id"]  # fmt: skip
+        header += [
+            f["Variable / Field Name"]
+            for f in fields
+            if f["Form Name"] == form and f["Variable / Field Name"] != "record_id"
+        ]
         header.append(f"{form}_complete")
-    keys = list(dict.fromkeys((r["participant_id"], r["wave"]) for form_rows in rows.values() for r in form_rows))
+    keys = list(
+        dict.fromkeys((r["participant_id"], r["wave"]) for form_rows in rows.values() for r in form_rows)
+    )
     lines = []
     for pid, wave in keys:
         line = dict.fromkeys(header, "")
@@ -87,7 +98,9 @@ def redcap_export(dictionary: Path, events: Path | None, rows: dict[str, list[di
         if events:
             line["redcap_event_name"] = event_of[wave]
         for form in forms:
-            row = next((r for r in rows.get(form, []) if (r["participant_id"], r["wave"]) == (pid, wave)), None)
+            row = next(
+                (r for r in rows.get(form, []) if (r["participant_id"], r["wave"]) == (pid, wave)), None
+            )
             if row is None:
                 continue
             line[f"{form}_complete"] = "Complete" if labels else "2"
@@ -111,7 +124,7 @@ def redcap_export(dictionary: Path, events: Path | None, rows: dict[str, list[di
 
 
 def parse_txt(text: str) -> list[dict]:
-    """The Advanced Format TXT as blocks of matrix questions: {block, questions: [{id, text, choices, answers}]}."""
+    """The Advanced Format TXT as blocks: {block, questions: [{id, text, choices, answers}]}."""
     blocks: list[dict] = []
     question: dict | None = None
     part = None
@@ -141,17 +154,39 @@ def parse_txt(text: str) -> list[dict]:
     return blocks
 
 
-METADATA = ["StartDate", "EndDate", "Status", "IPAddress", "Progress", "Duration (in seconds)", "Finished",
-            "RecordedDate", "ResponseId", "RecipientLastName", "RecipientFirstName", "RecipientEmail",
-            "ExternalReference", "LocationLatitude", "LocationLongitude", "DistributionChannel",
-            "UserLanguage"]  # fmt: skip
-SECRET = {"IPAddress": "192.0.2.44", "RecipientEmail": "jo.bloggs@example.org", "RecipientFirstName": "Jo",
-          "RecipientLastName": "Bloggs", "LocationLatitude": "51.5072", "LocationLongitude": "-0.1276"}  # fmt: skip
+METADATA = [
+    "StartDate",
+    "EndDate",
+    "Status",
+    "IPAddress",
+    "Progress",
+    "Duration (in seconds)",
+    "Finished",
+    "RecordedDate",
+    "ResponseId",
+    "RecipientLastName",
+    "RecipientFirstName",
+    "RecipientEmail",
+    "ExternalReference",
+    "LocationLatitude",
+    "LocationLongitude",
+    "DistributionChannel",
+    "UserLanguage",
+]
+SECRET = {
+    "IPAddress": "192.0.2.44",
+    "RecipientEmail": "jo.bloggs@example.org",
+    "RecipientFirstName": "Jo",
+    "RecipientLastName": "Bloggs",
+    "LocationLatitude": "51.5072",
+    "LocationLongitude": "-0.1276",
+}
 
 
-def qualtrics_export(txt: str, rows: dict[str, list[dict[str, str]]], *, text: bool,
-                     extra: list[dict[str, str]] = ()) -> str:  # fmt: skip
-    """A Qualtrics CSV export (three header rows) of ``rows`` ({instrument: rows of one wave}) from the TXT."""
+def qualtrics_export(
+    txt: str, rows: dict[str, list[dict[str, str]]], *, text: bool, extra: list[dict[str, str]] = ()
+) -> str:
+    """A Qualtrics CSV export (three header rows) of ``rows`` ({instrument: rows of a wave})."""
     blocks = parse_txt(txt)
     columns: list[tuple[str, str, str, str, dict]] = []  # (column, block, question text, item id, answers)
     for block in blocks:
@@ -162,8 +197,15 @@ def qualtrics_export(txt: str, rows: dict[str, list[dict[str, str]]], *, text: b
         position = 0
         for q in block["questions"]:
             for n, statement in enumerate(q["choices"], start=1):
-                columns.append((f"{q['id']}_{n}", instrument, f"{q['text'][0]} - {statement}",
-                                item_ids[position], q["answers"]))  # fmt: skip
+                columns.append(
+                    (
+                        f"{q['id']}_{n}",
+                        instrument,
+                        f"{q['text'][0]} - {statement}",
+                        item_ids[position],
+                        q["answers"],
+                    )
+                )
                 position += 1
     header = METADATA + [c[0] for c in columns]
     texts = METADATA + [c[2] for c in columns]
@@ -173,9 +215,19 @@ def qualtrics_export(txt: str, rows: dict[str, list[dict[str, str]]], *, text: b
     keys = list(dict.fromkeys(r["participant_id"] for form_rows in rows.values() for r in form_rows))
     lines = [header, texts, imports]
     for n, pid in enumerate(keys):
-        meta = {"StartDate": "", "EndDate": "", "Status": "IP Address", "Progress": "100",
-                "Duration (in seconds)": "312", "Finished": "True", "ResponseId": f"R_synthetic{n}",
-                "ExternalReference": pid, "DistributionChannel": "anonymous", "UserLanguage": "EN", **SECRET}  # fmt: skip
+        meta = {
+            "StartDate": "",
+            "EndDate": "",
+            "Status": "IP Address",
+            "Progress": "100",
+            "Duration (in seconds)": "312",
+            "Finished": "True",
+            "ResponseId": f"R_synthetic{n}",
+            "ExternalReference": pid,
+            "DistributionChannel": "anonymous",
+            "UserLanguage": "EN",
+            **SECRET,
+        }
         line = []
         values = {}
         for column, instrument, _, item_id, answers in columns:

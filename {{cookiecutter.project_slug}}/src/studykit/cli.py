@@ -576,14 +576,14 @@ def qual_pseudonymise(
 
 # --- survey platforms: REDCap and Qualtrics (dictionary out, exports in) ------------------------
 
-survey_app = _App("survey", "Survey platforms: build REDCap or Qualtrics from the instruments, import exports.")
+survey_app = _App("survey", "REDCap and Qualtrics: build the survey from the instruments, import exports.")
 app.add_typer(survey_app)
 PlatformOption = Literal["redcap", "qualtrics"]
 
 
 @survey_app.command("dictionary")
 def survey_dictionary(
-    to: Annotated[PlatformOption, typer.Option("--to", help="redcap (data dictionary CSV) or qualtrics (TXT).")],
+    to: Annotated[PlatformOption, typer.Option("--to", help="redcap (dictionary CSV) or qualtrics (TXT).")],
     output: Annotated[Path, typer.Option("--output", "-o", help="File to write.", show_default=False)],
     study_dir: StudyDir = Path(),
     fmt: Format = "text",
@@ -604,7 +604,7 @@ def survey_import(
     platform: Annotated[PlatformOption, typer.Option("--from", help="redcap or qualtrics.")],
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Say what would change; write nothing.")] = False,
     replace: Annotated[
-        bool, typer.Option("--replace", help="Replace stored rows whose values differ (else they are refused).")
+        bool, typer.Option("--replace", help="Replace stored rows whose values differ (else refused).")
     ] = False,
     wave_column: Annotated[
         str | None, typer.Option("--wave-column", help="The export's column that holds the wave.")

@@ -399,19 +399,22 @@ def edit_done(edit: object) -> Text:
 def survey_import_text(summary: Mapping[str, Any]) -> Group:
     """What a survey import did (or would do) to each measure table, what it dropped, and why it stopped."""
     counts = summary["counts"]
-    verb = "Would change" if summary["dry_run"] else ("Merged" if summary["written"] else "Nothing written from")
-    parts: list[RenderableType] = [Text.assemble((f"{verb} ", "bold"), shown(f"{summary['platform']} export "
-                                                                               f"{summary['source']}", "bold"))]
+    verb = "Merged" if summary["written"] else "Nothing written from"
+    verb = "Would change" if summary["dry_run"] else verb
+    source = f"{summary['platform']} export {summary['source']}"
+    parts: list[RenderableType] = [Text.assemble((f"{verb} ", "bold"), shown(source, "bold"))]
     parts.append(_facts([(k, v) for k, v in counts.items()]))
     for table in summary["tables"]:
-        facts = ", ".join(f"{len(table[k])} {k}" for k in ("added", "unchanged", "replaced", "refused") if table[k])
+        kinds = ("added", "unchanged", "replaced", "refused")
+        facts = ", ".join(f"{len(table[k])} {k}" for k in kinds if table[k])
         parts.append(Text.assemble("  ", shown(table["file"]), ": ", shown(facts)))
         if table["refused"]:
             parts.append(shown(f"    refused (differ from what is stored; --replace to overwrite): "
                                f"{', '.join(table['refused'])}", "yellow"))
     if summary["dropped_columns"]:
         parts.append(Text("Dropped columns (never written to data/):", style="bold"))
-        parts.extend(Text.assemble("  - ", shown(f"{d['column']}: {d['reason']}")) for d in summary["dropped_columns"])
+        parts.extend(Text.assemble("  - ", shown(f"{d['column']}: {d['reason']}"))
+                     for d in summary["dropped_columns"])  # fmt: skip
     for reason, n in summary["skipped"].items():
         parts.append(shown(f"Skipped {n}: {reason}", "cyan"))
     if summary["unknown_labels"]:
@@ -435,7 +438,8 @@ def survey_dictionary_text(result: Mapping[str, Any]) -> Group:
     parts: list[RenderableType] = [Text.assemble(("Wrote ", "bold green"),
                                                  shown(f"{result['platform']} files for "
                                                        f"{', '.join(result['instruments'])}"))]  # fmt: skip
-    parts.extend(Text.assemble("  ", shown(path, "bold"), ": ", shown(use)) for path, use in result["files"].items())
+    parts.extend(Text.assemble("  ", shown(path, "bold"), ": ", shown(use))
+                 for path, use in result["files"].items())  # fmt: skip
     parts.extend(shown(f"Note: {n}", "yellow") for n in result["notes"])
     return Group(*parts)
 

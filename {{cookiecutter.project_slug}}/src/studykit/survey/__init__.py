@@ -32,8 +32,12 @@ class DictionaryWritten:
     notes: list[str]
 
     def to_dict(self) -> dict[str, object]:
-        return {"platform": self.platform, "files": self.files, "instruments": self.instruments,
-                "notes": self.notes}  # fmt: skip
+        return {
+            "platform": self.platform,
+            "files": self.files,
+            "instruments": self.instruments,
+            "notes": self.notes,
+        }
 
 
 def _instruments(study: Study) -> list:
@@ -42,7 +46,9 @@ def _instruments(study: Study) -> list:
         from studykit.errors import StudyConfigError
 
         msg = "names no instruments, so there is no survey to build"
-        raise StudyConfigError(msg, path=study.study_file, key="instruments", fix="List the instruments first.")
+        raise StudyConfigError(
+            msg, path=study.study_file, key="instruments", fix="List the instruments first."
+        )
     return instruments
 
 
@@ -51,7 +57,9 @@ def write_dictionary(study: Study, platform: Platform, output: Path) -> Dictiona
     from studykit.survey import qualtrics, redcap
 
     instruments = _instruments(study)
-    unlicensed = [i.id for i in instruments if not i.licence.item_text_allowed or any(not it.text for it in i.items)]
+    unlicensed = [
+        i.id for i in instruments if not i.licence.item_text_allowed or any(not it.text for it in i.items)
+    ]
     notes = []
     if unlicensed:
         notes.append(
@@ -72,7 +80,9 @@ def write_dictionary(study: Study, platform: Platform, output: Path) -> Dictiona
     else:
         files[output] = qualtrics.survey_txt(instruments)
         uses = {str(output): "Survey > Tools > Import/Export > Import survey"}
-        notes.append("Check each matrix question's recode values against the codes after import (unverified).")
+        notes.append(
+            "Check each matrix question's recode values against the codes after import (unverified)."
+        )
     write_files(files)
     return DictionaryWritten(platform, uses, [i.id for i in instruments], notes)
 

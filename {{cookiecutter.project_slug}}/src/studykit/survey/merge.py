@@ -81,7 +81,7 @@ def shown_value(value: object) -> str:
 
 @dataclass(frozen=True)
 class Problem:
-    """Why part of an export cannot be imported: where (export row as a spreadsheet shows it), what, the fix."""
+    """Why part of an export cannot be imported: where (spreadsheet row of the export), what, the fix."""
 
     message: str
     fix: str
@@ -144,7 +144,7 @@ class TableChange:
 
 @dataclass
 class SurveyImport:
-    """The summary of ``studykit survey import``: per table what was added, kept, refused; what was dropped."""
+    """The summary of ``studykit survey import``: per table added, kept, refused; what was dropped."""
 
     platform: str
     source: str
@@ -229,12 +229,16 @@ def _codes(instrument: Instrument, response: Response, problems: list[Problem], 
             options = " | ".join(f"{c}, {label}" for c, label in choices(instrument, item).items())
             shown = shown_value(cell)
             unknown.append(f"{instrument.id}.{item.id}: {shown}")
-            problems.append(Problem(
-                f"{shown!r} is neither a response label nor a code of {instrument.id} {item.id}",
-                f"The item's responses are {options}; export the data from the project built from "
-                "this study's dictionary, or correct the cell.",
-                row=response.row, column=response.columns.get(item.id, item.id), value=shown,
-            ))  # fmt: skip
+            problems.append(
+                Problem(
+                    f"{shown!r} is neither a response label nor a code of {instrument.id} {item.id}",
+                    f"The item's responses are {options}; export the data from the project built from "
+                    "this study's dictionary, or correct the cell.",
+                    row=response.row,
+                    column=response.columns.get(item.id, item.id),
+                    value=shown,
+                )
+            )
             continue
         values[item.id] = str(code)
     return values
@@ -287,14 +291,18 @@ def _participant(record: str, known: set[str] | None, row: int, column: str) -> 
             f"the record id {shown!r} is not a participant id (such as P001)",
             "Use the pseudonymous participant id as the record id (REDCap record_id, Qualtrics "
             "ExternalReference or the column given with --id-column).",
-            row=row, column=column, value=shown,
-        )  # fmt: skip
+            row=row,
+            column=column,
+            value=shown,
+        )
     if known is not None and record not in known:
         return Problem(
             f"participant {record} is not in data/participants.csv",
             "Add the participant to data/participants.csv first, then import again.",
-            row=row, column=column, value=record,
-        )  # fmt: skip
+            row=row,
+            column=column,
+            value=record,
+        )
     return None
 
 
@@ -319,26 +327,37 @@ def plan(study: Study, instruments: Iterable[Instrument], parsed: Parsed, *, rep
                 problems.append(wrong)
         key = (response.instrument, response.record, response.wave)
         if key in seen:
-            problems.append(Problem(
-                f"{response.record} has a second {response.instrument} response for wave {response.wave} "
-                f"(the first is on row {seen[key]})",
-                "Keep one response per participant and wave in the export (delete the duplicate record "
-                "or event in the platform), then export again.",
-                row=response.row, column="participant id", value=response.record,
-            ))  # fmt: skip
+            problems.append(
+                Problem(
+                    f"{response.record} has a second {response.instrument} response for wave {response.wave} "
+                    f"(the first is on row {seen[key]})",
+                    "Keep one response per participant and wave in the export (delete the duplicate record "
+                    "or event in the platform), then export again.",
+                    row=response.row,
+                    column="participant id",
+                    value=response.record,
+                )
+            )
             continue
         seen[key] = response.row
         if not response.completed_on:
-            problems.append(Problem(
-                f"{response.record}'s {response.instrument} response at wave {response.wave} has no "
-                "completion date",
-                "Fill in the completion date field (REDCap) or export the survey's EndDate (Qualtrics).",
-                row=response.row, column=f"{response.instrument} completion date",
-            ))  # fmt: skip
+            problems.append(
+                Problem(
+                    f"{response.record}'s {response.instrument} response at wave {response.wave} has no "
+                    "completion date",
+                    "Fill in the completion date field (REDCap) or export the survey's EndDate (Qualtrics).",
+                    row=response.row,
+                    column=f"{response.instrument} completion date",
+                )
+            )
             continue
         codes = _codes(instrument, response, problems, summary.unknown_labels)
-        cells = {"participant_id": response.record, "wave": response.wave,
-                 "completed_on": response.completed_on, **codes}  # fmt: skip
+        cells = {
+            "participant_id": response.record,
+            "wave": response.wave,
+            "completed_on": response.completed_on,
+            **codes,
+        }
         grouped.setdefault(instrument.id, []).append((response, cells))
     summary.problems = problems[:MAX_PROBLEMS]
     if len(problems) > MAX_PROBLEMS:
@@ -354,10 +373,12 @@ def plan(study: Study, instruments: Iterable[Instrument], parsed: Parsed, *, rep
             header = header_row(measures_resource(study, instrument)).strip().split(",")
         missing = [c for c in (*KEY, *instrument.item_ids) if c not in header]
         if missing:
-            summary.problems.append(Problem(
-                f"{change.file} lacks the columns {', '.join(missing)}",
-                "Run `studykit package sync` and add the columns, then import again.",
-            ))  # fmt: skip
+            summary.problems.append(
+                Problem(
+                    f"{change.file} lacks the columns {', '.join(missing)}",
+                    "Run `studykit package sync` and add the columns, then import again.",
+                )
+            )
             continue
         index = {(r.get("participant_id", ""), r.get("wave", "")): n for n, r in enumerate(stored)}
         scores = [s.id for s in instrument.scores if s.id in header]
@@ -418,9 +439,15 @@ def merge(
             text += b"\n"
         for file, action, cells, before in audit:
             entry = AuditEntry(
-                at=moment, by=author, action=action, register=file, participant_id=cells["participant_id"],
-                record=cells, previous=before, reason=reason,
-            )  # fmt: skip
+                at=moment,
+                by=author,
+                action=action,
+                register=file,
+                participant_id=cells["participant_id"],
+                record=cells,
+                previous=before,
+                reason=reason,
+            )
             text += entry.line().encode("utf-8")
         write_together(study, {**files, log: text})
     summary.written = True
@@ -436,7 +463,9 @@ def _findings(study: Study, summary: SurveyImport) -> list[dict]:
     rows: dict[str, set[int]] = {}
     for file in written:
         _, stored, _ = _read_table(study.root / file)
-        rows[file] = {n + 2 for n, r in enumerate(stored) if (r.get("participant_id"), r.get("wave")) in written[file]}
+        rows[file] = {
+            n + 2 for n, r in enumerate(stored) if (r.get("participant_id"), r.get("wave")) in written[file]
+        }
     report = validate(study)
     return [
         dataclasses.asdict(f)

@@ -22,16 +22,29 @@ from studykit.errors import StudykitError
 from studykit.instruments import Instrument, Item
 from studykit.study import Study
 from studykit.survey.merge import Dropped, Parsed, Problem, Response, choices, runs, shown_value
-from studykit.survey.redcap import read_csv_rows, a_date, find_wave, wave_lookup
+from studykit.survey.redcap import a_date, find_wave, read_csv_rows, wave_lookup
 
 METADATA = (
-    "StartDate", "EndDate", "Status", "Progress", "Duration (in seconds)", "Finished", "RecordedDate",
-    "ResponseId", "ExternalReference", "DistributionChannel", "UserLanguage",
-)  # fmt: skip
+    "StartDate",
+    "EndDate",
+    "Status",
+    "Progress",
+    "Duration (in seconds)",
+    "Finished",
+    "RecordedDate",
+    "ResponseId",
+    "ExternalReference",
+    "DistributionChannel",
+    "UserLanguage",
+)
 IDENTIFYING = (
-    "IPAddress", "RecipientLastName", "RecipientFirstName", "RecipientEmail", "LocationLatitude",
+    "IPAddress",
+    "RecipientLastName",
+    "RecipientFirstName",
+    "RecipientEmail",
+    "LocationLatitude",
     "LocationLongitude",
-)  # fmt: skip
+)
 ID_COLUMN = "ExternalReference"
 # Status: 0 / "IP Address" is a real response; 1 preview, 2 test (secondary knowledge, unverified).
 NOT_RESPONSES = {"1", "2", "survey preview", "survey test", "preview", "test"}
@@ -49,7 +62,9 @@ def question_ids(instrument: Instrument) -> list[tuple[str, list[Item]]]:
 
 def columns(instrument: Instrument) -> dict[str, Item]:
     """The export's column for each item: ``<question id>_<n>``."""
-    return {f"{qid}_{n}": item for qid, items in question_ids(instrument) for n, item in enumerate(items, start=1)}
+    return {
+        f"{qid}_{n}": item for qid, items in question_ids(instrument) for n, item in enumerate(items, start=1)
+    }
 
 
 def statement(instrument: Instrument, item: Item) -> str:
@@ -87,7 +102,7 @@ def read_export(
     rows = read_csv_rows(path)
     if len(rows) < 3 or not rows[2] or not rows[2][0].lstrip().startswith('{"ImportId"'):
         msg = "is not a Qualtrics CSV export with its three header rows (names, question texts, import ids)"
-        fix = "Download the data as CSV from Data & Analysis > Export & Import > Export data (not the legacy format)."
+        fix = "Download the data as CSV from Data & Analysis > Export & Import > Export data (not legacy)."
         raise StudykitError(msg, path=path, fix=fix)
     header = [h.strip() for h in rows[0]]
     column = {name: n for n, name in enumerate(header)}
@@ -119,6 +134,7 @@ def read_export(
     lookup = wave_lookup(study)
     unmapped: set[str] = set()
     for number, row in enumerate(rows[3:], start=4):
+
         def cell(name: str, row: list[str] = row) -> str:
             return row[column[name]].strip() if name in column and column[name] < len(row) else ""
 
@@ -136,11 +152,15 @@ def read_export(
                 if value not in unmapped:
                     unmapped.add(value)
                     shown = shown_value(value)
-                    parsed.problems.append(Problem(
-                        f"the wave {shown!r} maps to no wave of study.yml ({', '.join(study.wave_ids)})",
-                        "Use the wave ids of study.yml in that column, or give the wave with --wave.",
-                        row=number, column=wave_column, value=shown,
-                    ))  # fmt: skip
+                    parsed.problems.append(
+                        Problem(
+                            f"the wave {shown!r} maps to no wave of study.yml ({', '.join(study.wave_ids)})",
+                            "Use the wave ids of study.yml in that column, or give the wave with --wave.",
+                            row=number,
+                            column=wave_column,
+                            value=shown,
+                        )
+                    )
                 continue
         completed = a_date(cell("EndDate")) or a_date(cell("RecordedDate")) or ""
         for instrument in present:

@@ -28,12 +28,25 @@ from studykit.study import Study, Wave
 from studykit.survey.merge import Dropped, Parsed, Problem, Response, choices, required, runs, shown_value
 
 COLUMNS = (
-    "Variable / Field Name", "Form Name", "Section Header", "Field Type", "Field Label",
-    "Choices, Calculations, OR Slider Labels", "Field Note", "Text Validation Type OR Show Slider Number",
-    "Text Validation Min", "Text Validation Max", "Identifier?", "Branching Logic (Show field only if...)",
-    "Required Field?", "Custom Alignment", "Question Number (surveys only)", "Matrix Group Name",
-    "Matrix Ranking?", "Field Annotation",
-)  # fmt: skip
+    "Variable / Field Name",
+    "Form Name",
+    "Section Header",
+    "Field Type",
+    "Field Label",
+    "Choices, Calculations, OR Slider Labels",
+    "Field Note",
+    "Text Validation Type OR Show Slider Number",
+    "Text Validation Min",
+    "Text Validation Max",
+    "Identifier?",
+    "Branching Logic (Show field only if...)",
+    "Required Field?",
+    "Custom Alignment",
+    "Question Number (surveys only)",
+    "Matrix Group Name",
+    "Matrix Ranking?",
+    "Field Annotation",
+)
 """The data dictionary's columns, in the order REDCap writes and reads them."""
 EVENT_COLUMNS = ("event_name", "arm_num", "day_offset", "offset_min", "offset_max", "unique_event_name")
 MAPPING_COLUMNS = ("arm_num", "unique_event_name", "form")
@@ -43,8 +56,14 @@ REPEAT = ("redcap_repeat_instrument", "redcap_repeat_instance")
 METADATA = (RECORD_ID, EVENT, *REPEAT, "redcap_data_access_group")
 IDENTIFYING = ("redcap_survey_identifier",)
 NOT_COMPLETED = "[not completed]"
-COMPLETE = {"0": "incomplete", "1": "unverified", "2": "complete",
-            "incomplete": "incomplete", "unverified": "unverified", "complete": "complete"}  # fmt: skip
+COMPLETE = {
+    "0": "incomplete",
+    "1": "unverified",
+    "2": "complete",
+    "incomplete": "incomplete",
+    "unverified": "unverified",
+    "complete": "complete",
+}
 DAYS_PER_MONTH = 30.44
 PASTE = "Paste the licensed wording of this item here (see the instrument's licence note)."
 
@@ -70,24 +89,34 @@ def dictionary_rows(instruments: list[Instrument]) -> list[dict[str, str]]:
     rows: list[dict[str, str]] = []
     for number, instrument in enumerate(instruments):
         if number == 0:
-            rows.append({
-                "Variable / Field Name": RECORD_ID, "Form Name": instrument.id, "Field Type": "text",
-                "Field Label": "Participant id", "Field Note": "The pseudonymous participant id, such as P001.",
-                "Required Field?": "y",
-            })  # fmt: skip
+            rows.append(
+                {
+                    "Variable / Field Name": RECORD_ID,
+                    "Form Name": instrument.id,
+                    "Field Type": "text",
+                    "Field Label": "Participant id",
+                    "Field Note": "The pseudonymous participant id, such as P001.",
+                    "Required Field?": "y",
+                }
+            )
         groups = runs(instrument)
         for index, group in enumerate(groups):
-            matrix = "" if len(group) == 1 else (
-                instrument.id if len(groups) == 1 else f"{instrument.id}_{index + 1}"
+            matrix = (
+                ""
+                if len(group) == 1
+                else (instrument.id if len(groups) == 1 else f"{instrument.id}_{index + 1}")
             )
             for item in group:
                 label, note = _label(instrument, item)
                 response = instrument.response_for(item)
                 row = {
-                    "Variable / Field Name": field_name(instrument, item), "Form Name": instrument.id,
-                    "Field Label": label, "Field Note": note, "Matrix Group Name": matrix,
+                    "Variable / Field Name": field_name(instrument, item),
+                    "Form Name": instrument.id,
+                    "Field Label": label,
+                    "Field Note": note,
+                    "Matrix Group Name": matrix,
                     "Required Field?": "y" if required(instrument, item) else "",
-                }  # fmt: skip
+                }
                 if item is instrument.items[0]:
                     row["Section Header"] = instrument.name
                 if response.labels:
@@ -96,18 +125,27 @@ def dictionary_rows(instruments: list[Instrument]) -> list[dict[str, str]]:
                         f"{code}, {text}" for code, text in choices(instrument, item).items()
                     )
                 else:
-                    row.update({
-                        "Field Type": "text", "Text Validation Type OR Show Slider Number": "integer",
-                        "Text Validation Min": str(response.min), "Text Validation Max": str(response.max),
-                        "Matrix Group Name": "",
-                    })  # fmt: skip
+                    row.update(
+                        {
+                            "Field Type": "text",
+                            "Text Validation Type OR Show Slider Number": "integer",
+                            "Text Validation Min": str(response.min),
+                            "Text Validation Max": str(response.max),
+                            "Matrix Group Name": "",
+                        }
+                    )
                 rows.append(row)
-        rows.append({
-            "Variable / Field Name": date_field(instrument), "Form Name": instrument.id, "Field Type": "text",
-            "Field Label": "Date completed", "Text Validation Type OR Show Slider Number": "date_ymd",
-            "Field Note": "The date the questionnaire was completed (surveys use their own timestamp).",
-            "Field Annotation": "@HIDDEN-SURVEY",
-        })  # fmt: skip
+        rows.append(
+            {
+                "Variable / Field Name": date_field(instrument),
+                "Form Name": instrument.id,
+                "Field Type": "text",
+                "Field Label": "Date completed",
+                "Text Validation Type OR Show Slider Number": "date_ymd",
+                "Field Note": "The date the questionnaire was completed (surveys use their own timestamp).",
+                "Field Annotation": "@HIDDEN-SURVEY",
+            }
+        )
     return rows
 
 
@@ -137,7 +175,7 @@ def unique_event_names(study: Study) -> dict[str, str]:
         text = re.sub(r"[^0-9a-z_ ]", "", event_name(wave), flags=re.IGNORECASE)
         text = text.replace(" ", "_")[:18].lower().strip("_")
         if not text:
-            text = hashlib.md5(event_name(wave).encode("utf-8")).hexdigest()[:10]  # noqa: S324 (REDCap's rule)
+            text = hashlib.md5(event_name(wave).encode("utf-8")).hexdigest()[:10]
         text += "_arm_1"
         count = made.count(text)
         made.append(text)
@@ -155,12 +193,15 @@ def events_csv(study: Study) -> str:
     unique = unique_event_names(study)
     rows = [
         {
-            "event_name": event_name(w), "arm_num": "1", "day_offset": str(round(w.offset_months * DAYS_PER_MONTH)),
-            "offset_min": str(w.window_days.before), "offset_max": str(w.window_days.after),
+            "event_name": event_name(w),
+            "arm_num": "1",
+            "day_offset": str(round(w.offset_months * DAYS_PER_MONTH)),
+            "offset_min": str(w.window_days.before),
+            "offset_max": str(w.window_days.after),
             "unique_event_name": unique[w.id],
         }
         for w in study.waves
-    ]  # fmt: skip
+    ]
     return _csv(EVENT_COLUMNS, rows)
 
 
@@ -168,7 +209,9 @@ def mapping_csv(study: Study, instruments: list[Instrument]) -> str:
     """Every instrument at every wave (Designate Instruments for My Events > upload)."""
     unique = unique_event_names(study)
     rows = [
-        {"arm_num": "1", "unique_event_name": unique[w.id], "form": i.id} for w in study.waves for i in instruments
+        {"arm_num": "1", "unique_event_name": unique[w.id], "form": i.id}
+        for w in study.waves
+        for i in instruments
     ]
     return _csv(MAPPING_COLUMNS, rows)
 
@@ -277,15 +320,14 @@ def read_export(
     present = [i for i in instruments if any(field_name(i, item) in column for item in i.items)]
     if foreign or not present:
         which = f"fields {', '.join(foreign[:8])}" if foreign else "none of this study's fields"
-        msg = (
-            f"has {which}: it is an export of another project, or of another version of the instruments"
-        )
+        msg = f"has {which}: it is an export of another project, or of another version of the instruments"
         fix = "Build the project from `studykit survey dictionary --to redcap` and export its data."
         raise StudykitError(msg, path=path, fix=fix)
     waves = _wave_of(study, header, wave_column, path)
     lookup = wave_lookup(study)
     unmapped: dict[str, int] = {}
     for number, row in enumerate(rows[1:], start=2):
+
         def cell(name: str, row: list[str] = row) -> str:
             return row[column[name]].strip() if name in column and column[name] < len(row) else ""
 
@@ -299,12 +341,17 @@ def read_export(
                 if value not in unmapped:
                     unmapped[value] = number
                     shown = shown_value(value)
-                    parsed.problems.append(Problem(
-                        f"the event {shown!r} maps to no wave of study.yml ({', '.join(study.wave_ids)})",
-                        "Name the events as `studykit survey dictionary` wrote them (the events file), or "
-                        "give the wave column with --wave-column.",
-                        row=number, column=source_column, value=shown,
-                    ))  # fmt: skip
+                    parsed.problems.append(
+                        Problem(
+                            f"the event {shown!r} maps to no wave of study.yml "
+                            f"({', '.join(study.wave_ids)})",
+                            "Name the events as `studykit survey dictionary` wrote them (the events "
+                            "file), or give the wave column with --wave-column.",
+                            row=number,
+                            column=source_column,
+                            value=shown,
+                        )
+                    )
                 continue
         for instrument in present:
             cells = {item.id: cell(field_name(instrument, item)) for item in instrument.items}
@@ -318,10 +365,17 @@ def read_export(
             completed = (a_date(stamp) if stamp and stamp != NOT_COMPLETED else None) or a_date(
                 cell(date_field(instrument))
             )
-            parsed.responses.append(Response(
-                instrument.id, record, wave, completed or "", cells, number,
-                {item.id: field_name(instrument, item) for item in instrument.items},
-            ))  # fmt: skip
+            parsed.responses.append(
+                Response(
+                    instrument.id,
+                    record,
+                    wave,
+                    completed or "",
+                    cells,
+                    number,
+                    {item.id: field_name(instrument, item) for item in instrument.items},
+                )
+            )
     return parsed
 
 
