@@ -11,7 +11,7 @@ import json
 
 import pytest
 from studykit.cli import app
-from studykit.errors import StudykitError
+from studykit.errors import StudykitError, UnsafePathError
 from studykit.governance.audit import read_audit
 from studykit.instruments import library_ids, load_library_instrument
 from studykit.study import load_study
@@ -154,6 +154,13 @@ def test_unique_event_names_follow_redcaps_rule(tmp_path):
         "wave_one_long_name_a": "wave_one_long_name_arm_1",
         "wave_one_long_name_b": "wave_one_long_name_arm_1b",
     }
+
+
+def test_dictionary_is_never_written_into_the_studys_own_files(study):
+    target = study.root / "data" / "dictionary.csv"
+    with pytest.raises(UnsafePathError, match="study's own files"):
+        write_dictionary(study, "redcap", target)
+    assert not target.exists()
 
 
 def test_single_wave_study_gets_no_events_file(tmp_path):
