@@ -88,7 +88,8 @@ def write_dictionary(study: Study, platform: Platform, output: Path) -> Dictiona
         owned = study_owned(study, path)
         if owned is not None:
             msg = f"is one of the study's own files ({owned}), where a survey dictionary does not belong"
-            raise UnsafePathError(msg, path=path, fix="Write it elsewhere, for example -o redcap-dictionary.csv.")
+            fix = "Write it elsewhere, for example -o redcap-dictionary.csv."
+            raise UnsafePathError(msg, path=path, fix=fix)
     write_files(files)
     return DictionaryWritten(platform, uses, [i.id for i in instruments], notes)
 
