@@ -419,6 +419,21 @@ def test_redcap_fields_flagged_as_identifiers_are_dropped_and_named(study, tmp_p
     assert b"jo@example.org" not in study.measures_path("phq9").read_bytes()
 
 
+def test_free_text_columns_are_dropped_and_screened_for_identifiers(study, tmp_path):
+    export = write_redcap(study, tmp_path, {"phq9": source_rows("phq9")})
+    lines = export.read_text().splitlines()
+    notes = ["ring me on 07700 900123", "fine", "", "", ""]
+    lines = [lines[0] + ",comments"] + [f"{line},{note}" for line, note in zip(lines[1:], notes, strict=True)]
+    export.write_text("\n".join(lines) + "\n")
+    result = import_export(study, export, "redcap", by=BY)
+    assert result.written
+    (dropped,) = result.dropped
+    assert dropped.column == "comments"
+    assert "phone number ×1" in dropped.reason
+    assert "07700" not in json.dumps(result.to_dict())
+    assert b"07700" not in b"".join(p.read_bytes() for p in (study.root / "data").rglob("*.csv"))
+
+
 def test_qualtrics_without_its_header_rows_is_refused(study, tmp_path):
     (tmp_path / "q.csv").write_text("ExternalReference,phq9_1\nP001,1\n", encoding="utf-8")
     with pytest.raises(StudykitError, match="three header rows"):

@@ -102,6 +102,18 @@ class Dropped:
     reason: str
 
 
+def dropped_text(column: str, values: Iterable[str], reason: str) -> Dropped:
+    """A dropped column, its free text screened by the identifier checks (kinds counted, never shown)."""
+    kinds: dict[str, int] = {}
+    for value in dict.fromkeys(v.strip() for v in values if v and v.strip()):
+        for match in find_identifiers(value):
+            kinds[match.label] = kinds.get(match.label, 0) + 1
+    if kinds:
+        found = ", ".join(f"{kind} ×{n}" for kind, n in kinds.items())
+        reason += f"; it holds what look like identifiers ({found}): keep the export file safe, or delete it"
+    return Dropped(column, reason)
+
+
 @dataclass(frozen=True)
 class Response:
     """One participant's answers to one instrument at one wave, as the export holds them."""

@@ -21,7 +21,7 @@ from pathlib import Path
 from studykit.errors import StudykitError
 from studykit.instruments import Instrument, Item
 from studykit.study import Study
-from studykit.survey.merge import Dropped, Parsed, Problem, Response, choices, runs, shown_value
+from studykit.survey.merge import Dropped, Parsed, Problem, Response, choices, dropped_text, runs, shown_value
 from studykit.survey.redcap import a_date, find_wave, read_csv_rows, wave_lookup
 
 METADATA = (
@@ -123,7 +123,9 @@ def read_export(
             if any(name.startswith(f"{q}_") for q in qids):
                 foreign.append(name)
             else:
-                parsed.dropped.append(Dropped(name, "not a question of this study's instruments"))
+                values = (r[column[name]] for r in rows[3:] if column[name] < len(r))
+                reason = "not a question of this study's instruments"
+                parsed.dropped.append(dropped_text(name, values, reason))
     present = [i for i in instruments if any(name in column for name in columns(i))]
     if foreign or not present:
         which = f"columns {', '.join(foreign[:8])}" if foreign else "none of this study's questions"

@@ -25,7 +25,17 @@ from pathlib import Path
 from studykit.errors import StudykitError
 from studykit.instruments import Instrument, Item
 from studykit.study import Study, Wave
-from studykit.survey.merge import Dropped, Parsed, Problem, Response, choices, required, runs, shown_value
+from studykit.survey.merge import (
+    Dropped,
+    Parsed,
+    Problem,
+    Response,
+    choices,
+    dropped_text,
+    required,
+    runs,
+    shown_value,
+)
 
 COLUMNS = (
     "Variable / Field Name",
@@ -316,7 +326,8 @@ def read_export(
             if any(name.startswith(f"{f}_") for f in forms):
                 foreign.append(name)
             else:
-                parsed.dropped.append(Dropped(name, "not a field of this study's instruments"))
+                values = (r[column[name]] for r in rows[1:] if column[name] < len(r))
+                parsed.dropped.append(dropped_text(name, values, "not a field of this study's instruments"))
     present = [i for i in instruments if any(field_name(i, item) in column for item in i.items)]
     if foreign or not present:
         which = f"fields {', '.join(foreign[:8])}" if foreign else "none of this study's fields"
