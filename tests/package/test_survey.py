@@ -259,6 +259,49 @@ def test_qualtrics_preview_and_unfinished_responses_are_skipped(study, tmp_path)
     assert measure_rows(study, "phq9") == source["phq9"]
 
 
+def test_redcap_wave_from_a_chosen_column(study, tmp_path):
+    dictionary, _ = redcap_files(study, tmp_path)
+    source = source_rows("phq9")
+    text = redcap_export(dictionary, None, {"phq9": source}, labels=False).splitlines()
+    waves = [r["wave"] for r in source]
+    lines = [text[0] + ",visit"] + [f"{line},{wave}" for line, wave in zip(text[1:], waves, strict=True)]
+    (tmp_path / "plain.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with pytest.raises(StudykitError, match="--wave-column"):
+        import_export(study, tmp_path / "plain.csv", "redcap", by=BY)
+    import_export(study, tmp_path / "plain.csv", "redcap", wave_column="visit", by=BY)
+    assert measure_rows(study, "phq9") == source
+
+
+def qualtrics_phq9(study, tmp_path, *, text=False):
+    write_dictionary(study, "qualtrics", tmp_path / "survey.txt")
+    txt = (tmp_path / "survey.txt").read_text(encoding="utf-8")
+    source = {"phq9": [r for r in source_rows("phq9") if r["wave"] == "T1"]}
+    return qualtrics_export(txt, source, text=text), source["phq9"]
+
+
+def test_qualtrics_participant_id_from_a_chosen_column(study, tmp_path):
+    export, source = qualtrics_phq9(study, tmp_path)
+    first, rest = export.split("\n", 1)
+    (tmp_path / "q.csv").write_text(first.replace("ExternalReference", "pid") + "\n" + rest, encoding="utf-8")
+    with pytest.raises(StudykitError, match="--id-column"):
+        import_export(study, tmp_path / "q.csv", "qualtrics", wave="T1", by=BY)
+    import_export(study, tmp_path / "q.csv", "qualtrics", wave="T1", id_column="pid", by=BY)
+    assert measure_rows(study, "phq9") == source
+
+
+def test_qualtrics_scale_numbered_from_one_is_caught_where_it_leaves_the_range(study, tmp_path):
+    export, _ = qualtrics_phq9(study, tmp_path)
+    lines = export.splitlines()
+    header = lines[0].split(",")
+    cells = lines[3].split(",")
+    cells[header.index("phq9_1")] = "4"  # PHQ-9 codes run 0 to 3; Qualtrics' default recodes run 1 to 4
+    lines[3] = ",".join(cells)
+    (tmp_path / "q.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    result = refused_with(study, tmp_path / "q.csv", "qualtrics", wave="T1")
+    said = " ".join(p.sentence() for p in result.problems)
+    assert "'4' is neither a response label nor a code of phq9 item_01" in said
+
+
 # --- the merge: added, unchanged, refused, replaced, dry run, audit -----------------------------
 
 
