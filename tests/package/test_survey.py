@@ -477,6 +477,12 @@ def test_free_text_columns_are_dropped_and_screened_for_identifiers(study, tmp_p
     assert b"07700" not in b"".join(p.read_bytes() for p in (study.root / "data").rglob("*.csv"))
 
 
+def test_redcap_export_with_field_labels_in_the_header_is_refused(study, tmp_path):
+    (tmp_path / "labels.csv").write_text("Record ID,Event Name,Survey Timestamp\nP001,T1 baseline,\n")
+    with pytest.raises(StudykitError, match="header holds labels, not variable names"):
+        import_export(study, tmp_path / "labels.csv", "redcap", by=BY)
+
+
 def test_qualtrics_without_its_header_rows_is_refused(study, tmp_path):
     (tmp_path / "q.csv").write_text("ExternalReference,phq9_1\nP001,1\n", encoding="utf-8")
     with pytest.raises(StudykitError, match="three header rows"):
