@@ -7,6 +7,8 @@ not from studykit's readers. All ids, names and addresses are invented.
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 
 import pytest
@@ -277,6 +279,19 @@ def qualtrics_phq9(study, tmp_path, *, text=False):
     txt = (tmp_path / "survey.txt").read_text(encoding="utf-8")
     source = {"phq9": [r for r in source_rows("phq9") if r["wave"] == "T1"]}
     return qualtrics_export(txt, source, text=text), source["phq9"]
+
+
+def test_qualtrics_statements_reordered_in_the_platform_are_refused(study, tmp_path):
+    export, _ = qualtrics_phq9(study, tmp_path)
+    rows = list(csv.reader(io.StringIO(export)))
+    one, two = rows[0].index("phq9_1"), rows[0].index("phq9_2")
+    rows[1][one], rows[1][two] = rows[1][two], rows[1][one]
+    with (tmp_path / "q.csv").open("w", encoding="utf-8", newline="") as handle:
+        csv.writer(handle).writerows(rows)
+    result = refused_with(study, tmp_path / "q.csv", "qualtrics", wave="T1")
+    said = " ".join(p.sentence() for p in result.problems)
+    assert "the question text of phq9_1 is the wording of phq9 item_02, not of item_01" in said
+    assert "the question text of phq9_2 is the wording of phq9 item_01, not of item_02" in said
 
 
 def test_qualtrics_participant_id_from_a_chosen_column(study, tmp_path):

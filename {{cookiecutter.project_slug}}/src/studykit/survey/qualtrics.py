@@ -132,6 +132,7 @@ def read_export(
         msg = f"has {which}: it is an export of another survey, or of another version of the instruments"
         fix = "Build the survey from `studykit survey dictionary --to qualtrics` and export its data."
         raise StudykitError(msg, path=path, fix=fix)
+    parsed.problems += order_slips(present, column, rows[1])
     fixed = _fixed_wave(study, wave, wave_column, header, path)
     lookup = wave_lookup(study)
     unmapped: set[str] = set()
@@ -173,6 +174,37 @@ def read_export(
                     Response(instrument.id, cell(id_column), this_wave, completed, cells, number, names)
                 )
     return parsed
+
+
+def order_slips(instruments: list[Instrument], column: dict[str, int], texts: list[str]) -> list[Problem]:
+    """Columns whose question text (the export's second header row) ends with another item's statement.
+
+    A statement edited in the platform matches no item and is let through; one that is the
+    wording of a different item means the statements were reordered, and the codes would land
+    on the wrong items.
+    """
+    problems = []
+    for instrument in instruments:
+        wording = {item.id: " ".join(statement(instrument, item).split()) for item in instrument.items}
+        for name, item in columns(instrument).items():
+            if name not in column or column[name] >= len(texts):
+                continue
+            shown = " ".join(texts[column[name]].split())
+            if shown.endswith(wording[item.id]):
+                continue
+            other = next((i for i, w in wording.items() if i != item.id and shown.endswith(w)), None)
+            if other is not None:
+                problems.append(
+                    Problem(
+                        f"the question text of {name} is the wording of {instrument.id} {other}, not of "
+                        f"{item.id}: the statements were reordered in Qualtrics",
+                        "Put the statements back in the order of the TXT studykit wrote (or rebuild the "
+                        "survey from it), then export again.",
+                        row=2,
+                        column=name,
+                    )
+                )
+    return problems
 
 
 def _fixed_wave(
