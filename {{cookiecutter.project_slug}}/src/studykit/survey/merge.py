@@ -29,6 +29,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from studykit.errors import StudykitError
 from studykit.files import study_relative
 from studykit.instruments import Instrument, Item
 from studykit.package import ID_PATTERN, header_row, measures_resource
@@ -210,6 +211,34 @@ class SurveyImport:
             "problems": [p.sentence() for p in self.problems],
             "findings": list(self.findings),
         }
+
+
+# --- reading an export -------------------------------------------------------------------------
+
+
+def read_csv_rows(path: Path) -> list[list[str]]:
+    try:
+        text = path.read_bytes().decode("utf-8-sig")
+    except OSError as exc:
+        msg = f"cannot be read ({exc.strerror or exc})"
+        raise StudykitError(msg, path=path) from exc
+    except UnicodeDecodeError as exc:
+        msg = "is not UTF-8 text"
+        raise StudykitError(msg, path=path, fix="Export it again as CSV (UTF-8).") from exc
+    try:
+        return [row for row in csv.reader(io.StringIO(text, newline="")) if any(cell.strip() for cell in row)]
+    except csv.Error as exc:
+        msg = f"is not a CSV file ({exc})"
+        raise StudykitError(msg, path=path, fix="Export it again as CSV.") from exc
+
+
+def a_date(value: str) -> str | None:
+    """The date (YYYY-MM-DD) at the start of a timestamp or date cell, or None."""
+    text = value.strip()[:10]
+    try:
+        return dt.date.fromisoformat(text).isoformat()
+    except ValueError:
+        return None
 
 
 # --- answers to codes ---------------------------------------------------------------------------

@@ -21,8 +21,19 @@ from pathlib import Path
 from studykit.errors import StudykitError
 from studykit.instruments import Instrument, Item
 from studykit.study import Study
-from studykit.survey.merge import Dropped, Parsed, Problem, Response, choices, dropped_text, runs, shown_value
-from studykit.survey.redcap import a_date, find_wave, read_csv_rows, wave_lookup
+from studykit.survey.merge import (
+    Dropped,
+    Parsed,
+    Problem,
+    Response,
+    a_date,
+    choices,
+    dropped_text,
+    read_csv_rows,
+    runs,
+    shown_value,
+)
+from studykit.survey.redcap import find_wave, wave_lookup
 
 METADATA = (
     "StartDate",

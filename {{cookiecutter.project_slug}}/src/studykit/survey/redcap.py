@@ -16,7 +16,6 @@ In: a CSV export with variable names in the header (raw codes or labels in the c
 from __future__ import annotations
 
 import csv
-import datetime as dt
 import hashlib
 import io
 import re
@@ -30,8 +29,10 @@ from studykit.survey.merge import (
     Parsed,
     Problem,
     Response,
+    a_date,
     choices,
     dropped_text,
+    read_csv_rows,
     required,
     runs,
     shown_value,
@@ -229,22 +230,6 @@ def mapping_csv(study: Study, instruments: list[Instrument]) -> str:
 # --- exports in ---------------------------------------------------------------------------------
 
 
-def read_csv_rows(path: Path) -> list[list[str]]:
-    try:
-        text = path.read_bytes().decode("utf-8-sig")
-    except OSError as exc:
-        msg = f"cannot be read ({exc.strerror or exc})"
-        raise StudykitError(msg, path=path) from exc
-    except UnicodeDecodeError as exc:
-        msg = "is not UTF-8 text"
-        raise StudykitError(msg, path=path, fix="Export it again as CSV (UTF-8).") from exc
-    try:
-        return [row for row in csv.reader(io.StringIO(text, newline="")) if any(cell.strip() for cell in row)]
-    except csv.Error as exc:
-        msg = f"is not a CSV file ({exc})"
-        raise StudykitError(msg, path=path, fix="Export it again as CSV.") from exc
-
-
 def flagged_identifiers(path: Path) -> set[str]:
     """Fields marked ``Identifier? = y`` in a REDCap data dictionary (the project's own, downloaded)."""
     rows = read_csv_rows(path)
@@ -272,15 +257,6 @@ def find_wave(lookup: dict[str, str], value: str) -> str | None:
         if candidate.casefold() in lookup:
             return lookup[candidate.casefold()]
     return None
-
-
-def a_date(value: str) -> str | None:
-    """The date (YYYY-MM-DD) at the start of a timestamp or date cell, or None."""
-    text = value.strip()[:10]
-    try:
-        return dt.date.fromisoformat(text).isoformat()
-    except ValueError:
-        return None
 
 
 def read_export(
@@ -354,8 +330,7 @@ def read_export(
                     shown = shown_value(value)
                     parsed.problems.append(
                         Problem(
-                            f"the event {shown!r} maps to no wave of study.yml "
-                            f"({', '.join(study.wave_ids)})",
+                            f"the event {shown!r} maps to no wave of study.yml ({', '.join(study.wave_ids)})",
                             "Name the events as `studykit survey dictionary` wrote them (the events "
                             "file), or give the wave column with --wave-column.",
                             row=number,
