@@ -62,6 +62,15 @@ SAMPLES = {
     render.validation_summary: {
         "counts": {"error": 1, "warning": 0}, "findings": [{**FINDING, "code": "STR001"}]
     },
+    render.survey_import_text: {
+        "platform": "REDCap", "source": MARKUP, "dry_run": False, "written": True,
+        "counts": {"added": 1, "unchanged": 0, "replaced": 0, "refused": 1},
+        "tables": [{"file": MARKUP, "added": [MARKUP], "unchanged": [], "replaced": [], "refused": [MARKUP]}],
+        "dropped_columns": [{"column": MARKUP, "reason": MARKUP}], "skipped": {MARKUP: 1},
+        "unknown_labels": [MARKUP], "problems": [MARKUP], "findings": [FINDING],
+    },
+    render.survey_dictionary_text: {"platform": "redcap", "files": {MARKUP: MARKUP}, "instruments": [MARKUP],
+                                    "notes": [MARKUP]},
 }
 
 

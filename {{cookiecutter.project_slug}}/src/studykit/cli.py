@@ -737,6 +737,72 @@ def doctor(study_dir: StudyDir = Path(), fmt: Format = "text") -> int:
     return report.exit_code
 
 
+# --- survey platforms: REDCap and Qualtrics (dictionary out, exports in) ------------------------
+
+survey_app = _App("survey", "REDCap and Qualtrics: build the survey from the instruments, import exports.")
+app.add_typer(survey_app)
+PlatformOption = Literal["redcap", "qualtrics"]
+
+
+@survey_app.command("dictionary")
+def survey_dictionary(
+    to: Annotated[PlatformOption, typer.Option("--to", help="redcap (dictionary CSV) or qualtrics (TXT).")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="File to write.", show_default=False)],
+    study_dir: StudyDir = Path(),
+    fmt: Format = "text",
+) -> None:
+    """Write the survey for the study's instruments: a REDCap data dictionary or a Qualtrics TXT.
+
+    For a REDCap study with several waves, the events and the instrument-event mapping are
+    written beside the dictionary (<name>-events.csv, <name>-instrument-events.csv).
+    """
+    from studykit.survey import write_dictionary
+
+    _show(write_dictionary(load_study(study_dir), to, output), fmt)
+
+
+@survey_app.command("import")
+def survey_import(
+    file: Annotated[Path, typer.Argument(help="The export (CSV).", show_default=False)],
+    platform: Annotated[PlatformOption, typer.Option("--from", help="redcap or qualtrics.")],
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Say what would change; write nothing.")] = False,
+    replace: Annotated[
+        bool, typer.Option("--replace", help="Replace stored rows whose values differ (else refused).")
+    ] = False,
+    wave_column: Annotated[
+        str | None, typer.Option("--wave-column", help="The export's column that holds the wave.")
+    ] = None,
+    wave: Annotated[
+        str | None, typer.Option("--wave", help="Qualtrics: the wave of every response in the file.")
+    ] = None,
+    id_column: Annotated[
+        str | None, typer.Option("--id-column", help="Qualtrics: the column holding the participant id "
+                                 "(default ExternalReference).")
+    ] = None,
+    dictionary: Annotated[
+        Path | None, typer.Option("--dictionary", help="REDCap: the project's data dictionary, so fields "
+                                  "flagged Identifier? = y are dropped by name.")
+    ] = None,
+    by: By = None,
+    study_dir: StudyDir = Path(),
+    fmt: Format = "text",
+) -> int:
+    """Merge a REDCap or Qualtrics export into data/measures/ (audited); identifying columns are dropped.
+
+    New rows are added, identical rows left alone, rows that differ from what is stored are
+    refused unless --replace. Any problem with the export means nothing is written.
+    Exit code 0: merged cleanly; 1: problems, refused rows or validation errors in the rows.
+    """
+    from studykit.survey import import_export
+
+    result = import_export(
+        load_study(study_dir), file, platform, replace=replace, dry_run=dry_run, wave_column=wave_column,
+        wave=wave, id_column=id_column, dictionary=dictionary, by=by,
+    )  # fmt: skip
+    _show(result, fmt)
+    return 0 if result.clean else 1
+
+
 def main() -> None:
     """Entry point for ``studykit`` and ``python -m studykit``."""
     app(prog_name="studykit")

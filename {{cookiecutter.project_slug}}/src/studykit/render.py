@@ -427,20 +427,52 @@ def edit_done(edit: object) -> Text:
     return done
 
 
-VIEWS: dict[str, Callable[[Any], RenderableType]] = {
-    "Report": report_text,
-    "Study": study_text,
-    "ExchangeSummary": exchange_text,
-    "DocxImport": docx_import_text,
-    "ExportResult": export_text,
-    "PseudonymiseResult": pseudonymise_text,
-    "ParticipantConsent": consent_history_text,
-}
-LIST_VIEWS: dict[str, Callable[[Any], RenderableType]] = {
-    "ParticipantConsent": consent_text,
-    "ApprovalStatus": ethics_text,
-    "Listed": instruments_text,
-}
+def survey_import_text(summary: Mapping[str, Any]) -> Group:
+    """What a survey import did (or would do) to each measure table, what it dropped, and why it stopped."""
+    counts = summary["counts"]
+    verb = "Merged" if summary["written"] else "Nothing written from"
+    verb = "Would change" if summary["dry_run"] else verb
+    source = f"{summary['platform']} export {summary['source']}"
+    parts: list[RenderableType] = [Text.assemble((f"{verb} ", "bold"), shown(source, "bold"))]
+    parts.append(_facts([(k, v) for k, v in counts.items()]))
+    for table in summary["tables"]:
+        kinds = ("added", "unchanged", "replaced", "refused")
+        facts = ", ".join(f"{len(table[k])} {k}" for k in kinds if table[k])
+        parts.append(Text.assemble("  ", shown(table["file"]), ": ", shown(facts)))
+        if table["refused"]:
+            parts.append(shown(f"    refused (differ from what is stored; --replace to overwrite): "
+                               f"{', '.join(table['refused'])}", "yellow"))
+    if summary["dropped_columns"]:
+        parts.append(Text("Dropped columns (never written to data/):", style="bold"))
+        parts.extend(Text.assemble("  - ", shown(f"{d['column']}: {d['reason']}"))
+                     for d in summary["dropped_columns"])  # fmt: skip
+    for reason, n in summary["skipped"].items():
+        parts.append(shown(f"Skipped {n}: {reason}", "cyan"))
+    if summary["unknown_labels"]:
+        parts.append(Text("Unknown labels:", style="bold red"))
+        parts.extend(Text.assemble("  - ", shown(u, "red")) for u in summary["unknown_labels"])
+    if summary["problems"]:
+        parts.append(Text(f"Problems ({len(summary['problems'])}); nothing was written:", style="bold red"))
+        parts.extend(Text.assemble("  - ", shown(p, "red")) for p in summary["problems"])
+    if summary["findings"]:
+        parts.append(Text("Validation of the rows written:", style="bold"))
+        parts.extend(
+            Text.assemble("  ", (f["code"], SEVERITY_STYLE.get(f["severity"], "")), " ",
+                          shown(f"{f['file']} row {f['row']}, {f['column']}: {f['message']}"))
+            for f in summary["findings"]
+        )  # fmt: skip
+    return Group(*parts)
+
+
+def survey_dictionary_text(result: Mapping[str, Any]) -> Group:
+    """The files written for the survey platform, and where to upload each."""
+    parts: list[RenderableType] = [Text.assemble(("Wrote ", "bold green"),
+                                                 shown(f"{result['platform']} files for "
+                                                       f"{', '.join(result['instruments'])}"))]  # fmt: skip
+    parts.extend(Text.assemble("  ", shown(path, "bold"), ": ", shown(use))
+                 for path, use in result["files"].items())  # fmt: skip
+    parts.extend(shown(f"Note: {n}", "yellow") for n in result["notes"])
+    return Group(*parts)
 
 
 # --- talk on stderr -----------------------------------------------------------------------------
@@ -578,10 +610,24 @@ def doctor_text(report: Mapping[str, Any]) -> Group:
     return Group(*parts)
 
 
-VIEWS.update(
-    {
-        "TemplateStatus": template_status_text,
-        "UpdateResult": template_update_text,
-        "DoctorReport": doctor_text,
-    }
-)
+# --- which view shows which result (by the result's class name) ----------------------------------
+
+VIEWS: dict[str, Callable[[Any], RenderableType]] = {
+    "Report": report_text,
+    "Study": study_text,
+    "ExchangeSummary": exchange_text,
+    "DocxImport": docx_import_text,
+    "ExportResult": export_text,
+    "PseudonymiseResult": pseudonymise_text,
+    "ParticipantConsent": consent_history_text,
+    "SurveyImport": survey_import_text,
+    "DictionaryWritten": survey_dictionary_text,
+    "TemplateStatus": template_status_text,
+    "UpdateResult": template_update_text,
+    "DoctorReport": doctor_text,
+}
+LIST_VIEWS: dict[str, Callable[[Any], RenderableType]] = {
+    "ParticipantConsent": consent_text,
+    "ApprovalStatus": ethics_text,
+    "Listed": instruments_text,
+}
