@@ -525,7 +525,10 @@ def _qualitative_tables(inputs: Inputs, tables: dict, numbers: dict) -> None:
         freq[(segment.code, transcript.wave, groups.get(speaker or "", "researcher or unattributed"))] += 1
     if any(g == "researcher or unattributed" for _, _, g in freq):
         columns += [(w, "researcher or unattributed") for w in study.wave_ids]
-    columns = [(w, g) for w, g in columns if any(freq[(c, w, g)] for c in book.codes)]
+    columns = sorted(
+        ((w, g) for w, g in columns if any(freq[(c, w, g)] for c in book.codes)),
+        key=lambda column: study.wave_ids.index(column[0]),
+    )
     frequencies.header = ["Code", *(f"{w}: {g}" for w, g in columns)]
     for code in book.codes:
         if counts[code]:

@@ -22,7 +22,7 @@ class WaveFlow:
     wave: str
     label: str
     questionnaires: int  # participants with any analysed questionnaire row in this wave
-    not_seen: int  # analysed participants without one (not yet withdrawn)
+    not_seen: int  # participants with questionnaires at some wave but not this one, and not withdrawn
     interviews: int
     focus_groups: int
     employed: int  # employed as a peer worker at this wave (employment.csv), when recorded
@@ -65,6 +65,7 @@ def participant_flow(
     questionnaire data; ``transcripts``: wave -> kind -> count; ``employed``: wave -> n.
     """
     kept = set(analysed)
+    cohort = set().union(*seen.values()) & kept if seen else set()
     by_scope = {scope: len({w.participant_id for w in withdrawals if w.scope == scope}) for scope in SCOPES}
     waves = []
     for wave in study.waves:
@@ -80,7 +81,7 @@ def participant_flow(
                 wave=wave.id,
                 label=wave.label,
                 questionnaires=len(present),
-                not_seen=len(kept - present - gone),
+                not_seen=len(cohort - present - gone),
                 interviews=transcripts.get(wave.id, {}).get("interview", 0),
                 focus_groups=transcripts.get(wave.id, {}).get("focus group", 0),
                 employed=employed.get(wave.id, 0),
