@@ -279,7 +279,7 @@ def _flow(inputs: Inputs, tables: dict, figures: dict, numbers: dict) -> None:
             str(w.interviews), str(w.focus_groups), str(w.employed),
         ])  # fmt: skip
     if not flow.enrolled:
-        table.empty = "No participants are enrolled yet (data/participants.csv is empty)."
+        table.rows, table.empty = [], "No participants are enrolled yet (data/participants.csv is empty)."
     tables["flow"] = table
     boxes = [f"Enrolled\nn = {flow.enrolled}", f"Analysed\nn = {flow.analysed}"]
     side = [f"Removed at own request\nn = {flow.removed}"]

@@ -50,10 +50,15 @@ class Characteristic:
     cells: dict[str, str]  # group -> text; key "all" for everyone
 
 
-def _numeric(series: pl.Series) -> pl.Series | None:
-    cast = series.cast(pl.String).str.strip_chars().cast(pl.Float64, strict=False)
+def _numbers(series: pl.Series) -> pl.Series:
+    """The column as numbers (blank or not a number: null)."""
+    return series.cast(pl.String).str.strip_chars().cast(pl.Float64, strict=False)
+
+
+def _is_numeric(series: pl.Series) -> bool:
+    """Every filled-in cell is a number, and at least one is filled in."""
     present = series.cast(pl.String).str.strip_chars().fill_null("") != ""
-    return cast if int(present.sum()) and int((cast.is_not_null() == present).sum()) == series.len() else None
+    return bool(present.any()) and bool((_numbers(series).is_not_null() == present).all())
 
 
 def sample_characteristics(participants: pl.DataFrame) -> tuple[list[str], list[Characteristic]]:
@@ -71,10 +76,10 @@ def sample_characteristics(participants: pl.DataFrame) -> tuple[list[str], list[
     for column in participants.columns:
         if column in IGNORED:
             continue
-        if _numeric(participants.get_column(column)) is not None:
+        if _is_numeric(participants.get_column(column)):
             cells = {}
             for g, f in frames.items():
-                s = summarise(_numeric(f.get_column(column)).to_list() if f.height else [])
+                s = summarise(_numbers(f.get_column(column)).to_list())
                 cells[g] = "-" if s.mean is None else f"{s.mean:.1f} ({_fmt(s.sd, 1)}), n = {s.n}"
             rows.append(Characteristic(column, "mean (SD)", cells))
             continue
