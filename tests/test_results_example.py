@@ -31,9 +31,14 @@ EPOCH = "1717243200"
 def run_results(study: Path) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PYTHONPATH": str(study / "src"), "SOURCE_DATE_EPOCH": EPOCH}
     return subprocess.run(
-        [sys.executable, "-m", "studykit", "results"], cwd=study, env=env, capture_output=True, text=True,
-        check=False, timeout=600,
-    )  # fmt: skip
+        [sys.executable, "-m", "studykit", "results"],
+        cwd=study,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=600,
+    )
 
 
 @pytest.fixture(scope="module")

@@ -49,7 +49,13 @@ def test_summarise_matches_the_standard_library(data):
 
 
 def test_summarise_leaves_out_missing_values_and_has_no_sd_for_one():
-    assert summarise([3.0, None, float("nan")]).to_dict() == {"n": 1, "mean": 3.0, "sd": None, "low": 3.0, "high": 3.0}
+    assert summarise([3.0, None, float("nan")]).to_dict() == {
+        "n": 1,
+        "mean": 3.0,
+        "sd": None,
+        "low": 3.0,
+        "high": 3.0,
+    }
     assert summarise([]).n == 0
 
 
@@ -122,10 +128,14 @@ def test_gillard_worked_example_standardised_difference():
 def test_sample_characteristics_by_group():
     import polars as pl
 
-    frame = pl.DataFrame({
-        "participant_id": ["P1", "P2", "P3"], "group": ["a", "a", "b"], "age": ["30", "40", ""],
-        "gender": ["woman", "man", "woman"],
-    })  # fmt: skip
+    frame = pl.DataFrame(
+        {
+            "participant_id": ["P1", "P2", "P3"],
+            "group": ["a", "a", "b"],
+            "age": ["30", "40", ""],
+            "gender": ["woman", "man", "woman"],
+        }
+    )
     groups, rows = sample_characteristics(frame)
     assert groups == ["a", "b", "all"]
     by = {(r.characteristic, r.level): r.cells for r in rows}
@@ -135,10 +145,17 @@ def test_sample_characteristics_by_group():
 
 
 def test_flow_counts_withdrawals_before_each_wave_by_scope(tmp_path):
-    study = Study.model_validate({**design(waves=[
-        {"id": "T1", "label": "start", "offset_months": 0},
-        {"id": "T2", "label": "4 months", "offset_months": 4},
-    ]), "root": tmp_path})  # fmt: skip
+    study = Study.model_validate(
+        {
+            **design(
+                waves=[
+                    {"id": "T1", "label": "start", "offset_months": 0},
+                    {"id": "T2", "label": "4 months", "offset_months": 4},
+                ]
+            ),
+            "root": tmp_path,
+        }
+    )
     start = dt.date(2024, 1, 1)
     flow = participant_flow(
         study,
@@ -147,9 +164,11 @@ def test_flow_counts_withdrawals_before_each_wave_by_scope(tmp_path):
         seen={"T1": {"P1", "P2", "P3", "P4"}, "T2": {"P1"}},
         transcripts={"T1": {"interview": 2}},
         employed={"T1": 3},
-        withdrawals=[Withdrawn("P2", dt.date(2024, 3, 1), "no further data"),
-                     Withdrawn("P4", dt.date(2024, 2, 1), "remove all data")],
-    )  # fmt: skip
+        withdrawals=[
+            Withdrawn("P2", dt.date(2024, 3, 1), "no further data"),
+            Withdrawn("P4", dt.date(2024, 2, 1), "remove all data"),
+        ],
+    )
     assert (flow.enrolled, flow.removed, flow.analysed) == (4, 1, 3)
     first, second = flow.waves
     assert (first.questionnaires, first.interviews, first.employed, first.not_seen) == (3, 2, 3, 0)

@@ -24,9 +24,20 @@ CONSENT = (
     "P002,1.0,2024-01-08,yes,yes,,yes,yes\n"  # no quotation
     "P003,1.0,2024-01-15,yes,yes,yes,yes,yes\n"
 )
-WITHDRAWALS = "participant_id,withdrawn_on,reason,scope\nP003,2024-01-20,Asked to be removed,remove all data\n"
-ETHICS = {"approvals": [{"committee": "Synthetic REC", "reference": "SYN/1", "approved_on": "2024-01-01",
-                         "expires_on": "2027-01-01", "consent_forms": ["1.0"]}]}  # fmt: skip
+WITHDRAWALS = (
+    "participant_id,withdrawn_on,reason,scope\nP003,2024-01-20,Asked to be removed,remove all data\n"
+)
+ETHICS = {
+    "approvals": [
+        {
+            "committee": "Synthetic REC",
+            "reference": "SYN/1",
+            "approved_on": "2024-01-01",
+            "expires_on": "2027-01-01",
+            "consent_forms": ["1.0"],
+        }
+    ]
+}
 
 
 def wemwbs(rows: list[tuple[str, str, str, int]]) -> str:
@@ -34,10 +45,15 @@ def wemwbs(rows: list[tuple[str, str, str, int]]) -> str:
     return "\n".join([header, *(f"{p},{w},{d}," + ",".join([str(v)] * 14) for p, w, d, v in rows)]) + "\n"
 
 
-MEASURES = wemwbs([
-    ("P001", "T1", "2024-01-10", 3), ("P002", "T1", "2024-01-10", 4), ("P003", "T1", "2024-01-16", 5),
-    ("P001", "T2", "2024-05-10", 2), ("P002", "T2", "2024-05-10", 4),
-])  # fmt: skip
+MEASURES = wemwbs(
+    [
+        ("P001", "T1", "2024-01-10", 3),
+        ("P002", "T1", "2024-01-10", 4),
+        ("P003", "T1", "2024-01-16", 5),
+        ("P001", "T2", "2024-05-10", 2),
+        ("P002", "T2", "2024-05-10", 4),
+    ]
+)
 
 
 EMPLOYMENT = (
@@ -81,14 +97,30 @@ def test_results_write_every_table_and_figure(tmp_path):
     scores = (study.results_dir / "tbl-scores.md").read_text(encoding="utf-8")
     assert scores.rstrip().endswith("{#tbl-scores}")
     variables = yaml.safe_load(study.variables_path.read_text(encoding="utf-8"))
-    assert variables["n"] == {"enrolled": 3, "analysed": 2, "withdrawn": 1, "waves": 2, "instruments": 1,
-                              "themes": 2, "quotes": 1, "propositions": 0}  # fmt: skip
+    assert variables["n"] == {
+        "enrolled": 3,
+        "analysed": 2,
+        "withdrawn": 1,
+        "waves": 2,
+        "instruments": 1,
+        "themes": 2,
+        "quotes": 1,
+        "propositions": 0,
+    }
     assert set(variables["provenance"]) == {"commit", "dirty", "checksum", "generated", "studykit"}
     numbers = json.loads((study.results_dir / "results.json").read_text(encoding="utf-8"))
     t1 = next(c for c in numbers["scores"] if c["construct"] == "wemwbs.total" and c["wave"] == "T1")
     assert (t1["n"], t1["mean"]) == (2, 49.0)  # P001 42 and P002 56; P003 removed at their request
     figure = (study.results_dir / "fig-trajectories.md").read_text(encoding="utf-8")
-    assert figure.startswith("![") and '{#fig-trajectories fig-alt="' in figure and "T1 49.00 (n = 2)" in figure
+    assert (
+        figure.startswith("![")
+    )
+    assert (
+        '{#fig-trajectories fig-alt="' in figure
+    )
+    assert (
+        "T1 49.00 (n = 2)" in figure
+    )
 
 
 def test_results_leave_out_excluded_participants_and_unconsented_quotes(tmp_path):
@@ -125,16 +157,22 @@ def test_an_empty_study_gets_every_file_as_a_sentence(tmp_path):
     study = load_study(root)
     write_results(study, check=False)
     published = (study.results_dir / "tbl-published.md").read_text(encoding="utf-8")
-    assert published == "This study sets no published numbers beside its own (reports/published.yml is absent).\n"
+    assert (
+        published
+        == "This study sets no published numbers beside its own (reports/published.yml is absent).\n"
+    )
     for table in TABLES:
         text = (study.results_dir / f"tbl-{table}.md").read_text(encoding="utf-8")
         if table != "provenance":
-            assert "{#tbl-" not in text and text.strip().endswith("."), table
+            assert "{#tbl-" not in text, table
+            assert text.strip().endswith("."), table
     assert "{#fig-" not in (study.results_dir / "fig-trajectories.md").read_text(encoding="utf-8")
 
 
 def test_results_refuse_data_with_validation_errors(tmp_path):
-    study = make_results_study(tmp_path, **{"data/measures/wemwbs.csv": MEASURES.replace("P002,T1", "P0x2,T1")})
+    study = make_results_study(
+        tmp_path, **{"data/measures/wemwbs.csv": MEASURES.replace("P002,T1", "P0x2,T1")}
+    )
     result = CliRunner().invoke(app, ["results", "--study-dir", str(study.root)])
     assert result.exit_code == 1
     assert "Results stopped: validation found" in result.stderr
@@ -159,7 +197,9 @@ def rep(study) -> list[list]:
 
 
 def test_rep001_rep002_unlinked_construct_and_theme_once_propositions_exist(tmp_path):
-    study = make_results_study(tmp_path, **{"reports/propositions.yml": "- {id: PR1, statement: S., themes: [support]}\n"})
+    study = make_results_study(
+        tmp_path, **{"reports/propositions.yml": "- {id: PR1, statement: S., themes: [support]}\n"}
+    )
     assert rep(study) == [["REP001", "wemwbs.total"], ["REP002", "hope"]]
 
 
@@ -168,9 +208,12 @@ def test_no_link_warnings_without_propositions(tmp_path):
 
 
 def test_rep003_unknown_construct_or_theme(tmp_path):
-    text = "- {id: PR1, statement: S., constructs: [wemwbs.total, phq9.total], themes: [support, hope, nope]}\n"
+    text = (
+        "- {id: PR1, statement: S., constructs: [wemwbs.total, phq9.total], themes: [support, hope, nope]}\n"
+    )
     assert rep(make_results_study(tmp_path, **{"reports/propositions.yml": text})) == [
-        ["REP003", "nope"], ["REP003", "phq9.total"],
+        ["REP003", "nope"],
+        ["REP003", "phq9.total"],
     ]
 
 
@@ -204,4 +247,6 @@ def test_adjustment_and_exploratory_label_follow_study_yml(tmp_path, adjustment)
     change = (study.results_dir / "tbl-change.md").read_text(encoding="utf-8")
     numbers = json.loads((study.results_dir / "results.json").read_text(encoding="utf-8"))["change"]
     assert (numbers["adjustment"], numbers["exploratory"]) == (adjustment, True)
-    assert ("Holm" if adjustment == "holm" else "Benjamini-Hochberg") in change or "No paired change" in change
+    assert (
+        "Holm" if adjustment == "holm" else "Benjamini-Hochberg"
+    ) in change or "No paired change" in change

@@ -38,7 +38,9 @@ def draw(figure_id: str, spec: dict[str, Any]) -> tuple[str, bytes]:
             if spec.get("empty"):
                 figure.text(0.5, 0.5, spec["empty"], ha="center", va="center")
             else:
-                {"flow": _flow, "trajectories": _trajectories, "employment": _employment}[figure_id](figure, spec)
+                {"flow": _flow, "trajectories": _trajectories, "employment": _employment}[figure_id](
+                    figure, spec
+                )
             svg, png = io.StringIO(), io.BytesIO()
             figure.savefig(svg, format="svg", metadata={"Date": None, "Creator": None})
             figure.savefig(png, format="png", metadata={"Software": None})
@@ -54,13 +56,24 @@ def _flow(figure: Any, spec: dict[str, Any]) -> None:
     step = 1 / (len(boxes) + 1)
     for index, text in enumerate(boxes):
         y = 1 - step * (index + 0.8)
-        axes.text(0.3, y, text, ha="center", va="center", bbox={"boxstyle": "square", "fc": "white", "ec": "black"})
+        axes.text(
+            0.3, y, text, ha="center", va="center", bbox={"boxstyle": "square", "fc": "white", "ec": "black"}
+        )
         if index:
-            axes.annotate("", xy=(0.3, y + step * 0.28), xytext=(0.3, y + step * 0.72),
-                          arrowprops={"arrowstyle": "->"})  # fmt: skip
+            axes.annotate(
+                "", xy=(0.3, y + step * 0.28), xytext=(0.3, y + step * 0.72), arrowprops={"arrowstyle": "->"}
+            )
         if index and index - 1 < len(side):
-            axes.text(0.55, y + step * 0.5, side[index - 1], ha="left", va="center", fontsize=8, wrap=True,
-                      bbox={"boxstyle": "square", "fc": "#f0f0f0", "ec": "#555555", "ls": "--"})  # fmt: skip
+            axes.text(
+                0.55,
+                y + step * 0.5,
+                side[index - 1],
+                ha="left",
+                va="center",
+                fontsize=8,
+                wrap=True,
+                bbox={"boxstyle": "square", "fc": "#f0f0f0", "ec": "#555555", "ls": "--"},
+            )
 
 
 def _trajectories(figure: Any, spec: dict[str, Any]) -> None:
@@ -76,9 +89,15 @@ def _trajectories(figure: Any, spec: dict[str, Any]) -> None:
             ys = [c["mean"] for c in mine]
             errors = [1.96 * c["sd"] / c["n"] ** 0.5 if c["sd"] else 0 for c in mine]
             axes.errorbar(
-                xs, ys, yerr=errors, label=construct.split(".", 1)[1], color=OKABE_ITO[index % len(OKABE_ITO)],
-                marker=MARKERS[index % len(MARKERS)], linestyle=LINES[index % len(LINES)], capsize=3,
-            )  # fmt: skip
+                xs,
+                ys,
+                yerr=errors,
+                label=construct.split(".", 1)[1],
+                color=OKABE_ITO[index % len(OKABE_ITO)],
+                marker=MARKERS[index % len(MARKERS)],
+                linestyle=LINES[index % len(LINES)],
+                capsize=3,
+            )
         axes.set_xticks(range(len(waves)), waves)
         axes.set_title(instrument)
         axes.set_ylabel("mean score")
@@ -91,12 +110,26 @@ def _employment(figure: Any, spec: dict[str, Any]) -> None:
     waves = spec["waves"]
     bottom = [0] * len(waves)
     for index, (contract, counts) in enumerate(spec["series"].items()):
-        axes.bar(waves, counts, bottom=bottom, label=contract, color=OKABE_ITO[index % len(OKABE_ITO)],
-                 hatch=HATCHES[index % len(HATCHES)], edgecolor="black")  # fmt: skip
+        axes.bar(
+            waves,
+            counts,
+            bottom=bottom,
+            label=contract,
+            color=OKABE_ITO[index % len(OKABE_ITO)],
+            hatch=HATCHES[index % len(HATCHES)],
+            edgecolor="black",
+        )
         for x, (base, count) in enumerate(zip(bottom, counts, strict=True)):
             if count:
-                axes.text(x, base + count / 2, str(count), ha="center", va="center", fontsize=8,
-                          bbox={"boxstyle": "round", "fc": "white", "ec": "none", "pad": 0.1})  # fmt: skip
+                axes.text(
+                    x,
+                    base + count / 2,
+                    str(count),
+                    ha="center",
+                    va="center",
+                    fontsize=8,
+                    bbox={"boxstyle": "round", "fc": "white", "ec": "none", "pad": 0.1},
+                )
         bottom = [b + c for b, c in zip(bottom, counts, strict=True)]
     axes.set_ylabel("peer workers employed in the role (n)")
     axes.set_xlabel("wave")

@@ -51,9 +51,21 @@ from studykit.study import Study
 
 RESULTS_FORMAT = "studykit-results/1"
 TABLES = (
-    "flow", "sample", "scores", "change", "employment", "codebook", "themes", "code-frequencies",
-    "focus-groups", "joint-display", "coreq", "gramms", "provenance", "published",
-)  # fmt: skip
+    "flow",
+    "sample",
+    "scores",
+    "change",
+    "employment",
+    "codebook",
+    "themes",
+    "code-frequencies",
+    "focus-groups",
+    "joint-display",
+    "coreq",
+    "gramms",
+    "provenance",
+    "published",
+)
 FIGURES = ("flow", "trajectories", "employment")
 PACKAGES = ("polars", "scipy", "matplotlib", "pydantic", "pyyaml")
 
@@ -257,27 +269,49 @@ def _flow(inputs: Inputs, tables: dict, figures: dict, numbers: dict) -> None:
         for wave, value in inputs.employment.select("wave", "employed_as_peer_worker").iter_rows():
             if (value or "").strip().lower() in ("true", "yes", "1"):
                 employed[wave] = employed.get(wave, 0) + 1
-    withdrawals = [Withdrawn(w.participant_id, w.withdrawn_on, w.scope) for w in inputs.consent.registers.withdrawals]
+    withdrawals = [
+        Withdrawn(w.participant_id, w.withdrawn_on, w.scope) for w in inputs.consent.registers.withdrawals
+    ]
     analysed = inputs.participants.get_column("participant_id").to_list()
     flow = participant_flow(
-        study, enrolled=enrolled, analysed=analysed, seen=seen, transcripts=kinds, employed=employed,
+        study,
+        enrolled=enrolled,
+        analysed=analysed,
+        seen=seen,
+        transcripts=kinds,
+        employed=employed,
         withdrawals=withdrawals,
-    )  # fmt: skip
+    )
     numbers["flow"] = flow.to_dict()
     table = Table(
         "flow",
         "Participant flow per wave (STROBE item 13): questionnaires, interviews and withdrawals by scope",
-        ["Wave", "Questionnaires (n)", "Not seen (n)", "Withdrawn before: no further data",
-         "Withdrawn before: remove all data", "Interviews", "Focus groups", "Employed as peer worker"],
+        [
+            "Wave",
+            "Questionnaires (n)",
+            "Not seen (n)",
+            "Withdrawn before: no further data",
+            "Withdrawn before: remove all data",
+            "Interviews",
+            "Focus groups",
+            "Employed as peer worker",
+        ],
         notes=f"Enrolled {flow.enrolled}; removed from analysis at their request {flow.removed}; "
         f"analysed {flow.analysed}.",
-    )  # fmt: skip
+    )
     for w in flow.waves:
-        table.rows.append([
-            f"{w.wave} ({w.label})", str(w.questionnaires), str(w.not_seen),
-            str(w.withdrawn_before["no further data"]), str(w.withdrawn_before["remove all data"]),
-            str(w.interviews), str(w.focus_groups), str(w.employed),
-        ])  # fmt: skip
+        table.rows.append(
+            [
+                f"{w.wave} ({w.label})",
+                str(w.questionnaires),
+                str(w.not_seen),
+                str(w.withdrawn_before["no further data"]),
+                str(w.withdrawn_before["remove all data"]),
+                str(w.interviews),
+                str(w.focus_groups),
+                str(w.employed),
+            ]
+        )
     if not flow.enrolled:
         table.rows, table.empty = [], "No participants are enrolled yet (data/participants.csv is empty)."
     tables["flow"] = table
@@ -307,7 +341,9 @@ def _flow(inputs: Inputs, tables: dict, figures: dict, numbers: dict) -> None:
 def _sample(inputs: Inputs, tables: dict, numbers: dict) -> None:
     groups, rows = sample_characteristics(inputs.participants)
     table = Table(
-        "sample", "Sample characteristics by group (participants analysed)", ["Characteristic", "Level", *groups]
+        "sample",
+        "Sample characteristics by group (participants analysed)",
+        ["Characteristic", "Level", *groups],
     )
     for row in rows:
         table.rows.append([row.characteristic, row.level, *(row.cells.get(g, "-") for g in groups)])
@@ -348,20 +384,33 @@ def _scores(inputs: Inputs, tables: dict, numbers: dict) -> list[dict]:
             values = [] if frame is None else _values(frame, score.id, wave).get_column(score.id).to_list()
             summary = summarise(values)
             comparison = compare_with_norm(values, norm) if norm is not None and values else None
-            cells.append({
-                "construct": construct, "name": score.name, "wave": wave, **summary.to_dict(),
-                "norm": None if comparison is None else comparison.to_dict(),
-            })  # fmt: skip
+            cells.append(
+                {
+                    "construct": construct,
+                    "name": score.name,
+                    "wave": wave,
+                    **summary.to_dict(),
+                    "norm": None if comparison is None else comparison.to_dict(),
+                }
+            )
             if summary.n == 0:
                 continue
-            table.rows.append([
-                f"{instrument.name}: {score.name}", wave, str(summary.n), _num(summary.mean), _num(summary.sd),
-                f"{_num(summary.low, score.decimals)}-{_num(summary.high, score.decimals)}",
-                "-" if norm is None else f"{_num(norm.mean)} ({_num(norm.sd)})",
-                "-" if norm is None else f"{norm.population}: {norm.source}",
-                _num(comparison.t if comparison else None), str(comparison.df) if comparison and comparison.df else "-",
-                _p(comparison.p if comparison else None), _num(comparison.d if comparison else None),
-            ])  # fmt: skip
+            table.rows.append(
+                [
+                    f"{instrument.name}: {score.name}",
+                    wave,
+                    str(summary.n),
+                    _num(summary.mean),
+                    _num(summary.sd),
+                    f"{_num(summary.low, score.decimals)}-{_num(summary.high, score.decimals)}",
+                    "-" if norm is None else f"{_num(norm.mean)} ({_num(norm.sd)})",
+                    "-" if norm is None else f"{norm.population}: {norm.source}",
+                    _num(comparison.t if comparison else None),
+                    str(comparison.df) if comparison and comparison.df else "-",
+                    _p(comparison.p if comparison else None),
+                    _num(comparison.d if comparison else None),
+                ]
+            )
     if not table.rows:
         table.empty = "No questionnaire scores yet: the measure tables hold no rows that may be analysed."
     tables["scores"] = table
@@ -392,32 +441,71 @@ def _change(inputs: Inputs, tables: dict, numbers: dict) -> None:
         before = _values(frame, score.id, first)
         for later in study.wave_ids[1:]:
             after = _values(frame, score.id, later)
-            pairs = before.join(after, on="participant_id", how="inner", suffix="_after").sort("participant_id")
-            change = paired_change(pairs.get_column(score.id).to_list(), pairs.get_column(f"{score.id}_after").to_list())
-            rows.append({"construct": construct, "name": f"{instrument.name}: {score.name}",
-                         "from": first, "to": later, **change.to_dict()})  # fmt: skip
+            pairs = before.join(after, on="participant_id", how="inner", suffix="_after").sort(
+                "participant_id"
+            )
+            change = paired_change(
+                pairs.get_column(score.id).to_list(), pairs.get_column(f"{score.id}_after").to_list()
+            )
+            rows.append(
+                {
+                    "construct": construct,
+                    "name": f"{instrument.name}: {score.name}",
+                    "from": first,
+                    "to": later,
+                    **change.to_dict(),
+                }
+            )
     for row, adjusted in zip(rows, adjust([r["p"] for r in rows], method), strict=True):
         row["p_adjusted"] = adjusted
-    exploratory = " Exploratory analysis: read the effect sizes and CIs first." if study.analysis.exploratory else ""
+    exploratory = (
+        " Exploratory analysis: read the effect sizes and CIs first." if study.analysis.exploratory else ""
+    )
     table = Table(
         "change",
         f"Paired change between waves (available pairs): mean difference (later - earlier) with 95% CI, "
         f"paired t, p adjusted ({label}), d_z = mean difference / SD of differences, d_av = mean difference "
         f"/ mean of the two SDs.{exploratory}",
-        ["Score", "Waves", "n pairs", "Mean difference", "95% CI", "t", "df", "p", f"p ({label})", "d_z", "d_av"],
+        [
+            "Score",
+            "Waves",
+            "n pairs",
+            "Mean difference",
+            "95% CI",
+            "t",
+            "df",
+            "p",
+            f"p ({label})",
+            "d_z",
+            "d_av",
+        ],
     )
     for r in rows:
         if r["n"] < 2:
             continue
-        table.rows.append([
-            r["name"], f"{r['from']} to {r['to']}", str(r["n"]), _num(r["mean_difference"]),
-            f"{_num(r['ci_low'])} to {_num(r['ci_high'])}", _num(r["t"]), str(r["df"] or "-"), _p(r["p"]),
-            _p(r["p_adjusted"]), _num(r["d_z"]), _num(r["d_av"]),
-        ])  # fmt: skip
+        table.rows.append(
+            [
+                r["name"],
+                f"{r['from']} to {r['to']}",
+                str(r["n"]),
+                _num(r["mean_difference"]),
+                f"{_num(r['ci_low'])} to {_num(r['ci_high'])}",
+                _num(r["t"]),
+                str(r["df"] or "-"),
+                _p(r["p"]),
+                _p(r["p_adjusted"]),
+                _num(r["d_z"]),
+                _num(r["d_av"]),
+            ]
+        )
     if not table.rows:
         table.empty = "No paired change yet: it needs at least two participants with a score at two waves."
     tables["change"] = table
-    numbers["change"] = {"adjustment": method, "exploratory": study.analysis.exploratory, "tests": _rounded(rows)}
+    numbers["change"] = {
+        "adjustment": method,
+        "exploratory": study.analysis.exploratory,
+        "tests": _rounded(rows),
+    }
 
 
 def _employment(inputs: Inputs, tables: dict, figures: dict, numbers: dict) -> None:
@@ -433,20 +521,38 @@ def _employment(inputs: Inputs, tables: dict, figures: dict, numbers: dict) -> N
             rows = frame.filter(pl.col("wave") == wave)
             if not rows.height:
                 continue
-            employed = rows.filter(pl.col("employed_as_peer_worker").str.to_lowercase().is_in(["true", "yes", "1"]))
-            contracts = Counter(v for v in employed.get_column("contract").to_list() if v) if "contract" in rows.columns else Counter()
+            employed = rows.filter(
+                pl.col("employed_as_peer_worker").str.to_lowercase().is_in(["true", "yes", "1"])
+            )
+            contracts = (
+                Counter(v for v in employed.get_column("contract").to_list() if v)
+                if "contract" in rows.columns
+                else Counter()
+            )
             hours = (
                 employed.get_column("hours_per_week").cast(pl.Float64, strict=False).to_list()
-                if "hours_per_week" in rows.columns else []
-            )  # fmt: skip
+                if "hours_per_week" in rows.columns
+                else []
+            )
             summary = summarise(hours)
-            per_wave.append({"wave": wave, "recorded": rows.height, "employed": employed.height,
-                             "contracts": dict(sorted(contracts.items())), "hours": _rounded(summary.to_dict())})  # fmt: skip
-            table.rows.append([
-                wave, str(rows.height), f"{employed.height} ({100 * employed.height / rows.height:.0f}%)",
-                ", ".join(f"{k} {v}" for k, v in sorted(contracts.items())) or "-",
-                f"{_num(summary.mean, 1)} ({_num(summary.sd, 1)})",
-            ])  # fmt: skip
+            per_wave.append(
+                {
+                    "wave": wave,
+                    "recorded": rows.height,
+                    "employed": employed.height,
+                    "contracts": dict(sorted(contracts.items())),
+                    "hours": _rounded(summary.to_dict()),
+                }
+            )
+            table.rows.append(
+                [
+                    wave,
+                    str(rows.height),
+                    f"{employed.height} ({100 * employed.height / rows.height:.0f}%)",
+                    ", ".join(f"{k} {v}" for k, v in sorted(contracts.items())) or "-",
+                    f"{_num(summary.mean, 1)} ({_num(summary.sd, 1)})",
+                ]
+            )
     if not table.rows:
         table.empty = "No employment records yet (data/employment.csv)."
     tables["employment"] = table
@@ -457,7 +563,8 @@ def _employment(inputs: Inputs, tables: dict, figures: dict, numbers: dict) -> N
         "alt": "Stacked bars per wave: "
         + "; ".join(
             f"{w['wave']} {w['employed']} of {w['recorded']} employed ("
-            + ", ".join(f"{c} {w['contracts'].get(c, 0)}" for c in contracts) + ")"
+            + ", ".join(f"{c} {w['contracts'].get(c, 0)}" for c in contracts)
+            + ")"
             for w in per_wave
         )
         + ".",
@@ -476,13 +583,15 @@ def _trajectories(inputs: Inputs, cells: list[dict], figures: dict) -> None:
     for instrument, mine in by_instrument.items():
         scores = dict.fromkeys(c["construct"] for c in mine)
         for construct in scores:
-            points = ", ".join(f"{c['wave']} {c['mean']:.2f} (n = {c['n']})" for c in mine if c["construct"] == construct)
+            points = ", ".join(
+                f"{c['wave']} {c['mean']:.2f} (n = {c['n']})" for c in mine if c["construct"] == construct
+            )
             parts.append(f"{construct}: {points}")
         del instrument
     figures["trajectories"] = {
         "caption": "Mean score per wave for each instrument (bars: 95% CI of the mean)",
         "alt": "Line charts, one panel per instrument, mean score per wave: " + "; ".join(parts) + ".",
-        "panels": {i: [c for c in m] for i, m in by_instrument.items()},
+        "panels": {i: list(m) for i, m in by_instrument.items()},
         "waves": inputs.study.wave_ids,
         "empty": "" if by_instrument else "No questionnaire scores yet.",
     }
@@ -492,15 +601,20 @@ def _qualitative_tables(inputs: Inputs, tables: dict, numbers: dict) -> None:
     study = inputs.study
     strand = bool(study.strands.qualitative)
     why = "This study has no qualitative strand." if not strand else "No qualitative data yet."
-    codebook = Table("codebook", "Codebook: codes, their parents and definitions, with coded segments (n)",
-                     ["Code", "Name", "Parent", "Definition", "Segments (n)"])  # fmt: skip
+    codebook = Table(
+        "codebook",
+        "Codebook: codes, their parents and definitions, with coded segments (n)",
+        ["Code", "Name", "Parent", "Definition", "Segments (n)"],
+    )
     themes_table = Table(
-        "themes", "Themes with descriptions and exemplar quotations (participants who consented to quotation)",
+        "themes",
+        "Themes with descriptions and exemplar quotations (participants who consented to quotation)",
         ["Theme", "Description", "Exemplar quotations"],
     )
     frequencies = Table("code-frequencies", "Coded segments per code, by wave and group", ["Code"])
     focus = Table(
-        "focus-groups", "Focus groups: wave, date, duration, participants present and their groups",
+        "focus-groups",
+        "Focus groups: wave, date, duration, participants present and their groups",
         ["Focus group", "Wave", "Date", "Duration (minutes)", "Participants (n)", "Groups"],
     )
     numbers.update({"codebook": [], "themes": [], "code_frequencies": [], "focus_groups": []})
@@ -515,9 +629,12 @@ def _qualitative_tables(inputs: Inputs, tables: dict, numbers: dict) -> None:
     book = load_codebook(study)
     counts = Counter(s.code for s, _, _ in inputs.segments)
     for code in book.codes.values():
-        codebook.rows.append([code.code_id, code.name, code.parent or "-", code.definition, str(counts[code.code_id])])
-        numbers["codebook"].append({"code": code.code_id, "name": code.name, "parent": code.parent,
-                                    "segments": counts[code.code_id]})  # fmt: skip
+        codebook.rows.append(
+            [code.code_id, code.name, code.parent or "-", code.definition, str(counts[code.code_id])]
+        )
+        numbers["codebook"].append(
+            {"code": code.code_id, "name": code.name, "parent": code.parent, "segments": counts[code.code_id]}
+        )
     groups = _groups(inputs.participants)
     columns = [(w, g) for w in study.wave_ids for g in sorted(set(groups.values()))]
     freq: Counter = Counter()
@@ -533,33 +650,66 @@ def _qualitative_tables(inputs: Inputs, tables: dict, numbers: dict) -> None:
     for code in book.codes:
         if counts[code]:
             frequencies.rows.append([code, *(str(freq[(code, w, g)]) for w, g in columns)])
-    numbers["code_frequencies"] = [{"code": c, "wave": w, "group": g, "segments": n} for (c, w, g), n in sorted(freq.items())]
+    numbers["code_frequencies"] = [
+        {"code": c, "wave": w, "group": g, "segments": n} for (c, w, g), n in sorted(freq.items())
+    ]
     quoted = 0
     for theme in load_themes(study) if study.themes_path.is_file() else []:
         quotes = exemplar_quotes(study, theme.id)
         quoted += len(quotes)
-        text = " ".join(f'"{q.text}" ({q.speaker}, {q.wave}, {q.transcript})' for q in quotes) or "No quotable segment."
+        text = (
+            " ".join(f'"{q.text}" ({q.speaker}, {q.wave}, {q.transcript})' for q in quotes)
+            or "No quotable segment."
+        )
         themes_table.rows.append([theme.name, theme.description, text])
         theme_segments = [s for s in inputs.segments if s[0].code in set(theme_codes(theme, book))]
-        numbers["themes"].append({
-            "id": theme.id, "name": theme.name, "codes": list(theme.codes), "constructs": list(theme.constructs),
-            "segments": len(theme_segments),
-            "participants": len({p for _, _, p in theme_segments if p}),
-            "by_wave": {w: sum(1 for _, t, _ in theme_segments if t.wave == w) for w in study.wave_ids},
-            "quotes": [{"reference": q.reference, "segment_id": q.segment_id, "speaker": q.speaker,
-                        "wave": q.wave, "text": q.text} for q in quotes],
-        })  # fmt: skip
+        numbers["themes"].append(
+            {
+                "id": theme.id,
+                "name": theme.name,
+                "codes": list(theme.codes),
+                "constructs": list(theme.constructs),
+                "segments": len(theme_segments),
+                "participants": len({p for _, _, p in theme_segments if p}),
+                "by_wave": {w: sum(1 for _, t, _ in theme_segments if t.wave == w) for w in study.wave_ids},
+                "quotes": [
+                    {
+                        "reference": q.reference,
+                        "segment_id": q.segment_id,
+                        "speaker": q.speaker,
+                        "wave": q.wave,
+                        "text": q.text,
+                    }
+                    for q in quotes
+                ],
+            }
+        )
     numbers["quotes"] = quoted
     for t in inputs.transcripts:
         if t.kind != "focus group":
             continue
         present = [p for p in t.participants if p in groups]
         mix = Counter(groups[p] for p in present)
-        focus.rows.append([t.id, t.wave, t.date.isoformat(), str(t.duration_minutes or "-"), str(len(present)),
-                           ", ".join(f"{g} {n}" for g, n in sorted(mix.items()))])  # fmt: skip
-        numbers["focus_groups"].append({"id": t.id, "wave": t.wave, "date": t.date.isoformat(),
-                                        "duration_minutes": t.duration_minutes, "participants": len(present),
-                                        "groups": dict(sorted(mix.items()))})  # fmt: skip
+        focus.rows.append(
+            [
+                t.id,
+                t.wave,
+                t.date.isoformat(),
+                str(t.duration_minutes or "-"),
+                str(len(present)),
+                ", ".join(f"{g} {n}" for g, n in sorted(mix.items())),
+            ]
+        )
+        numbers["focus_groups"].append(
+            {
+                "id": t.id,
+                "wave": t.wave,
+                "date": t.date.isoformat(),
+                "duration_minutes": t.duration_minutes,
+                "participants": len(present),
+                "groups": dict(sorted(mix.items())),
+            }
+        )
     for t in (codebook, themes_table, frequencies, focus):
         t.empty = "No coded data yet." if t.id != "focus-groups" else "No focus groups in this study's data."
 
@@ -600,8 +750,10 @@ def _integration(inputs: Inputs, tables: dict, numbers: dict) -> None:
         if found is None:
             return f"{theme}: not a theme of themes.yml."
         waves = ", ".join(f"{w} {n}" for w, n in found["by_wave"].items())
-        return (f"{found['name']}: {found['segments']} coded segments from {found['participants']} participants "
-                f"({waves}).")  # fmt: skip
+        return (
+            f"{found['name']}: {found['segments']} coded segments from {found['participants']} participants "
+            f"({waves})."
+        )
 
     rows = joint_display(propositions, quantitative, qualitative)
     table = Table(
@@ -611,11 +763,14 @@ def _integration(inputs: Inputs, tables: dict, numbers: dict) -> None:
         ["Proposition", "Quantitative finding", "Qualitative finding", "Fit", "Meta-inference"],
     )
     for r in rows:
-        table.rows.append([f"{r.proposition}. {r.statement}", r.quantitative, r.qualitative, r.fit, r.meta_inference])
+        table.rows.append(
+            [f"{r.proposition}. {r.statement}", r.quantitative, r.qualitative, r.fit, r.meta_inference]
+        )
     table.empty = (
         f"reports/propositions.yml cannot be read ({problems[0].message}); run `studykit validate`."
-        if problems else "No propositions yet: add them to reports/propositions.yml (see docs/report.md)."
-    )  # fmt: skip
+        if problems
+        else "No propositions yet: add them to reports/propositions.yml (see docs/report.md)."
+    )
     tables["joint-display"] = table
     numbers["propositions"] = [asdict(r) for r in rows]
 
@@ -623,10 +778,17 @@ def _integration(inputs: Inputs, tables: dict, numbers: dict) -> None:
 def _checklists(inputs: Inputs, tables: dict, numbers: dict) -> None:
     items, problems = parse_checklists(inputs.study.checklists_path)
     numbers["checklists"] = []
-    for checklist, title in (("COREQ", "COREQ: consolidated criteria for reporting qualitative research "
-                                        "(Tong, Sainsbury & Craig 2007), 32 items"),
-                             ("GRAMMS", "GRAMMS: good reporting of a mixed methods study (O'Cathain, Murphy & "
-                                        "Nicholl 2008), 6 items")):  # fmt: skip
+    for checklist, title in (
+        (
+            "COREQ",
+            "COREQ: consolidated criteria for reporting qualitative research "
+            "(Tong, Sainsbury & Craig 2007), 32 items",
+        ),
+        (
+            "GRAMMS",
+            "GRAMMS: good reporting of a mixed methods study (O'Cathain, Murphy & Nicholl 2008), 6 items",
+        ),
+    ):
         table = Table(checklist.lower(), title, ["Item", "Topic", "Where the report answers it"])
         mine = sorted((i for i in items if i.checklist == checklist), key=lambda i: i.number)
         for item in mine:
@@ -634,8 +796,9 @@ def _checklists(inputs: Inputs, tables: dict, numbers: dict) -> None:
             numbers["checklists"].append({"id": item.id, "answered": item.answered, "answer": item.answer})
         table.empty = (
             f"reports/checklists.yml cannot be read ({problems[0].message}); run `studykit validate`."
-            if problems else f"No {checklist} items in reports/checklists.yml."
-        )  # fmt: skip
+            if problems
+            else f"No {checklist} items in reports/checklists.yml."
+        )
         tables[table.id] = table
 
 
@@ -645,8 +808,19 @@ def _decimals(text: str) -> int:
 
 def _published(inputs: Inputs, tables: dict, numbers: dict) -> None:
     path = inputs.study.published_path
-    table = Table("published", "", ["Score", "Wave", "Published n", "Published mean (SD)", "This study n",
-                                    "This study mean (SD)", "Same as printed"])  # fmt: skip
+    table = Table(
+        "published",
+        "",
+        [
+            "Score",
+            "Wave",
+            "Published n",
+            "Published mean (SD)",
+            "This study n",
+            "This study mean (SD)",
+            "Same as printed",
+        ],
+    )
     table.empty = "This study sets no published numbers beside its own (reports/published.yml is absent)."
     numbers["published"] = []
     tables["published"] = table
@@ -667,17 +841,32 @@ def _published(inputs: Inputs, tables: dict, numbers: dict) -> None:
             sd = _decimals(str(printed["sd"])) if printed.get("sd") is not None else 2
             ours_mean = _half_up(mine["mean"], md)
             ours_sd = _half_up(mine["sd"], sd)
-            same = (mine["n"] == printed["n"] and ours_mean == str(printed["mean"])
-                    and (printed.get("sd") is None or ours_sd == str(printed["sd"])))  # fmt: skip
+            same = (
+                mine["n"] == printed["n"]
+                and ours_mean == str(printed["mean"])
+                and (printed.get("sd") is None or ours_sd == str(printed["sd"]))
+            )
             shown_sd = f" ({printed['sd']})" if printed.get("sd") is not None else ""
-            table.rows.append([
-                row.get("name", construct), wave, str(printed["n"]), f"{printed['mean']}{shown_sd}",
-                str(mine["n"]), f"{ours_mean} ({ours_sd})", "yes" if same else "no",
-            ])  # fmt: skip
-            numbers["published"].append({
-                "construct": construct, "wave": wave, "published": {k: printed.get(k) for k in ("n", "mean", "sd")},
-                "study": {"n": mine["n"], "mean": ours_mean, "sd": ours_sd}, "same": same,
-            })  # fmt: skip
+            table.rows.append(
+                [
+                    row.get("name", construct),
+                    wave,
+                    str(printed["n"]),
+                    f"{printed['mean']}{shown_sd}",
+                    str(mine["n"]),
+                    f"{ours_mean} ({ours_sd})",
+                    "yes" if same else "no",
+                ]
+            )
+            numbers["published"].append(
+                {
+                    "construct": construct,
+                    "wave": wave,
+                    "published": {k: printed.get(k) for k in ("n", "mean", "sd")},
+                    "study": {"n": mine["n"], "mean": ours_mean, "sd": ours_sd},
+                    "same": same,
+                }
+            )
 
 
 def _half_up(value: float | None, decimals: int) -> str:
@@ -696,7 +885,11 @@ def data_checksum(study: Study) -> str:
     digest = hashlib.sha256()
     files = [study.datapackage_path] if study.datapackage_path.is_file() else []
     data = study.root / "data"
-    files += sorted((p for p in data.rglob("*") if p.is_file()), key=lambda p: p.relative_to(data).as_posix()) if data.is_dir() else []
+    files += (
+        sorted((p for p in data.rglob("*") if p.is_file()), key=lambda p: p.relative_to(data).as_posix())
+        if data.is_dir()
+        else []
+    )
     for path in files:
         digest.update(path.relative_to(study.root).as_posix().encode("utf-8") + b"\0")
         digest.update(hashlib.sha256(path.read_bytes()).digest())
@@ -705,7 +898,9 @@ def data_checksum(study: Study) -> str:
 
 def _git(study: Study, *args: str) -> str | None:
     try:
-        done = subprocess.run(["git", *args], cwd=study.root, capture_output=True, text=True, check=False, timeout=30)
+        done = subprocess.run(
+            ["git", *args], cwd=study.root, capture_output=True, text=True, check=False, timeout=30
+        )
     except (OSError, subprocess.SubprocessError):
         return None
     return done.stdout if done.returncode == 0 else None
@@ -713,7 +908,11 @@ def _git(study: Study, *args: str) -> str | None:
 
 def _generated() -> str:
     epoch = os.environ.get("SOURCE_DATE_EPOCH")
-    moment = dt.datetime.fromtimestamp(int(epoch), dt.UTC) if epoch and epoch.isdigit() else dt.datetime.now(dt.UTC)
+    moment = (
+        dt.datetime.fromtimestamp(int(epoch), dt.UTC)
+        if epoch and epoch.isdigit()
+        else dt.datetime.now(dt.UTC)
+    )
     return moment.replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
@@ -726,7 +925,16 @@ def _version(name: str) -> str:
 
 def _provenance(study: Study, tables: dict, numbers: dict) -> None:
     commit = _git(study, "rev-parse", "HEAD")
-    status = _git(study, "status", "--porcelain", "--untracked-files=no", "--", ".", ":!reports/_results", ":!reports/_variables.yml")
+    status = _git(
+        study,
+        "status",
+        "--porcelain",
+        "--untracked-files=no",
+        "--",
+        ".",
+        ":!reports/_results",
+        ":!reports/_variables.yml",
+    )
     provenance = {
         "checksum": data_checksum(study),
         "commit": commit.strip() if commit else None,
@@ -737,8 +945,11 @@ def _provenance(study: Study, tables: dict, numbers: dict) -> None:
         "packages": {name: _version(name) for name in PACKAGES},
     }
     numbers["provenance"] = provenance
-    table = Table("provenance", "Provenance: the data, code and software these results were computed from",
-                  ["Item", "Value"])  # fmt: skip
+    table = Table(
+        "provenance",
+        "Provenance: the data, code and software these results were computed from",
+        ["Item", "Value"],
+    )
     table.rows = [
         ["Data package checksum (SHA-256 of datapackage.json and data/)", provenance["checksum"]],
         ["Git commit", provenance["commit"] or "not a git repository"],
@@ -808,11 +1019,15 @@ def result_files(study: Study, results: Results) -> dict[Path, bytes | str]:
             files[folder / f"fig-{figure_id}.md"] = f"{spec['empty']}\n"
         else:
             alt = spec["alt"].replace('"', "'")
-            files[folder / f"fig-{figure_id}.md"] = (
-                f'![{_cell(spec["caption"])}](_results/fig-{figure_id}.svg){{#fig-{figure_id} fig-alt="{alt}"}}\n'
-            )
-    files[folder / "results.json"] = json.dumps(results.numbers, indent=2, ensure_ascii=False, sort_keys=False) + "\n"
-    files[study.variables_path] = yaml.safe_dump(results.variables, sort_keys=False, allow_unicode=True, width=100)
+            image = f"![{_cell(spec['caption'])}](_results/fig-{figure_id}.svg)"
+            files[folder / f"fig-{figure_id}.md"] = f'{image}{{#fig-{figure_id} fig-alt="{alt}"}}\n'
+
+    files[folder / "results.json"] = (
+        json.dumps(results.numbers, indent=2, ensure_ascii=False, sort_keys=False) + "\n"
+    )
+    files[study.variables_path] = yaml.safe_dump(
+        results.variables, sort_keys=False, allow_unicode=True, width=100
+    )
     return files
 
 
@@ -834,5 +1049,7 @@ def excluded_ids(study: Study) -> Sequence[str]:
     frame = _read(study.participants_path)
     if frame is None:
         return []
-    kept = set(consent.filter(frame, resource="participants", purpose="analysis").get_column("participant_id"))
+    kept = set(
+        consent.filter(frame, resource="participants", purpose="analysis").get_column("participant_id")
+    )
     return sorted(set(frame.get_column("participant_id")) - kept)

@@ -56,10 +56,18 @@ def paired_change(before: Sequence[float], after: Sequence[float]) -> Change:
     mean = differences.mean
     average_sd = ((first.sd or 0) + (second.sd or 0)) / 2
     return Change(
-        n, first.mean, second.mean, mean, mean - half, mean + half,
-        float(result.statistic), df, float(result.pvalue),
-        mean / differences.sd, mean / average_sd if average_sd else None,
-    )  # fmt: skip
+        n,
+        first.mean,
+        second.mean,
+        mean,
+        mean - half,
+        mean + half,
+        float(result.statistic),
+        df,
+        float(result.pvalue),
+        mean / differences.sd,
+        mean / average_sd if average_sd else None,
+    )
 
 
 def adjust(pvalues: Sequence[float | None], method: str) -> list[float | None]:

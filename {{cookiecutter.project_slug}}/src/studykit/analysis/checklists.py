@@ -57,5 +57,10 @@ def missing_items(items: list[ChecklistItem]) -> list[str]:
     """Item ids of COREQ 1-32 and GRAMMS 1-6 that the file does not list (when it lists that checklist)."""
     listed = {i.id for i in items}
     used = {i.checklist for i in items}
-    return [f"{c}-{n}" for c, total in ITEMS.items() if c in used for n in range(1, total + 1)
-            if f"{c}-{n}" not in listed]  # fmt: skip
+    return [
+        f"{c}-{n}"
+        for c, total in ITEMS.items()
+        if c in used
+        for n in range(1, total + 1)
+        if f"{c}-{n}" not in listed
+    ]

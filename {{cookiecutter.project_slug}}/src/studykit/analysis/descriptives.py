@@ -70,7 +70,9 @@ def sample_characteristics(participants: pl.DataFrame) -> tuple[list[str], list[
     if "group" not in participants.columns:
         participants = participants.with_columns(pl.lit("all").alias("group"))
     groups = list(dict.fromkeys(participants.get_column("group").cast(pl.String).fill_null("(none)")))
-    frames = {g: participants.filter(pl.col("group").cast(pl.String).fill_null("(none)") == g) for g in groups}
+    frames = {
+        g: participants.filter(pl.col("group").cast(pl.String).fill_null("(none)") == g) for g in groups
+    }
     frames["all"] = participants
     rows = [Characteristic("Participants", "n", {g: str(f.height) for g, f in frames.items()})]
     for column in participants.columns:

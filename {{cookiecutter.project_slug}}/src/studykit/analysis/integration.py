@@ -50,7 +50,9 @@ class InputProblem:
     value: object = None
 
 
-def parse_list(path: Path, model: type[Model], what: str, keys: str) -> tuple[list[Model], list[InputProblem]]:
+def parse_list(
+    path: Path, model: type[Model], what: str, keys: str
+) -> tuple[list[Model], list[InputProblem]]:
     """A YAML list of ``model`` entries with distinct ids; each problem with its line. Missing file: []."""
     if not path.is_file():
         return [], []
@@ -93,7 +95,9 @@ def parse_list(path: Path, model: type[Model], what: str, keys: str) -> tuple[li
 
 def parse_propositions(path: Path) -> tuple[list[Proposition], list[InputProblem]]:
     """``reports/propositions.yml``: the propositions and any problems (a missing file is none)."""
-    return parse_list(path, Proposition, "proposition", "id, statement, constructs, themes, fit, meta_inference")
+    return parse_list(
+        path, Proposition, "proposition", "id, statement, constructs, themes, fit, meta_inference"
+    )
 
 
 @dataclass(frozen=True)
@@ -122,8 +126,12 @@ def joint_display(
         qual = " ".join(qualitative(t) for t in p.themes) or "No theme linked."
         rows.append(
             JointRow(
-                p.id, p.statement, quant, qual, p.fit or "(not yet judged)",
+                p.id,
+                p.statement,
+                quant,
+                qual,
+                p.fit or "(not yet judged)",
                 p.meta_inference or "(not yet written)",
             )
-        )  # fmt: skip
+        )
     return rows

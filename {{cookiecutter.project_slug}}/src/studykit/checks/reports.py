@@ -23,40 +23,58 @@ from studykit.study import Study
 _FORMATS = "See docs/report.md for the propositions and checklists formats."
 
 UNLINKED_CONSTRUCT = Rule(
-    "REP001", "structure", "Construct not linked to any proposition", "warning",
+    "REP001",
+    "structure",
+    "Construct not linked to any proposition",
+    "warning",
     "A score of one of the study's instruments is not named by any proposition in reports/propositions.yml, "
     "so the joint display leaves that evidence out.",
     "Add the construct (instrument.score) to the proposition it speaks to, or add a proposition for it.",
 )
 UNLINKED_THEME = Rule(
-    "REP002", "structure", "Theme not linked to any proposition", "warning",
+    "REP002",
+    "structure",
+    "Theme not linked to any proposition",
+    "warning",
     "A theme of data/qualitative/themes.yml is not named by any proposition in reports/propositions.yml, "
     "so the joint display leaves that evidence out.",
     "Add the theme id to the proposition it speaks to, or add a proposition for it.",
 )
 UNKNOWN_LINK = Rule(
-    "REP003", "structure", "Proposition names an unknown construct or theme", "error",
+    "REP003",
+    "structure",
+    "Proposition names an unknown construct or theme",
+    "error",
     "A proposition names a construct that no instrument of the study scores, or a theme id that "
     "themes.yml does not hold, so its finding cannot be computed.",
     "Correct the id: constructs as `studykit instruments` lists the scores (instrument.score), themes as "
     "in data/qualitative/themes.yml.",
 )
 MALFORMED = Rule(
-    "REP004", "structure", "Report input file malformed", "error",
+    "REP004",
+    "structure",
+    "Report input file malformed",
+    "error",
     "reports/propositions.yml or reports/checklists.yml is not valid YAML, is not a list, has an entry "
     "with a missing or unknown key, a fit other than confirmation, expansion or discordance, or an id "
     "used twice.",
     "Fix the entry at the line shown. " + _FORMATS,
 )
 UNANSWERED = Rule(
-    "REP005", "structure", "Checklist item not answered", "warning",
+    "REP005",
+    "structure",
+    "Checklist item not answered",
+    "warning",
     "A COREQ or GRAMMS item in reports/checklists.yml says neither where the report answers it "
     "(answered_in) nor why it does not apply (not_applicable); a reviewer will ask.",
     "Write where the report answers it (page and section, or a table such as @tbl-themes), or "
     "not_applicable with the reason.",
 )
 MISSING_ITEM = Rule(
-    "REP006", "structure", "Checklist item missing", "warning",
+    "REP006",
+    "structure",
+    "Checklist item missing",
+    "warning",
     "reports/checklists.yml lists a checklist (COREQ or GRAMMS) but not every one of its items "
     "(COREQ has 32, GRAMMS 6).",
     "Add the missing item with where the report answers it; the template's reports/checklists.yml lists all.",
@@ -71,9 +89,12 @@ def check(study: Study) -> Iterator[Finding]:
 
 def _malformed(study: Study, problem: InputProblem) -> Finding:
     return MALFORMED.finding(
-        problem.message, file=study_relative(study, problem.path), row=problem.line, column=problem.key,
+        problem.message,
+        file=study_relative(study, problem.path),
+        row=problem.line,
+        column=problem.key,
         value=problem.value,
-    )  # fmt: skip
+    )
 
 
 def _constructs(study: Study) -> list[str]:
@@ -109,14 +130,19 @@ def _propositions(study: Study) -> Iterator[Finding]:
             if construct not in constructs:
                 yield UNKNOWN_LINK.finding(
                     f"proposition {proposition.id} names construct {construct!r}, which no instrument of "
-                    "the study scores", file=file, column="constructs", value=construct,
-                )  # fmt: skip
+                    "the study scores",
+                    file=file,
+                    column="constructs",
+                    value=construct,
+                )
         for theme in proposition.themes:
             if themes is not None and theme not in themes:
                 yield UNKNOWN_LINK.finding(
                     f"proposition {proposition.id} names theme {theme!r}, which themes.yml does not hold",
-                    file=file, column="themes", value=theme,
-                )  # fmt: skip
+                    file=file,
+                    column="themes",
+                    value=theme,
+                )
     used_constructs = {c for p in propositions for c in p.constructs}
     used_themes = {t for p in propositions for t in p.themes}
     for construct in constructs:
@@ -126,7 +152,9 @@ def _propositions(study: Study) -> Iterator[Finding]:
             )
     for theme in themes or []:
         if theme not in used_themes:
-            yield UNLINKED_THEME.finding(f"theme {theme} is not linked to any proposition", file=file, value=theme)
+            yield UNLINKED_THEME.finding(
+                f"theme {theme} is not linked to any proposition", file=file, value=theme
+            )
 
 
 def _checklists(study: Study) -> Iterator[Finding]:
@@ -137,8 +165,10 @@ def _checklists(study: Study) -> Iterator[Finding]:
     for item in items:
         if not item.answered:
             yield UNANSWERED.finding(
-                f"{item.id} ({item.text}) does not say where the report answers it", file=file,
-                column="answered_in", value=item.id,
-            )  # fmt: skip
+                f"{item.id} ({item.text}) does not say where the report answers it",
+                file=file,
+                column="answered_in",
+                value=item.id,
+            )
     for ident in missing_items(items):
         yield MISSING_ITEM.finding(f"{ident} is not listed", file=file, value=ident)
