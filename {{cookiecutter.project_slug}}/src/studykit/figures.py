@@ -79,7 +79,7 @@ def _flow(figure: Any, spec: dict[str, Any]) -> None:
 def _trajectories(figure: Any, spec: dict[str, Any]) -> None:
     panels = spec["panels"]
     waves = spec["waves"]
-    figure.set_size_inches(7, 2.8 * len(panels))
+    figure.set_size_inches(8, 2.8 * len(panels))
     for row, (instrument, cells) in enumerate(panels.items()):
         axes = figure.add_subplot(len(panels), 1, row + 1)
         constructs = list(dict.fromkeys(c["construct"] for c in cells))
@@ -101,7 +101,7 @@ def _trajectories(figure: Any, spec: dict[str, Any]) -> None:
         axes.set_xticks(range(len(waves)), waves)
         axes.set_title(instrument)
         axes.set_ylabel("mean score")
-        axes.legend(fontsize=7, ncols=2, loc="best")
+        axes.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
     figure.tight_layout()
 
 
@@ -133,5 +133,5 @@ def _employment(figure: Any, spec: dict[str, Any]) -> None:
         bottom = [b + c for b, c in zip(bottom, counts, strict=True)]
     axes.set_ylabel("peer workers employed in the role (n)")
     axes.set_xlabel("wave")
-    axes.legend(title="contract")
+    axes.legend(title="contract", loc="upper right")
     figure.tight_layout()

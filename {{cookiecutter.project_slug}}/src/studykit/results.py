@@ -320,8 +320,8 @@ def _flow(inputs: Inputs, tables: dict, figures: dict, numbers: dict) -> None:
     for w in flow.waves:
         boxes.append(f"{w.wave} ({w.label})\nquestionnaires n = {w.questionnaires}")
         side.append(
-            f"withdrawn before {w.wave}: {w.withdrawn_before['no further data']} no further data, "
-            f"{w.withdrawn_before['remove all data']} removal; not seen {w.not_seen}"
+            f"Withdrawn before {w.wave}:\n{w.withdrawn_before['no further data']} no further data, "
+            f"{w.withdrawn_before['remove all data']} removal\nnot seen at {w.wave}: {w.not_seen}"
         )
     alt = (
         f"Flow diagram: {flow.enrolled} enrolled, {flow.removed} removed at their request, "
