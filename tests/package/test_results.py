@@ -112,15 +112,9 @@ def test_results_write_every_table_and_figure(tmp_path):
     t1 = next(c for c in numbers["scores"] if c["construct"] == "wemwbs.total" and c["wave"] == "T1")
     assert (t1["n"], t1["mean"]) == (2, 49.0)  # P001 42 and P002 56; P003 removed at their request
     figure = (study.results_dir / "fig-trajectories.md").read_text(encoding="utf-8")
-    assert (
-        figure.startswith("![")
-    )
-    assert (
-        '{#fig-trajectories fig-alt="' in figure
-    )
-    assert (
-        "T1 49.00 (n = 2)" in figure
-    )
+    assert figure.startswith("![")
+    assert '{#fig-trajectories fig-alt="' in figure
+    assert "T1 49.00 (n = 2)" in figure
 
 
 def test_results_leave_out_excluded_participants_and_unconsented_quotes(tmp_path):
@@ -217,6 +211,13 @@ def test_rep003_unknown_construct_or_theme(tmp_path):
     ]
 
 
+def test_rep003_leaves_themes_alone_without_a_themes_file(tmp_path):
+    text = "- {id: PR1, statement: S., constructs: [wemwbs.total], themes: [support]}\n"
+    study = make_results_study(tmp_path, **{"reports/propositions.yml": text})
+    study.themes_path.unlink()
+    assert rep(study) == []
+
+
 def test_rep004_malformed_propositions_with_line(tmp_path):
     text = "- {id: PR1, statement: S., constructs: [wemwbs.total], themes: [support, hope]}\n- {id: PR2}\n"
     study = make_results_study(tmp_path, **{"reports/propositions.yml": text})
@@ -250,3 +251,13 @@ def test_adjustment_and_exploratory_label_follow_study_yml(tmp_path, adjustment)
     assert (
         "Holm" if adjustment == "holm" else "Benjamini-Hochberg"
     ) in change or "No paired change" in change
+
+
+def test_table_cells_escape_markdown_and_keep_only_the_researchers_cross_references():
+    from studykit.results import Table
+
+    data = Table("themes", "Themes", ["Quote"], [["[laughs] a | b *c* @tbl-x <i>"]]).markdown()
+    assert "| \\[laughs\\] a \\| b \\*c\\* \\@tbl-x \\<i\\> |" in data
+    answers = Table("gramms", "GRAMMS", ["Where"], [["integration.qmd: @tbl-joint-display"]], references=True)
+    assert "| integration.qmd: @tbl-joint-display |" in answers.markdown()
+    assert answers.markdown().endswith(": GRAMMS {#tbl-gramms}\n")

@@ -83,6 +83,7 @@ class Table:
     rows: list[list[str]] = field(default_factory=list)
     empty: str = ""
     notes: str = ""
+    references: bool = False  # keep @tbl-/@fig- cross-references in cells (the researchers' own text)
 
     def markdown(self) -> str:
         if not self.rows:
@@ -90,10 +91,13 @@ class Table:
         lines = [
             "| " + " | ".join(_cell(h) for h in self.header) + " |",
             "|" + "|".join("---" for _ in self.header) + "|",
-            *("| " + " | ".join(_cell(c) for c in row) + " |" for row in self.rows),
+            *("| " + " | ".join(self._text(c) for c in row) + " |" for row in self.rows),
         ]
         notes = f"\n{_cell(self.notes)}\n" if self.notes else ""
-        return "\n".join(lines) + f"\n\n: {self.caption} {{#tbl-{self.id}}}\n{notes}"
+        return "\n".join(lines) + f"\n\n: {_cell(self.caption)} {{#tbl-{self.id}}}\n{notes}"
+
+    def _text(self, cell: str) -> str:
+        return _cell(cell, references=self.references)
 
     def csv(self) -> str:
         buffer = io.StringIO()
@@ -106,9 +110,16 @@ class Table:
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]<>|#$@~^])")
 
 
-def _cell(text: object) -> str:
-    """Data as literal Markdown text: punctuation that means something is escaped, lines joined."""
-    return _MARKDOWN_SPECIAL.sub(r"\\\1", " ".join(str(text).split()))
+_REFERENCE = re.compile(r"\\@((?:tbl|fig)-[A-Za-z0-9-]+)")
+
+
+def _cell(text: object, *, references: bool = False) -> str:
+    """Data as literal Markdown text: punctuation that means something is escaped, lines joined.
+
+    ``references`` keeps ``@tbl-x`` and ``@fig-x`` as cross-references.
+    """
+    escaped = _MARKDOWN_SPECIAL.sub(r"\\\1", " ".join(str(text).split()))
+    return _REFERENCE.sub(r"@\1", escaped) if references else escaped
 
 
 def _num(value: float | None, decimals: int = 2) -> str:
@@ -789,7 +800,8 @@ def _checklists(inputs: Inputs, tables: dict, numbers: dict) -> None:
             "GRAMMS: good reporting of a mixed methods study (O'Cathain, Murphy & Nicholl 2008), 6 items",
         ),
     ):
-        table = Table(checklist.lower(), title, ["Item", "Topic", "Where the report answers it"])
+        header = ["Item", "Topic", "Where the report answers it"]
+        table = Table(checklist.lower(), title, header, references=True)
         mine = sorted((i for i in items if i.checklist == checklist), key=lambda i: i.number)
         for item in mine:
             table.rows.append([str(item.number), item.text, item.answer])

@@ -111,8 +111,11 @@ def _constructs(study: Study) -> list[str]:
 
 
 def _themes(study: Study) -> list[str] | None:
+    """Theme ids; None when there is no themes.yml (no qualitative strand) or it is broken."""
     from studykit.qual.coding import parse_themes
 
+    if not study.themes_path.is_file():
+        return None
     themes, problems = parse_themes(study.themes_path)
     return None if problems else [t.id for t in themes]
 
