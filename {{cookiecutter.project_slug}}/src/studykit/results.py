@@ -1030,7 +1030,7 @@ def result_files(study: Study, results: Results) -> dict[Path, bytes | str]:
         if spec.get("empty"):
             files[folder / f"fig-{figure_id}.md"] = f"{spec['empty']}\n"
         else:
-            alt = spec["alt"].replace('"', "'")
+            alt = f"{spec['caption']}. {spec['alt']}".replace('"', "'")
             image = f"![{_cell(spec['caption'])}](_results/fig-{figure_id}.svg)"
             files[folder / f"fig-{figure_id}.md"] = f'{image}{{#fig-{figure_id} fig-alt="{alt}"}}\n'
 
