@@ -29,7 +29,6 @@ import platform
 import re
 import subprocess
 from collections import Counter
-from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from decimal import Decimal
 from importlib import metadata
@@ -591,14 +590,13 @@ def _trajectories(inputs: Inputs, cells: list[dict], figures: dict) -> None:
         if cell["n"]:
             by_instrument.setdefault(cell["construct"].split(".")[0], []).append(cell)
     parts = []
-    for instrument, mine in by_instrument.items():
+    for mine in by_instrument.values():
         scores = dict.fromkeys(c["construct"] for c in mine)
         for construct in scores:
             points = ", ".join(
                 f"{c['wave']} {c['mean']:.2f} (n = {c['n']})" for c in mine if c["construct"] == construct
             )
             parts.append(f"{construct}: {points}")
-        del instrument
     figures["trajectories"] = {
         "caption": "Mean score per wave for each instrument (bars: 95% CI of the mean)",
         "alt": "Line charts, one panel per instrument, mean score per wave: " + "; ".join(parts) + ".",
@@ -1053,15 +1051,3 @@ def write_results(study: Study, *, check: bool = True) -> Written:
     return Written(
         study_relative(study, study.results_dir), [study_relative(study, p) for p in files], results.variables
     )
-
-
-def excluded_ids(study: Study) -> Sequence[str]:
-    """Participants the consent filter removes from analysis altogether (for tests and checks of outputs)."""
-    consent = ConsentFilter.from_study(study)
-    frame = _read(study.participants_path)
-    if frame is None:
-        return []
-    kept = set(
-        consent.filter(frame, resource="participants", purpose="analysis").get_column("participant_id")
-    )
-    return sorted(set(frame.get_column("participant_id")) - kept)
