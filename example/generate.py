@@ -573,6 +573,23 @@ def _instrument_file(instrument_id: str) -> str:
     return comment + yaml.safe_dump(definition, sort_keys=False, allow_unicode=True, width=100)
 
 
+def _published() -> str:
+    """reports/published.yml: the published Table 3 (n, mean, SD per wave as printed), from table3.yml."""
+    table3 = sources.load("table3")
+    scores = {
+        construct: {"name": row["name"]}
+        | {wave: {k: row[wave][k] for k in ("n", "mean", "sd")} for wave in sources.WAVE_IDS if row.get(wave)}
+        for construct, row in table3["scores"].items()
+    }
+    head = (
+        "# The published numbers `studykit results` sets beside this study's own (tbl-published).\n"
+        "# Written by the template's example generator from its table3.yml; n, mean and SD per wave\n"
+        "# as printed (quoted, so the printed precision is kept). Format: docs/report.md.\n"
+    )
+    body = {"source": table3["source"], "doi": table3["doi"], "scores": scores}
+    return head + yaml.safe_dump(body, sort_keys=False, allow_unicode=True, width=100)
+
+
 def example_files(seed: int = DEFAULT_SEED) -> dict[str, str]:
     """Every file of the example, keyed by its path in a study folder (POSIX), as text."""
     plan = _plan(seed)
@@ -592,5 +609,6 @@ def example_files(seed: int = DEFAULT_SEED) -> dict[str, str]:
     files["governance/withdrawals.csv"] = _withdrawals(plan)
     files["instruments/mjs.yml"] = _instrument_file("mjs")
     files["instruments/team.yml"] = _instrument_file("team")
+    files["reports/published.yml"] = _published()
     files.update(sources.fixed_files())
     return dict(sorted(files.items()))

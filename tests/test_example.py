@@ -238,9 +238,9 @@ def test_themes_and_propositions_refer_to_what_exists(baked):
         assert set(theme.codes) <= set(coding.codebook.codes), theme.id
         assert set(theme.constructs) <= scores, theme.id
     propositions = yaml.safe_load((study.propositions_path).read_text(encoding="utf-8"))
-    assert len(propositions) == 5
+    assert len(propositions) == 6
     for proposition in propositions:
-        assert set(proposition) == {"id", "statement", "constructs", "themes"}
+        assert set(proposition) == {"id", "statement", "constructs", "themes", "fit", "meta_inference"}
         assert set(proposition["themes"]) <= theme_ids
         assert set(proposition["constructs"]) <= scores
 

@@ -94,7 +94,7 @@ def add_team_work(study: Path) -> dict[str, bytes]:
     (study / "instruments" / "team_climate.yml").write_text(own, encoding="utf-8")
     (study / "reports").mkdir(exist_ok=True)
     (study / "reports" / "index.qmd").write_text("The team's prose.\n")
-    (study / "reports" / "propositions.yml").write_text("- statement: peers help\n")
+    (study / "reports" / "propositions.yml").write_text("- id: TEAM1\n  statement: peers help\n")
     with (study / "governance" / "ethics.yml").open("a", encoding="utf-8") as handle:
         handle.write("# reviewed by the team\n")
     with (study / "data" / "measures" / "README.md").open("a", encoding="utf-8") as handle:

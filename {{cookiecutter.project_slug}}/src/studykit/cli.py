@@ -803,6 +803,28 @@ def survey_import(
     return 0 if result.clean else 1
 
 
+# --- results: the report's numbers, tables and figures ------------------------------------------
+
+
+@app.command()
+def results(study_dir: StudyDir = Path(), fmt: Format = "text") -> None:
+    """Compute every table, figure and number of the report into reports/_results/.
+
+    From validated, consent-filtered data only: refuses (exit 1) when validation finds
+    errors. Also writes reports/_variables.yml (numbers quoted in prose) and
+    reports/_results/results.json (every number the report cites). See docs/report.md.
+    """
+    from studykit.results import write_results
+
+    written = write_results(load_study(study_dir))
+    if fmt == "json":
+        _show(written, fmt)
+    n = written.variables["n"]
+    _say(f"Wrote {len(written.files)} files to {written.folder}/ and reports/_variables.yml: "
+         f"{n['analysed']} participants analysed over {n['waves']} waves, {n['themes']} themes, "
+         f"{n['propositions']} propositions.")
+
+
 def main() -> None:
     """Entry point for ``studykit`` and ``python -m studykit``."""
     app(prog_name="studykit")

@@ -37,6 +37,7 @@ CAPTION = re.compile(r"^:\s+(?P<caption>.*?)\s*\{#(?P<label>tbl-[\w-]*\w)[^}]*\}
 CALLOUT = re.compile(
     r"^(?P<fence>:{3,})\s*\{\.callout-(?P<kind>note|tip|warning|important|caution)(?P<attrs>[^}]*)\}\s*$"
 )
+PAGE_LINK = re.compile(r"\]\(([\w-]+)\.qmd(#[\w-]+)?\)")
 ATTRIBUTE = re.compile(r'([\w-]+)="((?:[^"\\]|\\.)*)"')
 ESCAPED = re.compile(r"\\(.)")
 CALLOUT_NAMES = {"note": "Note", "tip": "Tip", "warning": "Warning", "important": "Important",
@@ -100,6 +101,7 @@ def number_page(page: Page) -> str:
             text = f"{callout['fence']} {{.callout .callout-{kind}}}\n[{heading}]{{.callout-title}}\n"
         out.append(text)
     body = "\n".join(out) + "\n"
+    body = PAGE_LINK.sub(r"](\1.html\2)", body)  # a link to another page, as Quarto renders it
     return REFERENCE.sub(lambda m: f"[{numbers[m[1]]}](#{m[1]})" if m[1] in numbers else m[0], body)
 
 

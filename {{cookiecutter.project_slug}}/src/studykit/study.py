@@ -97,6 +97,15 @@ class Governance(_Model):
     identity_key: Path | None = None
 
 
+class Analysis(_Model):
+    """How the report's statistics are adjusted and labelled (see docs/report.md)."""
+
+    # holm: family-wise error (Holm 1979); bh: false discovery rate (Benjamini-Hochberg 1995).
+    adjustment: Literal["holm", "bh"] = "holm"
+    # true: the tests are exploratory; the report says so and leads with effect sizes and CIs.
+    exploratory: bool = False
+
+
 class Study(_Model):
     title: Annotated[str, Field(min_length=1)]
     slug: Annotated[str, Field(pattern=r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")]
@@ -112,6 +121,7 @@ class Study(_Model):
     strands: Strands = Strands()
     archive: Archive
     governance: Governance = Governance()
+    analysis: Analysis = Analysis()
     root: Path = Field(Path(), exclude=True)
 
     @field_validator("waves")
@@ -185,10 +195,6 @@ class Study(_Model):
     def themes_path(self) -> Path:
         return self.qualitative_dir / "themes.yml"
 
-    @property
-    def propositions_path(self) -> Path:
-        """Propositions for the joint display: statement, constructs, themes."""
-        return self.qualitative_dir / "propositions.yml"
 
     @property
     def refi_ids_path(self) -> Path:
@@ -199,6 +205,35 @@ class Study(_Model):
     def refi_cases_path(self) -> Path:
         """Case variables of an imported REFI-QDA project (written only when it had any)."""
         return self.qualitative_dir / "refi-cases.csv"
+
+    @property
+    def reports_dir(self) -> Path:
+        return self.root / "reports"
+
+    @property
+    def results_dir(self) -> Path:
+        """Where ``studykit results`` writes tables, figures and results.json (git-ignored)."""
+        return self.reports_dir / "_results"
+
+    @property
+    def variables_path(self) -> Path:
+        """Quarto project variables: the numbers the report's prose quotes."""
+        return self.reports_dir / "_variables.yml"
+
+    @property
+    def propositions_path(self) -> Path:
+        """Propositions for the joint display: statement, constructs, themes, fit, meta-inference."""
+        return self.reports_dir / "propositions.yml"
+
+    @property
+    def checklists_path(self) -> Path:
+        """COREQ and GRAMMS items and where the report answers each."""
+        return self.reports_dir / "checklists.yml"
+
+    @property
+    def published_path(self) -> Path:
+        """Published numbers to set beside the study's own (optional)."""
+        return self.reports_dir / "published.yml"
 
     @property
     def governance_dir(self) -> Path:

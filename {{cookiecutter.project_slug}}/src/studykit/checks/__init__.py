@@ -46,6 +46,7 @@ __all__ = [
 LAYER_MODULES: tuple[tuple[str, str], ...] = (
     ("structure", "studykit.checks.structure"),
     ("structure", "studykit.checks.qualitative"),
+    ("structure", "studykit.checks.reports"),
     ("measures", "studykit.checks.measures"),
     ("governance", "studykit.checks.governance"),
     ("disclosure", "studykit.checks.disclosure"),
