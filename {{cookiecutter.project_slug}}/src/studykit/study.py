@@ -29,7 +29,9 @@ TIERS: tuple[AccessTier, ...] = ("open", "safeguarded", "controlled", "internal"
 """In order of restriction: a deposit for one tier holds the resources at or below it."""
 PersonalData = Literal["none", "pseudonymised", "identifiable"]
 ConsentScope = Literal["participate", "audio_recording", "direct_quotation", "archiving", "future_contact"]
-RESOURCE_KINDS = ("participants", "employment", "measures", "codebook", "segments", "transcripts", "governance")
+RESOURCE_KINDS = (
+    "participants", "employment", "measures", "codebook", "segments", "transcripts", "governance"
+)  # fmt: skip
 Identifier = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")]
 
 
@@ -193,7 +195,8 @@ class Study(_Model):
         known = {*RESOURCE_KINDS, *(f"measures-{i}" for i in self.instruments)}
         unknown = sorted(set(self.archive.resources) - known)
         if unknown:
-            msg = f"archive.resources names {unknown}; use a kind ({', '.join(RESOURCE_KINDS)}) or measures-<id>"
+            kinds = ", ".join(RESOURCE_KINDS)
+            msg = f"archive.resources names {unknown}; use a kind ({kinds}) or measures-<id>"
             raise ValueError(msg)
         return self
 
