@@ -7,16 +7,13 @@ with consent and access changed where a test is about them.
 from __future__ import annotations
 
 import csv
-import datetime as dt
 import io
 import json
-import shutil
 import zipfile
 from pathlib import Path
 
 import pytest
 import yaml
-
 from studykit.checks import validate
 from studykit.deposit import DepositRefused, build_deposit, plan_deposit
 from studykit.deposit.staging import payload
@@ -24,39 +21,22 @@ from studykit.deposit.tiers import TARGETS
 from studykit.errors import DataErrorsFound
 from studykit.package import write_descriptor
 from studykit.study import load_study
-from tests.conftest import bake
 
-RELEASED = dt.date(2026, 1, 15)
-CREATORS = [{"name": "Alex Example", "orcid": "0000-0002-1825-0097", "affiliation": "Example University"}]
-REMOVED = "P033"  # asked for all of their data to be removed (example register)
-NO_ARCHIVING = "P003"  # made to lack the archiving scope below
-NO_QUOTATION = "P008"  # lacks direct quotation in the example register
+from tests.package.deposit_study import (
+    CREATORS,
+    NO_ARCHIVING,
+    NO_QUOTATION,
+    RELEASED,
+    REMOVED,
+    bake_example,
+    copy_study,
+    without_archiving,
+)
 
 
 @pytest.fixture(scope="module")
 def example(tmp_path_factory) -> Path:
-    return bake(tmp_path_factory.mktemp("bake"))
-
-
-def copy_study(example: Path, tmp_path: Path, *, resources: dict | None = None, **archive: object) -> Path:
-    """The example with real-looking creators, P003 without archiving consent, and access overrides."""
-    root = tmp_path / "study"
-    shutil.copytree(example, root)
-    design = yaml.safe_load((root / "study.yml").read_text(encoding="utf-8"))
-    design["archive"] = {**design["archive"], "creators": CREATORS, **archive, "resources": resources or {}}
-    (root / "study.yml").write_text(yaml.safe_dump(design, sort_keys=False), encoding="utf-8")
-    consent = root / "governance" / "consent.csv"
-    lines = consent.read_text(encoding="utf-8").splitlines(keepends=True)
-    lines = [_without_archiving(line) if line.startswith(NO_ARCHIVING + ",") else line for line in lines]
-    consent.write_text("".join(lines), encoding="utf-8")
-    write_descriptor(load_study(root))
-    return root
-
-
-def _without_archiving(line: str) -> str:
-    cells = line.rstrip("\n").split(",")
-    cells[6] = ""  # participant_id,form_version,consented_on,participate,audio,quotation,archiving,contact
-    return ",".join(cells) + "\n"
+    return bake_example(tmp_path_factory)
 
 
 def ids_in(content: bytes) -> set[str]:
@@ -121,7 +101,7 @@ def test_a_transcript_with_someone_lacking_archiving_is_withheld_with_its_segmen
         "transcripts": {"tier": "safeguarded", "personal_data": "pseudonymised"}})  # fmt: skip
     consent = root / "governance" / "consent.csv"
     lines = consent.read_text(encoding="utf-8").splitlines(keepends=True)
-    consent.write_text("".join(_without_archiving(x) if x.startswith("P012,") else x for x in lines), "utf-8")
+    consent.write_text("".join(without_archiving(x) if x.startswith("P012,") else x for x in lines), "utf-8")
     plan = plan_deposit(load_study(root), "safeguarded", TARGETS["osf"], RELEASED)
     shipped = {item.path: item for item in plan.shipped}
     assert not any("P012" in path for path in shipped)
@@ -131,7 +111,7 @@ def test_a_transcript_with_someone_lacking_archiving_is_withheld_with_its_segmen
     assert "INT-P005-T1" in segments
 
 
-def test_open_deposit_of_the_example_holds_no_transcript_and_no_one_without_archiving(example, tmp_path):
+def test_open_deposit_of_the_example_holds_no_transcript_and_no_onewithout_archiving(example, tmp_path):
     root = copy_study(
         example,
         tmp_path,
@@ -153,7 +133,8 @@ def test_open_deposit_of_the_example_holds_no_transcript_and_no_one_without_arch
         if b"participant_id" in content.splitlines()[0]:
             assert ids_in(content).isdisjoint({REMOVED, NO_ARCHIVING}), path
     record = (root / built.record).read_text(encoding="utf-8")
-    assert NO_ARCHIVING not in record and REMOVED not in record
+    assert NO_ARCHIVING not in record
+    assert REMOVED not in record
     assert "P001,peer-workforce-wellbeing-study-0.1.0-open" in record
     summary = json.loads((root / built.path / "data" / "consent-summary.json").read_text(encoding="utf-8"))
     assert summary["participants"] == len(record.splitlines()) - 1
