@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -294,11 +295,10 @@ def test_cli_exit_codes_and_json(bag, tmp_path):
 
 
 def test_python_m_studykit_check_deposit_streams(bag):
-    env_src = str(PACKAGE_SRC)
+    env = {**os.environ, "PYTHONPATH": str(PACKAGE_SRC)}
     result = subprocess.run(
-        [sys.executable, "-c", f"import sys; sys.path.insert(0, {env_src!r}); from studykit.cli import main; main()",
-         "check-deposit", str(bag)],
-        capture_output=True, text=True, check=False, timeout=300,
+        [sys.executable, "-m", "studykit", "check-deposit", str(bag)],
+        capture_output=True, text=True, check=False, timeout=300, env=env,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert "valid, 0 warning(s)" in result.stderr
