@@ -294,3 +294,36 @@ def test_payload_lists_every_file_the_bag_needs(example, tmp_path):
     assert {"datapackage.json", "codebook.md", "README.md", "LICENSE", "CITATION.cff", "consent-summary.json",
             "ro-crate-metadata.json"} <= names  # fmt: skip
     assert not any(n.startswith("governance") for n in names)
+
+
+def test_consent_summary_never_names_who_was_left_out(example, tmp_path):
+    root = copy_study(example, tmp_path, resources={
+        "transcripts": {"tier": "safeguarded", "personal_data": "pseudonymised"}})  # fmt: skip
+    consent = root / "governance" / "consent.csv"
+    lines = consent.read_text(encoding="utf-8").splitlines(keepends=True)
+    consent.write_text("".join(without_archiving(x) if x.startswith("P012,") else x for x in lines), "utf-8")
+    built = build_deposit(load_study(root), target="osf", released=RELEASED)
+    summary = (root / built.path / "data" / "consent-summary.json").read_text(encoding="utf-8")
+    assert "p012" not in summary.lower()
+    assert '"rule": "no_archiving_consent",\n      "resource": "transcripts"' in summary
+    package = (root / built.path / "data" / "datapackage.json").read_text(encoding="utf-8")
+    assert "P012" not in package
+    assert "p012" not in package
+
+
+def test_cli_deposit_json_and_refusal_exit_codes(example, tmp_path):
+    from typer.testing import CliRunner
+
+    from studykit.cli import app
+
+    root = copy_study(example, tmp_path)
+    runner = CliRunner()
+    done = runner.invoke(app, ["deposit", "-C", str(root), "--format", "json", "--zip"])
+    assert done.exit_code == 0, done.output
+    result = json.loads(done.stdout)
+    assert result["name"] == "peer-workforce-wellbeing-study-0.1.0-safeguarded"
+    assert result["target_access"].startswith("safeguarded")
+    assert (root / "deposit" / f"{result['name']}.zip").is_file()
+    refused = runner.invoke(app, ["deposit", "-C", str(root), "--target", "dryad"])
+    assert refused.exit_code == 1
+    assert "Dryad requires the data licence CC0-1.0" in refused.stderr
