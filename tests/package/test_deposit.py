@@ -312,9 +312,8 @@ def test_consent_summary_never_names_who_was_left_out(example, tmp_path):
 
 
 def test_cli_deposit_json_and_refusal_exit_codes(example, tmp_path):
-    from typer.testing import CliRunner
-
     from studykit.cli import app
+    from typer.testing import CliRunner
 
     root = copy_study(example, tmp_path)
     runner = CliRunner()
