@@ -303,3 +303,14 @@ def test_python_m_studykit_check_deposit_streams(bag):
     assert result.returncode == 0, result.stderr
     assert "valid, 0 warning(s)" in result.stderr
     assert "Valid: 0 error(s)" in result.stdout
+
+
+def test_dep011_a_link_in_the_payload_is_named_and_not_followed(bag, tmp_path):
+    secret = tmp_path / "outside.csv"
+    secret.write_text("participant_id\nP001 jo.bloggs@example.com\n", encoding="utf-8")
+    target = bag / "data" / "data" / "qualitative" / "codebook.csv"
+    target.unlink()
+    target.symlink_to(secret)
+    report = check_deposit(bag)
+    assert ["DEP011", "data/data/qualitative/codebook.csv"] in codes(report)
+    assert "DEP024" not in report.codes()
