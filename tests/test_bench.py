@@ -26,3 +26,15 @@ def test_bench_finds_every_injected_defect_on_a_small_table(tmp_path):
     assert "injected defects found: 150 of 150" in result.stdout
     assert "not judged at 3,000" in result.stdout
     assert "studykit validate (whole study, all layers)" in result.stdout
+
+
+@pytest.mark.slow
+def test_bench_deposit_runs_on_a_small_bag_and_finds_it_sound(tmp_path):
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "bench.py"), "--deposit", "--deposit-mb", "8",
+         "--deposit-files", "40", "--repeat", "1", "--dir", str(tmp_path)],
+        capture_output=True, text=True, check=False, timeout=600,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "bagit-python Bag.validate (in process)" in result.stdout
+    assert "not judged at 8" in result.stdout
