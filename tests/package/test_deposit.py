@@ -326,3 +326,13 @@ def test_cli_deposit_json_and_refusal_exit_codes(example, tmp_path):
     refused = runner.invoke(app, ["deposit", "-C", str(root), "--target", "dryad"])
     assert refused.exit_code == 1
     assert "Dryad requires the data licence CC0-1.0" in refused.stderr
+
+
+def test_a_byte_order_mark_does_not_hide_participants_from_the_consent_filter(example, tmp_path):
+    root = copy_study(example, tmp_path)
+    path = root / "data" / "participants.csv"
+    path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())
+    plan = plan_deposit(load_study(root), "safeguarded", TARGETS["reshare"], RELEASED)
+    participants = next(i for i in plan.shipped if i.name == "participants")
+    assert ids_in(participants.content).isdisjoint({REMOVED, NO_ARCHIVING})
+    assert participants.content.startswith(b"participant_id,")
