@@ -336,3 +336,16 @@ def test_a_byte_order_mark_does_not_hide_participants_from_the_consent_filter(ex
     participants = next(i for i in plan.shipped if i.name == "participants")
     assert ids_in(participants.content).isdisjoint({REMOVED, NO_ARCHIVING})
     assert participants.content.startswith(b"participant_id,")
+
+
+def test_the_study_ignores_its_deposits_but_not_the_deposit_package(example):
+    import subprocess
+
+    def ignored(relative: str) -> bool:
+        return subprocess.run(["git", "check-ignore", "-q", "--no-index", relative], cwd=example,
+                              check=False, capture_output=True).returncode == 0  # fmt: skip
+
+    subprocess.run(["git", "init", "-q"], cwd=example, check=True, capture_output=True)
+    assert ignored("deposit/peer-workforce-wellbeing-study-0.1.0-safeguarded/bagit.txt")
+    assert not ignored("src/studykit/deposit/check.py")
+    assert not ignored("docs/deposit.md")

@@ -279,7 +279,8 @@ def _transcripts(study: Study, tier: str, released: dt.date, consent: ConsentFil
             else:
                 item.placement, item.reason = "withheld", "not everyone in it consented to archiving"
                 # Counted under "transcripts": a file name would name who did not consent.
-                consent.exclusions.append(Exclusion("no_archiving_consent", "transcripts", len(participants), 1))
+                excluded = Exclusion("no_archiving_consent", "transcripts", len(participants), 1)
+                consent.exclusions.append(excluded)
         items.append(item)
     if items and placed != "shipped":
         # One description for the folder: the file names are participants' ids.
