@@ -314,3 +314,10 @@ def test_dep011_a_link_in_the_payload_is_named_and_not_followed(bag, tmp_path):
     report = check_deposit(bag)
     assert ["DEP011", "data/data/qualitative/codebook.csv"] in codes(report)
     assert "DEP024" not in report.codes()
+
+
+def test_every_check_deposit_code_is_documented():
+    from studykit.deposit.check import RULES
+
+    page = (PACKAGE_SRC.parent / "docs" / "deposit.md").read_text(encoding="utf-8")
+    assert [r.code for r in RULES if f"| {r.code} | {r.severity} |" not in page] == []
