@@ -210,7 +210,7 @@ def _transcript_phrases(plan: Plan) -> set[tuple[str, ...]]:
     return phrases
 
 
-def public_metadata_problems(study: object, plan: Plan) -> list[str]:
+def public_metadata_problems(plan: Plan) -> list[str]:
     """Sentences naming public metadata that hold a participant id, a site, an identifier or a quotation."""
     ids, sites = _known_values(plan)
     phrases = _transcript_phrases(plan)

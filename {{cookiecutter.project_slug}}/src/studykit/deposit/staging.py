@@ -42,7 +42,7 @@ from studykit.files import link_outside, write_file
 from studykit.governance import ConsentFilter, Exclusion
 from studykit.package import build_descriptor, package_head
 from studykit.qual.transcripts import read_transcript, transcript_paths
-from studykit.study import Access, Study
+from studykit.study import Access, Study, resource_kind
 
 from . import bag, citation, crate, tiers
 
@@ -154,9 +154,10 @@ def plan_deposit(
     consent = consent or ConsentFilter.from_study(study)
     items = []
     for resource in build_descriptor(study)["resources"]:
-        access = study.access_for(resource["name"])
-        item = Item(resource["name"], _kind(resource["name"]), resource["path"], resource.get("title", ""),
-                    access, _placement(access, tier, released), descriptor=resource)  # fmt: skip
+        name = resource["name"]
+        access = study.access_for(name)
+        item = Item(name, resource_kind(name), resource["path"], resource.get("title", ""), access,
+                    _placement(access, tier, released), descriptor=resource)  # fmt: skip
         item.reason = _reason(item.placement, access, tier)
         if item.placement == "shipped":
             _fill_table(study, item, consent)
@@ -164,10 +165,6 @@ def plan_deposit(
     if study.strands.qualitative:
         items += _transcripts(study, tier, released, consent)
     return Plan(study, tier, target, released, items, consent)
-
-
-def _kind(name: str) -> str:
-    return "measures" if name.startswith("measures-") else name
 
 
 def _placement(access: Access, tier: str, released: dt.date) -> str:
@@ -320,7 +317,7 @@ def build_deposit(
     has_transcripts = any(i.kind == "transcripts" and i.placement == "shipped" for i in plan.items)
     problems = tiers.target_problems(study, chosen, tier, transcripts=has_transcripts,
                                      confirm=confirm_permanent)  # fmt: skip
-    problems += citation.public_metadata_problems(study, plan)
+    problems += citation.public_metadata_problems(plan)
     if problems:
         raise DepositRefused(problems)
     return write_deposit(plan, make_zip=make_zip)
