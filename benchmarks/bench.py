@@ -286,9 +286,17 @@ def main() -> int:
         action="store_true",
         help=f"Time `studykit results` on the example and on it grown {GROWTH} times instead.",
     )
+    parser.add_argument(
+        "--deposit", action="store_true",
+        help="Instead: check-deposit fixity on a bag with a 1 GB payload, beside bagit.py and sha256sum.",
+    )
+    parser.add_argument("--deposit-mb", type=int, default=1024, help="Payload size for --deposit (MiB).")
+    parser.add_argument("--deposit-files", type=int, default=2000, help="Payload files for --deposit.")
     args = parser.parse_args()
     if args.report:
         return report_bench(args.timeout)
+    if args.deposit:
+        return bench_deposit(args)
     with tempfile.TemporaryDirectory(prefix="studykit-bench-") as tmp:
         root = args.dir or Path(tmp) / "bench-study"
         if not (root / "expected.json").is_file():
@@ -448,6 +456,110 @@ def _messy_lines(rows: int, messy: dict) -> list[str]:
             f"{ours['seconds'] / floor['seconds']:.2f}x the bare read"
         )
     return lines
+
+
+# --- deposit: check-deposit fixity beside bagit-python and sha256sum -----------------------------
+
+TARGET_DEPOSIT_FLOOR = 1.5  # at most this many times sha256sum
+TARGET_DEPOSIT_MB = 1024  # the payload size the targets are set for
+MAKE_BAG = """
+import json, os, sys, bagit
+from pathlib import Path
+root, size, count = Path(sys.argv[1]), int(sys.argv[2]) * 1024 * 1024, int(sys.argv[3])
+root.mkdir(parents=True)
+each = size // count
+for n in range(count):
+    folder = root / f"part{n % 20:02d}"
+    folder.mkdir(exist_ok=True)
+    (folder / f"file{n:05d}.bin").write_bytes(os.urandom(each))
+bagit.make_bag(str(root), checksums=["sha256"])
+print(json.dumps({"bytes": each * count, "files": count}))
+"""
+OURS_FIXITY = """
+import json, sys, time
+from pathlib import Path
+from studykit.deposit.check import check_bag
+start = time.perf_counter()
+found = [[f.code, f.file] for f in check_bag(Path(sys.argv[1]))]
+print(json.dumps({"seconds": time.perf_counter() - start, "found": found}))
+"""
+BAGIT_FIXITY = """
+import json, sys, time, bagit
+start = time.perf_counter()
+bagit.Bag(sys.argv[1]).validate()
+print(json.dumps({"seconds": time.perf_counter() - start}))
+"""
+
+
+def _command(args: list[str], cwd: Path, timeout: float) -> dict:
+    """Wall time of a command line (startup included); failed when it exits non-zero."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(SRC), os.environ.get("PYTHONPATH", "")])}
+    started = time.perf_counter()
+    done = subprocess.run(args, cwd=cwd, env=env, capture_output=True, check=False, timeout=timeout)
+    wall = time.perf_counter() - started
+    if done.returncode != 0:
+        return {"failed": done.stderr.decode(errors="replace").strip().splitlines()[-1:] or done.returncode}
+    return {"seconds": wall, "wall": wall, "peak_mb": 0.0}
+
+
+def bench_deposit(args: argparse.Namespace) -> int:
+    """check-deposit fixity on a bag of ``--deposit-mb`` MiB in ``--deposit-files`` files (DESIGN.md 8)."""
+    with tempfile.TemporaryDirectory(prefix="studykit-bench-deposit-") as tmp:
+        bag = (args.dir or Path(tmp)) / "bench-bag"
+        if not (bag / "bagit.txt").is_file():
+            sys.stderr.write(f"Making a bag of {args.deposit_mb} MiB, {args.deposit_files} files: {bag}\n")
+            sizes = (str(args.deposit_mb), str(args.deposit_files))
+            made = run(MAKE_BAG, str(bag), *sizes, timeout=args.timeout)
+            if "bytes" not in made:
+                sys.stderr.write(f"Making the bag failed: {made}\n")
+                return 1
+        files = sorted(p.relative_to(bag).as_posix() for p in (bag / "data").rglob("*") if p.is_file())
+        size = sum((bag / f).stat().st_size for f in files)
+        sha256sum = ["sha256sum", "--quiet", "--check", "manifest-sha256.txt"]
+        _command(sha256sum, bag, args.timeout)  # warm the page cache: every run then reads from memory
+        floors, ours_runs, bagit_runs = [], [], []
+        for _ in range(args.repeat):
+            floors.append(_command(sha256sum, bag, args.timeout))
+            ours_runs.append(run(OURS_FIXITY, str(bag), timeout=args.timeout))
+            bagit_runs.append(run(BAGIT_FIXITY, str(bag), timeout=args.timeout))
+        floor, ours, reference = _median(floors), _median(ours_runs), _median(bagit_runs)
+        python = sys.executable
+        cli_ours = _command([python, "-m", "studykit", "check-deposit", str(bag)], bag, args.timeout)
+        cli_bagit = _command([python, "-m", "bagit", "--validate", str(bag)], bag, args.timeout)
+    rows = [
+        ("sha256sum --check (the floor)", floor),
+        ("studykit check-deposit fixity (in process)", ours),
+        ("bagit-python Bag.validate (in process)", reference),
+        ("studykit check-deposit (command line)", cli_ours),
+        ("bagit.py --validate (command line)", cli_bagit),
+    ]
+    lines = [
+        f"Fixity of a bag with {size / 2**20:,.0f} MiB in {len(files):,} payload files (sha256, medians of "
+        f"{args.repeat}, page cache warm)",
+        "",
+        f"{'run':44} {'time':>14} {'peak RSS':>10}",
+        *(f"{name:44} {_fmt(r, 'seconds'):>14} {_fmt(r, 'peak_mb', 'MiB'):>10}" for name, r in rows),
+        "",
+    ]
+    failures = []
+    if ours.get("found"):
+        failures.append(f"check-deposit found problems in a sound bag: {ours['found'][:3]}")
+    if all("seconds" in r for r in (floor, ours, reference)):
+        to_floor, to_bagit = ours["seconds"] / floor["seconds"], reference["seconds"] / ours["seconds"]
+        lines.append(f"check-deposit / sha256sum: {to_floor:.2f}x (target at most {TARGET_DEPOSIT_FLOOR:g}x)")
+        lines.append(f"bagit-python / check-deposit: {to_bagit:.2f}x (target above 1x)")
+        if args.deposit_mb < TARGET_DEPOSIT_MB:
+            judged = f"not judged at {args.deposit_mb:,}"
+            lines.append(f"Speed targets are set for {TARGET_DEPOSIT_MB:,} MiB: {judged}.")
+        elif to_floor > TARGET_DEPOSIT_FLOOR:
+            failures.append(f"{to_floor:.2f}x sha256sum")
+        if to_bagit <= 1 and args.deposit_mb >= TARGET_DEPOSIT_MB:
+            failures.append("not faster than bagit-python")
+    else:
+        failures.append("a run failed: see the table")
+    lines.append("All targets met." if not failures else "Targets missed: " + "; ".join(failures) + ".")
+    sys.stdout.write("\n".join(lines) + "\n")
+    return 0 if not failures else 1
 
 
 if __name__ == "__main__":

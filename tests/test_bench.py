@@ -29,3 +29,15 @@ def test_bench_finds_every_injected_defect_on_a_small_table(tmp_path):
     # The messy case: 5% of the 3,000 rows broken, its time, memory and findings reported.
     assert "Messy table: 5% of the rows with a defect" in result.stdout
     assert "messy: 150 rows broken of 3,000" in result.stdout
+
+
+@pytest.mark.slow
+def test_bench_deposit_runs_on_a_small_bag_and_finds_it_sound(tmp_path):
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "bench.py"), "--deposit", "--deposit-mb", "8",
+         "--deposit-files", "40", "--repeat", "1", "--dir", str(tmp_path)],
+        capture_output=True, text=True, check=False, timeout=600,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "bagit-python Bag.validate (in process)" in result.stdout
+    assert "not judged at 8" in result.stdout

@@ -22,6 +22,20 @@ def validate(session: nox.Session) -> None:
     session.run("studykit", "validate", *session.posargs)
 
 
+@nox.session(default=False)
+def deposit(session: nox.Session) -> None:
+    """Build deposit/<slug>-<version>-<tier>/ for the archive (refuses while validation has errors)."""
+    install(session)
+    session.run("studykit", "deposit", *session.posargs)
+
+
+@nox.session(name="check-deposit", default=False)
+def check_deposit(session: nox.Session) -> None:
+    """Verify a deposit received from anyone: nox -s check-deposit -- PATH."""
+    install(session)
+    session.run("studykit", "check-deposit", *session.posargs)
+
+
 @nox.session
 def tests(session: nox.Session) -> None:
     """Run this study's own tests (data contracts and custom checks)."""

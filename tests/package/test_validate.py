@@ -159,7 +159,7 @@ def test_clean_study_is_valid_with_exit_0(tmp_path):
     assert report.errors == []
     assert exit_code(report) == 0
     assert report.checked == [
-        "structure", "qualitative", "reports", "measures", "governance", "disclosure", "integrity"
+        "structure", "qualitative", "reports", "measures", "governance", "access", "disclosure", "integrity"
     ]
 
 

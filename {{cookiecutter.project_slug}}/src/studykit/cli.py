@@ -825,6 +825,72 @@ def results(study_dir: StudyDir = Path(), fmt: Format = "text") -> None:
          f"{n['propositions']} propositions.")
 
 
+# --- deposit: tiered archive packages, and a check for any deposit received ---------------------
+
+
+@app.command()
+def deposit(
+    study_dir: StudyDir = Path(),
+    tier: Annotated[
+        Literal["open", "safeguarded"] | None,
+        typer.Option("--tier", help="Access tier of the deposit (default: study.yml archive.access).",
+                     show_default=False),
+    ] = None,
+    target: Annotated[
+        Literal["reshare", "zenodo", "osf", "dryad", "datacite"] | None,
+        typer.Option("--target", help="Repository (default: from study.yml archive.target).",
+                     show_default=False),
+    ] = None,
+    make_zip: Annotated[
+        bool, typer.Option("--zip", help="Also write deposit/<name>.zip (deterministic).")
+    ] = False,
+    confirm_permanent: Annotated[
+        bool,
+        typer.Option("--confirm-permanent", help="Confirm transcripts may go to a target whose files cannot "
+                     "change after publication (Zenodo)."),
+    ] = False,
+    fmt: Format = "text",
+) -> None:
+    """Build deposit/<slug>-<version>-<tier>/: a BagIt bag of the consent-filtered data package.
+
+    Refuses (exit 1) while validate finds errors, or when the target cannot take the
+    deposit. Controlled resources are described, never shipped. See docs/deposit.md.
+    """
+    from studykit.deposit import build_deposit
+
+    built = build_deposit(load_study(study_dir), tier=tier, target=target, make_zip=make_zip,
+                          confirm_permanent=confirm_permanent)  # fmt: skip
+    if fmt == "json":
+        _show(built, fmt)
+    _say(f"Wrote {built.path.as_posix()} ({built.tier}, for {built.target}: {built.target_access}); "
+         f"{len(built.shipped)} resource(s) shipped, {len(built.described)} described; "
+         f"{built.participants} participant(s), recorded in {built.record.as_posix()}.")  # fmt: skip
+    if built.zip is not None:
+        _say(f"Wrote {built.zip.as_posix()}.")
+
+
+@app.command("check-deposit")
+def check_deposit_command(
+    path: Annotated[
+        Path, typer.Argument(help="A bag, or a folder holding datapackage.json.", show_default=False)
+    ],
+    fmt: Format = "text",
+) -> int:
+    """Verify a deposit from anyone: bag structure and fixity, data package, tiers, consent summary.
+
+    Exit code 0: valid; 1: problems found; 2: not a bag or a data package.
+    """
+    from studykit.deposit import check_deposit
+
+    report = check_deposit(path)
+    _show(report, fmt)
+    code = 0 if report.valid else 1
+    verdict = "valid" if code == 0 else f"invalid: {len(report.errors)} error(s)"
+    checked = ", ".join(report.checked)
+    _say(f"{path.as_posix()}: {verdict}, {len(report.warnings)} warning(s). Checked: {checked}.")
+    return code
+
+
 def main() -> None:
     """Entry point for ``studykit`` and ``python -m studykit``."""
     app(prog_name="studykit")

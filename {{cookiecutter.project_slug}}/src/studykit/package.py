@@ -30,6 +30,7 @@ CONTRACTS = ["permanent", "fixed-term", "bank", "zero-hours", "volunteer", "none
 
 __all__ = [
     "PROFILE",
+    "access_property",
     "build_descriptor",
     "codebook_resource",
     "create_missing_tables",
@@ -77,7 +78,16 @@ def _wave() -> dict[str, Any]:
     return _field("wave", "string", "Wave", "A wave id from study.yml (T1, T2, ...).", required=True)
 
 
+def access_property(study: Study, name: str) -> dict[str, Any]:
+    """The resource's ``access`` (tier, personal_data, consent_scope, conditions, embargo_until)."""
+    access = study.access_for(name).model_dump(mode="json")
+    if access["embargo_until"] is None:
+        del access["embargo_until"]
+    return access
+
+
 def _table(
+    study: Study,
     name: str,
     path: str,
     title: str,
@@ -97,6 +107,7 @@ def _table(
         "mediatype": "text/csv",
         "encoding": "utf-8",
         "schema": schema,
+        "access": access_property(study, name),
     }
 
 
@@ -118,7 +129,12 @@ def participants_resource(study: Study) -> dict[str, Any]:
         _field("age", "integer", "Age", "Age in years (optional).", minimum=16, maximum=100),
     ]
     return _table(
-        "participants", _relative(study, study.participants_path), "Participants", fields, ["participant_id"]
+        study,
+        "participants",
+        _relative(study, study.participants_path),
+        "Participants",
+        fields,
+        ["participant_id"],
     )
 
 
@@ -149,6 +165,7 @@ def employment_resource(study: Study) -> dict[str, Any]:
         ),
     ]
     return _table(
+        study,
         "employment",
         _relative(study, study.employment_path),
         "Employment",
@@ -211,6 +228,7 @@ def measures_resource(study: Study, instrument: Instrument, scores: Iterable[str
         ),
     ]
     return _table(
+        study,
         f"measures-{instrument.id}",
         _relative(study, study.measures_path(instrument.id)),
         instrument.name,
@@ -230,7 +248,7 @@ def codebook_resource(study: Study) -> dict[str, Any]:
     ]
     parent = {"fields": ["parent"], "reference": {"resource": "codebook", "fields": ["code_id"]}}
     return _table(
-        "codebook", _relative(study, study.codebook_path), "Codebook", fields, ["code_id"], [parent]
+        study, "codebook", _relative(study, study.codebook_path), "Codebook", fields, ["code_id"], [parent]
     )
 
 
@@ -265,7 +283,13 @@ def segments_resource(study: Study) -> dict[str, Any]:
     ]
     code = {"fields": ["code"], "reference": {"resource": "codebook", "fields": ["code_id"]}}
     return _table(
-        "segments", _relative(study, study.segments_path), "Coded segments", fields, ["segment_id"], [code]
+        study,
+        "segments",
+        _relative(study, study.segments_path),
+        "Coded segments",
+        fields,
+        ["segment_id"],
+        [code],
     )
 
 

@@ -29,6 +29,13 @@ PARTICIPANT_ID = re.compile(PARTICIPANT_ID_PATTERN)
 Strand = Literal["interviews", "focus groups", "event notes"]
 ArchiveTarget = Literal["UK Data Service", "Zenodo", "OSF", "institutional"]
 AccessTier = Literal["open", "safeguarded", "controlled", "internal"]
+TIERS: tuple[AccessTier, ...] = ("open", "safeguarded", "controlled", "internal")
+"""In order of restriction: a deposit for one tier holds the resources at or below it."""
+PersonalData = Literal["none", "pseudonymised", "identifiable"]
+ConsentScope = Literal["participate", "audio_recording", "direct_quotation", "archiving", "future_contact"]
+RESOURCE_KINDS = (
+    "participants", "employment", "measures", "codebook", "segments", "transcripts", "governance"
+)  # fmt: skip
 Identifier = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")]
 
 
@@ -75,11 +82,66 @@ class Strands(_Model):
     qualitative: list[Strand] = []
 
 
+class Access(_Model):
+    """How one resource may be shared: the ``access`` of each resource in datapackage.json."""
+
+    tier: AccessTier
+    personal_data: PersonalData
+    consent_scope: ConsentScope | None = "archiving"
+    conditions: str = ""
+    embargo_until: dt.date | None = None
+
+
+class AccessOverride(_Model):
+    """study.yml ``archive.resources.<kind or resource>``: the keys that differ from the default."""
+
+    tier: AccessTier | None = None
+    personal_data: PersonalData | None = None
+    consent_scope: ConsentScope | None = None
+    conditions: str | None = None
+    embargo_until: dt.date | None = None
+
+
+TIER_CONDITIONS: dict[str, str] = {
+    "open": "Open access under the data licence; no registration.",
+    "safeguarded": "Registered users who accept the repository's end user licence (UK Data Service "
+    "safeguarded terms or equivalent): no attempt to identify anyone, no onward sharing.",
+    "controlled": "Not shipped in deposits. Access only through a controlled (secure) service after "
+    "approval; apply to the study team.",
+    "internal": "Never deposited: used by the study team only.",
+}
+# Per kind of resource (docs/deposit.md); study.yml archive.resources overrides them.
+ACCESS_DEFAULTS: dict[str, Access] = {
+    "participants": Access(tier="safeguarded", personal_data="pseudonymised"),
+    "employment": Access(tier="safeguarded", personal_data="pseudonymised"),
+    "measures": Access(tier="safeguarded", personal_data="pseudonymised"),
+    "codebook": Access(tier="open", personal_data="none", consent_scope=None),
+    "segments": Access(tier="safeguarded", personal_data="pseudonymised"),
+    "transcripts": Access(tier="controlled", personal_data="identifiable"),
+    "governance": Access(tier="internal", personal_data="identifiable", consent_scope=None),
+}
+
+
+def resource_kind(name: str) -> str:
+    """The kind of a data package resource (``measures-wemwbs`` is a ``measures``)."""
+    return "measures" if name.startswith("measures-") else name
+
+
+class Creator(_Model):
+    name: Annotated[str, Field(min_length=1)]
+    orcid: Annotated[str, Field(pattern=r"^\d{4}-\d{4}-\d{4}-\d{3}[\dX]$")] | None = None
+    affiliation: str = ""
+
+
 class Archive(_Model):
     target: ArchiveTarget
     access: AccessTier = "safeguarded"
     # Labelled files a deposit carries next to the CSV (studykit.export): spss, stata or both.
     labelled_exports: list[Literal["spss", "stata"]] = []
+    # Access per kind of resource (participants, measures, transcripts...) or per resource name.
+    resources: dict[str, AccessOverride] = {}
+    creators: list[Creator] = []
+    keywords: list[str] = []
 
 
 class Withdrawal(_Model):
@@ -143,6 +205,28 @@ class Study(_Model):
             msg = f"instruments are listed twice: {self.instruments}"
             raise ValueError(msg)
         return self
+
+    @model_validator(mode="after")
+    def _known_access_keys(self) -> Study:
+        known = {*RESOURCE_KINDS, *(f"measures-{i}" for i in self.instruments)}
+        unknown = sorted(set(self.archive.resources) - known)
+        if unknown:
+            kinds = ", ".join(RESOURCE_KINDS)
+            msg = f"archive.resources names {unknown}; use a kind ({kinds}) or measures-<id>"
+            raise ValueError(msg)
+        return self
+
+    def access_for(self, resource: str) -> Access:
+        """The access of a resource: its kind's default, then study.yml for the kind, then for the name."""
+        kind = resource_kind(resource)
+        access = ACCESS_DEFAULTS.get(kind, Access(tier="internal", personal_data="identifiable"))
+        for key in dict.fromkeys((kind, resource)):
+            override = self.archive.resources.get(key)
+            if override is not None:
+                access = access.model_copy(update=override.model_dump(exclude_none=True))
+        if not access.conditions:
+            access = access.model_copy(update={"conditions": TIER_CONDITIONS[access.tier]})
+        return access
 
     def wave(self, wave_id: str) -> Wave | None:
         return next((w for w in self.waves if w.id == wave_id), None)

@@ -49,6 +49,7 @@ LAYER_MODULES: tuple[tuple[str, str], ...] = (
     ("structure", "studykit.checks.reports"),
     ("measures", "studykit.checks.measures"),
     ("governance", "studykit.checks.governance"),
+    ("governance", "studykit.checks.access"),
     ("disclosure", "studykit.checks.disclosure"),
     ("integrity", "studykit.checks.integrity"),
 )
