@@ -246,3 +246,19 @@ def test_unknown_column_and_latin1_coding_files_are_qual_findings(tmp_path):
 def test_missing_coding_files_are_one_qual040_each_not_also_str001(tmp_path):
     study = make_qual_study(tmp_path, transcripts={})  # a qualitative strand, nothing coded yet
     assert sorted(_validated(study)) == [("QUAL040", None, None), ("QUAL040", None, None)]
+
+
+def test_spaces_around_a_value_in_the_codebook_are_str017_as_in_every_table(tmp_path):
+    """One rule for spaces in every table: the coding files too, once per padded cell."""
+    from studykit.checks import validate
+
+    from tests.package.qual_study import CODEBOOK
+
+    padded = CODEBOOK.replace("C2,Hope,,", "C2, Hope ,,")
+    study = make_qual_study(tmp_path, codebook=padded)
+    found = [
+        [f.code, f.row, f.column]
+        for f in validate(study).findings
+        if f.file == "data/qualitative/codebook.csv" and f.code == "STR017"
+    ]
+    assert found == [["STR017", 4, "name"]]

@@ -342,6 +342,15 @@ def _table_findings(
     yield from findings
 
 
+def _coding_padding(run: Run, path: Path, file: str) -> Iterator[Finding]:
+    if path.is_file():
+        try:
+            table = run.read_table(path, file_label=file)
+        except DataReadError:
+            return  # the qualitative layer reports a coding file it cannot read
+        yield from padding_findings(table, file=file)
+
+
 def _register_padding(run: Run) -> Iterator[Finding]:
     """Spaces around values in the governance registers (their schema is checked by the governance layer)."""
     study = run.study
@@ -367,7 +376,10 @@ def check(run: Run) -> Iterator[Finding]:
     checkable: list[dict] = []
     for resource in tabular_resources(descriptor):
         if resource["path"] in elsewhere and resource["path"] not in measures:
-            continue  # the qualitative layer checks the coding files, missing ones included
+            # The qualitative layer owns the coding files' rules (missing files included); spaces
+            # around a value are one rule in every table, so they are reported here as everywhere.
+            yield from _coding_padding(run, study.root / resource["path"], resource["path"])
+            continue
         path = study.root / resource["path"]
         if not path.is_file():
             yield MISSING_FILE.finding(f"{resource['path']} does not exist", file=resource["path"])
