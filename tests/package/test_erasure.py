@@ -308,3 +308,25 @@ def test_cli_apply_prints_what_it_did(tmp_path):
     assert result.exit_code == 0, result.output
     assert "Erased P002" in result.stdout
     assert "Left for a person" in result.stdout
+
+
+def test_example_study_tutorial_path(tmp_path):
+    """The baked example: P033's removal request carries a decision to erase; the whole path runs."""
+    from studykit.checks.integrity import accept
+
+    from tests.conftest import bake
+
+    root = bake(tmp_path)
+    study = load_study(root)
+    accept(study)
+    assert "GOV007" in {f.code for f in validate(study).findings}
+    runner = CliRunner()
+    dry = runner.invoke(app, ["consent", "erase", "P033", "-C", str(root), "--format", "json"])
+    assert json.loads(dry.stdout)["blocking"] == []
+    result = runner.invoke(app, ["consent", "erase", "P033", "--apply", "--by", "Tutorial", "-C", str(root)])
+    assert result.exit_code == 0, result.output
+    report = validate(load_study(root))
+    assert report.valid
+    assert not {f.code for f in report.findings} & {"GOV007", "GOV013", "GOV014", "INT001", "INT003"}
+    for path in [*(root / "data").rglob("*"), *(root / "reports").rglob("*")]:
+        assert not path.is_file() or "P033" not in path.read_text(encoding="utf-8", errors="replace"), path

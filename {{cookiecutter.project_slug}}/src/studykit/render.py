@@ -619,22 +619,20 @@ def erasure_text(result: Mapping[str, Any]) -> Group:
     if result["dry_run"]:
         title = Text.assemble(("Erasure manifest for ", "bold"), shown(pid, "bold"))
         parts.append(title.append(" (dry run: nothing changed)"))
-        table = Table("kind", "where", "what", "action", "automatic", box=None)
         for item in result["items"]:
-            what = "; ".join(
-                part for part in (
-                    f"rows {', '.join(map(str, item['rows']))}" if item["rows"] else "",
-                    f"segments {', '.join(item['segments'])}" if item["segments"] else "",
-                    f"quotations {', '.join(item['quotes'])}" if item["quotes"] else "",
-                    f"{len(item['commits'])} commit(s)" if item["commits"] else "",
-                    item["note"] or "",
-                ) if part
-            )
-            table.add_row(
-                shown(item["kind"]), shown(item["path"] or ""), shown(what), shown(item["action"]),
-                shown("yes" if item["automatic"] else "by hand"),
-            )
-        parts.append(table)
+            where = f" {item['path']}" if item["path"] else ""
+            how = "automatic" if item["automatic"] else "by hand"
+            heading = shown(f"{where}: {item['action']} ({how})")
+            parts.append(Text.assemble(shown(item["kind"], "bold"), heading))
+            what = [
+                f"rows {', '.join(map(str, item['rows']))}" if item["rows"] else "",
+                f"segments {', '.join(item['segments'])}" if item["segments"] else "",
+                f"quotations {', '.join(item['quotes'])}" if item["quotes"] else "",
+                f"{len(item['commits'])} commit(s)" if item["commits"] else "",
+                item["note"] or "",
+            ]
+            if any(what):
+                parts.append(shown("    " + "; ".join(part for part in what if part)))
         for blocker in result["blocking"]:
             parts.append(Text.assemble(("--apply is refused: ", "bold red"), shown(blocker)))
     else:

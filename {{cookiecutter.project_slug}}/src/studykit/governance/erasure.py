@@ -54,7 +54,20 @@ REDACTED_LABEL = "REDACTED"
 REDACTED_TURN = f"**{REDACTED_LABEL}:** [turn removed: the speaker asked for all their data to be erased]"
 # Folders never searched for mentions: the registers and logs keep the request by design,
 # and code, tools and caches hold no study data.
-NOT_SEARCHED = {".git", "src", ".nox", ".venv", "venv", "node_modules", "__pycache__", ".bake", "governance"}
+# docs/ and tests/ are the template's documentation and tests, not study data.
+NOT_SEARCHED = {
+    ".git",
+    "src",
+    ".nox",
+    ".venv",
+    "venv",
+    "node_modules",
+    "__pycache__",
+    ".bake",
+    "governance",
+    "docs",
+    "tests",
+}
 GENERATED = ("reports/_results", "reports/_variables.yml")
 MAX_SEARCHED_BYTES = 64 << 20
 MIN_QUOTE_CHARS = 20
