@@ -616,7 +616,10 @@ def _decided_register(path: Path, removal: Withdrawal, cells: dict[str, str]) ->
     """withdrawals.csv with the decision cells filled in on the removal's row (columns added if missing)."""
     raw = path.read_bytes()
     bom = b"\xef\xbb\xbf" if raw.startswith(b"\xef\xbb\xbf") else b""
-    text = raw[len(bom) :].decode("utf-8")
+    try:
+        encoding, text = "utf-8", raw[len(bom) :].decode("utf-8")
+    except UnicodeDecodeError:
+        encoding, text = "latin-1", raw.decode("latin-1")
     ending = "\r\n" if "\r\n" in text else "\n"
     rows = list(csv.reader(io.StringIO(text, newline="")))
     header = [h.strip() for h in rows[0]]
@@ -632,7 +635,7 @@ def _decided_register(path: Path, removal: Withdrawal, cells: dict[str, str]) ->
             for name, value in cells.items():
                 row[[*header, *added].index(name)] = value
         writer.writerow(row)
-    return bom + out.getvalue().encode("utf-8")
+    return bom + out.getvalue().encode(encoding)
 
 
 def _without_rows(path: Path, rows: set[int]) -> bytes:
@@ -729,7 +732,7 @@ DONE = {
     "delete_rows": "rows deleted",
     "delete_file": "deleted",
     "redact_turns": "redacted",
-    "rebuild": "rebuilt",
+    "rebuild": "deleted for rebuild",
 }
 
 
@@ -766,8 +769,8 @@ def erase(
                 changed[path] = _redacted_transcript(path, pid, spans)
             elif item.kind == "coded_segments":
                 changed[path] = _segments_after(study, found)
-            elif item.kind == "derived" and results is None:
-                deleted.append(path)  # stale: studykit results writes it again
+            elif item.kind == "derived":
+                deleted.append(path)  # stale: never edited, studykit results writes it again
         at = timestamp(now)
         log_rows = [
             {
