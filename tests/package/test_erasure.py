@@ -160,7 +160,10 @@ def test_manifest_lists_each_place_once(tmp_path):
     )
     items = {item.kind + str(item.path): item for item in manifest.items}
     assert items["table_rowsdata/participants.csv"].rows == (3,)
-    assert items["coded_segmentsdata/qualitative/segments.csv"].segments == ("S1", "S2")
+    segments = items["coded_segmentsdata/qualitative/segments.csv"]
+    assert segments.segments == ("S1", "S2")
+    assert segments.quotes == ("S1", "S2")
+    assert segments.cited_in == ("reports/paper.qmd", "reports/_results/tbl-quotes.md")
     assert items["quotereports/paper.qmd"].quotes == ("S1",)
     assert not items["quotereports/paper.qmd"].automatic
     assert len(items["git_historyNone"].commits) == 1

@@ -31,7 +31,7 @@ import os
 import re
 import subprocess
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import NoReturn
 
@@ -542,6 +542,12 @@ def _survey(study: Study, pid: str) -> tuple[Manifest, _Qualitative]:
             fix="Check the id against governance/consent.csv and data/participants.csv.",
         )
     items += _report_items(study, pid, found, {i.path for i in items if i.path})
+    # The coded segments item names which of them are quotations and every file citing one.
+    citing = tuple(i.path for i in items if i.quotes and i.path)
+    items = [
+        replace(i, quotes=tuple(found.quotes), cited_in=citing) if i.kind == "coded_segments" else i
+        for i in items
+    ]
     deposits, deposit_notes = _deposit_items(study, pid)
     local = [i.path for i in items if i.path]
     deleted = [i.path for i in items if i.action == "delete_file" and i.path]
