@@ -333,3 +333,14 @@ def test_example_study_tutorial_path(tmp_path):
     assert not {f.code for f in report.findings} & {"GOV007", "GOV013", "GOV014", "INT001", "INT003"}
     for path in [*(root / "data").rglob("*"), *(root / "reports").rglob("*")]:
         assert not path.is_file() or "P033" not in path.read_text(encoding="utf-8", errors="replace"), path
+
+
+def test_cli_decide_records_and_says_so(tmp_path):
+    root = everywhere_study(tmp_path, decision=None)
+    args = ["consent", "decide", PID, "--decision", "retain", "--by", "DPO", "--on", "2024-06-10"]
+    result = CliRunner().invoke(app, [*args, "-C", str(root)])
+    assert result.exit_code == 0, result.output
+    assert "Recorded the decision to retain dated 2024-06-10" in " ".join(result.stderr.split())
+    refused = CliRunner().invoke(app, ["consent", "erase", PID, "--apply", "--by", "DM", "-C", str(root)])
+    assert refused.exit_code == 2
+    assert "to retain the data" in " ".join(refused.stderr.split())

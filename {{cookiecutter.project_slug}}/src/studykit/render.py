@@ -612,38 +612,40 @@ def doctor_text(report: Mapping[str, Any]) -> Group:
     return Group(*parts)
 
 
+def erasure_manifest_text(result: Mapping[str, Any]) -> Group:
+    """``consent erase`` (dry run): each place the participant's data live, and what blocks --apply."""
+    title = Text.assemble(("Erasure manifest for ", "bold"), shown(result["participant_id"], "bold"))
+    parts: list[RenderableType] = [title.append(" (dry run: nothing changed)")]
+    for item in result["items"]:
+        where = f" {item['path']}" if item["path"] else ""
+        how = "automatic" if item["automatic"] else "by hand"
+        heading = shown(f"{where}: {item['action']} ({how})")
+        parts.append(Text.assemble(shown(item["kind"], "bold"), heading))
+        what = [
+            f"rows {', '.join(map(str, item['rows']))}" if item["rows"] else "",
+            f"segments {', '.join(item['segments'])}" if item["segments"] else "",
+            f"quotations {', '.join(item['quotes'])}" if item["quotes"] else "",
+            f"cited in {', '.join(item['cited_in'])}" if item["cited_in"] and not item["commits"] else "",
+            f"{len(item['commits'])} commit(s)" if item["commits"] else "",
+            item["note"] or "",
+        ]
+        if any(what):
+            parts.append(shown("    " + "; ".join(part for part in what if part)))
+    parts += [Text.assemble(("--apply is refused: ", "bold red"), shown(b)) for b in result["blocking"]]
+    parts += [Text.assemble(("note: ", "cyan"), shown(n)) for n in result["notes"]]
+    return Group(*parts)
+
+
 def erasure_text(result: Mapping[str, Any]) -> Group:
-    """``consent erase``: the manifest (dry run), or what was done and the steps left for a person."""
-    pid = result["participant_id"]
-    parts: list[RenderableType] = []
-    if result["dry_run"]:
-        title = Text.assemble(("Erasure manifest for ", "bold"), shown(pid, "bold"))
-        parts.append(title.append(" (dry run: nothing changed)"))
-        for item in result["items"]:
-            where = f" {item['path']}" if item["path"] else ""
-            how = "automatic" if item["automatic"] else "by hand"
-            heading = shown(f"{where}: {item['action']} ({how})")
-            parts.append(Text.assemble(shown(item["kind"], "bold"), heading))
-            what = [
-                f"rows {', '.join(map(str, item['rows']))}" if item["rows"] else "",
-                f"segments {', '.join(item['segments'])}" if item["segments"] else "",
-                f"quotations {', '.join(item['quotes'])}" if item["quotes"] else "",
-                f"{len(item['commits'])} commit(s)" if item["commits"] else "",
-                item["note"] or "",
-            ]
-            if any(what):
-                parts.append(shown("    " + "; ".join(part for part in what if part)))
-        for blocker in result["blocking"]:
-            parts.append(Text.assemble(("--apply is refused: ", "bold red"), shown(blocker)))
-    else:
-        title = Text.assemble(("Erased ", "bold green"), shown(pid, "bold"))
-        parts.append(title.append(" (logged in governance/erasure-log.csv)"))
-        for row in result["done"]:
-            line = f"  {row['action']}: {row['kind']} {row['location']} {row['detail']}"
-            parts.append(shown(line.rstrip()))
-        if result["steps"]:
-            parts.append(Text("Left for a person:", style="bold"))
-            parts += [shown(f"  - {step}") for step in result["steps"]]
+    """``consent erase --apply``: what was done (as logged) and the steps left for a person."""
+    title = Text.assemble(("Erased ", "bold green"), shown(result["participant_id"], "bold"))
+    parts: list[RenderableType] = [title.append(" (logged in governance/erasure-log.csv)")]
+    for row in result["done"]:
+        line = f"  {row['action']}: {row['kind']} {row['location']} {row['detail']}"
+        parts.append(shown(line.rstrip()))
+    if result["steps"]:
+        parts.append(Text("Left for a person:", style="bold"))
+        parts += [shown(f"  - {step}") for step in result["steps"]]
     parts += [Text.assemble(("note: ", "cyan"), shown(n)) for n in result["notes"]]
     return Group(*parts)
 
@@ -663,7 +665,7 @@ VIEWS: dict[str, Callable[[Any], RenderableType]] = {
     "TemplateStatus": template_status_text,
     "UpdateResult": template_update_text,
     "DoctorReport": doctor_text,
-    "Manifest": erasure_text,
+    "Manifest": erasure_manifest_text,
     "Erasure": erasure_text,
 }
 LIST_VIEWS: dict[str, Callable[[Any], RenderableType]] = {
