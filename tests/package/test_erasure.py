@@ -116,6 +116,7 @@ def everywhere_study(tmp_path: Path, *, decision: str | None = "erase", git: boo
             "reports/_results/tbl-quotes.md": f"| quote | speaker |\n|---|---|\n| {QUOTE} | {PID} |\n",
             "reports/_variables.yml": "n_participants: 3\n",
             "notes/contact.md": f"Phone {PID} back about the withdrawal.\n",
+            "data/raw/audio/P002_interview.m4a": "\x00\x01 not really audio",
             "governance/deposits/zenodo-2025-01.csv": "participant_id\nP001\nP002\nP003\n",
         },
     )
@@ -147,6 +148,7 @@ def test_manifest_lists_each_place_once(tmp_path):
             ("table_rows", "data/measures/wemwbs.csv"),
             ("table_rows", "data/employment.csv"),
             ("transcript", "data/qualitative/transcripts/INT-P002-T1.md"),
+            ("raw_file", "data/raw/audio/P002_interview.m4a"),
             ("transcript_turns", "data/qualitative/transcripts/FG-01.md"),
             ("coded_segments", "data/qualitative/segments.csv"),
             ("quote", "reports/paper.qmd"),
@@ -177,7 +179,7 @@ def test_dry_run_changes_no_byte(tmp_path):
     assert result.exit_code == 0, result.output
     manifest = json.loads(result.stdout)
     assert manifest["dry_run"] is True
-    assert len(manifest["items"]) == 12
+    assert len(manifest["items"]) == 13
     assert _tree(root) == before
 
 
@@ -207,6 +209,7 @@ def test_apply_erases_every_local_occurrence_and_nothing_else(tmp_path):
         for value in (QUOTE, SECRET_TURN, SECRET_ROW):
             assert value not in text, path
     assert not (root / "data/qualitative/transcripts/INT-P002-T1.md").exists()
+    assert not (root / "data/raw/audio/P002_interview.m4a").exists()
     assert not (root / "reports/_results/tbl-quotes.md").exists()
     # The focus group keeps the others' turns; segments of others point at the same words.
     group = read_transcript(root / "data/qualitative/transcripts/FG-01.md")

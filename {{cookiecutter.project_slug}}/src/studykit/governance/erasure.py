@@ -157,8 +157,8 @@ def _sha256(data: bytes) -> str:
 
 
 def _mentions(pid: str) -> re.Pattern[bytes]:
-    """The id as a whole word (P03 must not match P033)."""
-    return re.compile(rb"(?<![A-Za-z0-9_])" + re.escape(pid.encode()) + rb"(?![A-Za-z0-9_])")
+    """The id not inside a longer id or word (P03 must not match P033; P033_audio.m4a names P033)."""
+    return re.compile(rb"(?<![A-Za-z0-9])" + re.escape(pid.encode()) + rb"(?![0-9])")
 
 
 # --- CSV records, byte for byte -------------------------------------------------------------------
@@ -341,7 +341,7 @@ def _generated(study: Study, path: Path) -> bool:
 
 
 def _report_items(study: Study, pid: str, found: _Qualitative, covered: set[str]) -> Iterator[Item]:
-    """Reports citing the participant's quotations, generated results, and any other file naming them."""
+    """Files of theirs in data/, reports citing their quotes, generated results, other files naming them."""
     pattern = _mentions(pid)
     quoted = {sid: text for sid, text in found.quotes.items() if len(text) >= MIN_QUOTE_CHARS}
     for path in _text_files(study):
@@ -349,6 +349,10 @@ def _report_items(study: Study, pid: str, found: _Qualitative, covered: set[str]
         if label in covered:
             continue
         data = path.read_bytes()
+        if label.startswith("data/") and pattern.search(path.name.encode()):
+            # A file named for the participant (an audio recording, a raw export): theirs alone.
+            yield Item("raw_file", label, "delete_file", automatic=True, sha256=_sha256(data))
+            continue
         text = data.decode("utf-8", errors="replace")
         cites = tuple(
             sid for sid, words in quoted.items() if words in text or re.search(rf"\b{re.escape(sid)}\b", text)
@@ -768,7 +772,7 @@ def erase(
             path = study.root / item.path
             if item.kind == "table_rows":
                 changed[path] = _without_rows(path, set(item.rows))
-            elif item.kind == "transcript":
+            elif item.kind in ("transcript", "raw_file"):
                 deleted.append(path)
             elif item.kind == "transcript_turns":
                 spans = next(s for p, s in found.redacted.values() if p == path)
