@@ -14,6 +14,8 @@ import hashlib
 import json
 import shutil
 import subprocess
+import sys
+import types
 from pathlib import Path
 
 import pytest
@@ -347,3 +349,30 @@ def test_cli_decide_records_and_says_so(tmp_path):
     refused = CliRunner().invoke(app, ["consent", "erase", PID, "--apply", "--by", "DM", "-C", str(root)])
     assert refused.exit_code == 2
     assert "to retain the data" in " ".join(refused.stderr.split())
+
+
+def test_deposit_records_in_json_and_without_ids(tmp_path):
+    root = everywhere_study(tmp_path, git=False)
+    deposits = root / "governance/deposits"
+    (deposits / "zenodo-2025-01.csv").unlink()
+    (deposits / "osf-2025.json").write_text(json.dumps({"participants": [{"participant_id": PID}]}))
+    (deposits / "old.csv").write_text("file,sha256\ndata.csv,abc\n")
+    manifest = erasure_manifest(load_study(root), PID)
+    assert [i.path for i in manifest.items if i.kind == "deposit"] == ["governance/deposits/osf-2025.json"]
+    assert any("old.csv has no participant_id column" in note for note in manifest.notes)
+
+
+def test_apply_rebuilds_results_when_the_results_module_exists(tmp_path, monkeypatch):
+    root = everywhere_study(tmp_path, git=False)
+    rebuilt = []
+
+    def write_results(study):
+        rebuilt.append(study.root)
+        (study.root / "reports/_results/tbl-quotes.md").write_text("| quote |\n|---|\n")
+
+    monkeypatch.setitem(sys.modules, "studykit.results", types.SimpleNamespace(write_results=write_results))
+    result = erase(load_study(root), PID, by="DM", now=NOW)
+    assert rebuilt == [root]
+    assert PID not in (root / "reports/_results/tbl-quotes.md").read_text()
+    assert not any("studykit results" in step for step in result.steps)
+    assert "generated results rebuilt (studykit results)" in result.notes
