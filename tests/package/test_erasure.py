@@ -284,16 +284,16 @@ def test_decide_records_an_audited_decision_old_registers_stay_readable(tmp_path
 
 
 @pytest.mark.parametrize(
-    ("participant", "withdrawal", "decision", "said"),
+    ("participant", "withdrawal", "decision", "said", "fix"),
     [
-        ("P999", None, None, "not a participant"),
-        ("P001", None, None, 'no "remove all data" withdrawal'),
-        ("P001", "P001,2024-06-01,moved,no further data", None, "kept by design"),
-        (PID, None, "missing", "no decision recorded"),
-        (PID, None, "retain", "to retain the data"),
+        ("P999", None, None, "not a participant", "Check the id"),
+        ("P001", None, None, 'no "remove all data" withdrawal', "consent withdraw P001"),
+        ("P001", "P001,2024-06-01,moved,no further data", None, "kept by design", "consent withdraw P001"),
+        (PID, None, "missing", "no decision recorded", "consent decide P002 --decision erase"),
+        (PID, None, "retain", "to retain the data", "a new decision"),
     ],
 )
-def test_erase_refusals_change_nothing(tmp_path, participant, withdrawal, decision, said):
+def test_erase_refusals_change_nothing(tmp_path, participant, withdrawal, decision, said, fix):
     root = everywhere_study(tmp_path, decision=None if decision == "missing" else decision or "erase")
     if withdrawal:
         with (root / "governance/withdrawals.csv").open("a", encoding="utf-8") as handle:
@@ -305,6 +305,7 @@ def test_erase_refusals_change_nothing(tmp_path, participant, withdrawal, decisi
     assert result.exit_code == 2
     assert said in " ".join(result.stderr.split())
     assert "refused, nothing changed" in " ".join(result.stderr.split())
+    assert fix in " ".join(result.stderr.split())
     # The lock file may appear; nothing else does, and nothing changes.
     after = {k: v for k, v in _tree(root).items() if not k.startswith("governance/.studykit/")}
     assert after == before

@@ -42,6 +42,7 @@ from studykit.governance.journal import edit_lock, write_together
 from studykit.governance.registers import (
     DECISIONS,
     ERASE,
+    REMOVE_ALL_DATA,
     Registers,
     Withdrawal,
     load_registers,
@@ -760,8 +761,7 @@ def erase(
                 manifest.blocking[0],
                 study=study,
                 path=study.withdrawals_path,
-                fix="Record the data protection officer's decision: studykit consent decide "
-                f"{pid} --decision erase --by NAME --on YYYY-MM-DD. {DOC}",
+                fix=_unblock(pid, manifest.request),
             )
         results = _results_module()
         changed: dict[Path, bytes] = {}
@@ -821,6 +821,24 @@ def erase(
     if any(i.kind == "derived" for i in manifest.items) or results is not None:
         steps += _rebuild(study, results, notes)
     return Erasure(pid, tuple(log_rows), tuple(steps), tuple(notes))
+
+
+def _unblock(pid: str, request: dict[str, object] | None) -> str:
+    """What would let ``--apply`` run, for the request as it stands."""
+    if request is None or request.get("scope") != REMOVE_ALL_DATA:
+        return (
+            f'Only a "remove all data" request leads to erasure: studykit consent withdraw {pid} '
+            f'--scope "remove all data", then the data protection officer\'s decision. {DOC}'
+        )
+    if request.get("decision") is None:
+        return (
+            "Record the data protection officer's decision: studykit consent decide "
+            f"{pid} --decision erase --by NAME --on YYYY-MM-DD. {DOC}"
+        )
+    return (
+        "Nothing is erased while the decision is to retain; a new decision (studykit consent decide) "
+        f"replaces it. {DOC}"
+    )
 
 
 def _steps(item: Item) -> list[str]:
