@@ -493,10 +493,21 @@ def _consent(plan: Plan, interviews: dict[str, dt.date]) -> str:
 
 
 def _withdrawals(plan: Plan) -> str:
+    # The data protection officer decided to erase the "remove all data" request ten days after it
+    # came, so the tutorial can run studykit consent erase --apply on it.
     rows = [
-        [p.id, p.withdrawn[0].isoformat(), p.withdrawn[1], p.withdrawn[2]] for p in plan.people if p.withdrawn
+        [p.id, p.withdrawn[0].isoformat(), p.withdrawn[1], p.withdrawn[2], *_decision(p.withdrawn)]
+        for p in plan.people
+        if p.withdrawn
     ]
-    return _csv(["participant_id", "withdrawn_on", "reason", "scope"], rows)
+    header = ["participant_id", "withdrawn_on", "reason", "scope", "decision", "decided_by", "decided_on"]
+    return _csv(header, rows)
+
+
+def _decision(withdrawn: tuple[dt.date, str, str]) -> list[str]:
+    if withdrawn[2] != "remove all data":
+        return ["", "", ""]
+    return ["erase", "Data Protection Officer", (withdrawn[0] + dt.timedelta(days=10)).isoformat()]
 
 
 # --- qualitative files --------------------------------------------------------------------------

@@ -82,6 +82,18 @@ SAMPLES.update({
     render.doctor_text: {"healthy": False, "problems": [MARKUP], "notes": [MARKUP]},
 })
 
+# Erasure: paths, notes and steps name study files.
+ITEM = {"kind": "quote", "path": MARKUP, "action": "remove_or_replace_quote", "automatic": False,
+        "resource": None, "rows": [2], "segments": [MARKUP], "quotes": [MARKUP], "cited_in": [MARKUP],
+        "commits": [], "sha256": None, "note": MARKUP, "steps": [MARKUP]}
+SAMPLES.update({
+    render.erasure_manifest_text: {"participant_id": MARKUP, "dry_run": True, "request": None,
+                                   "items": [ITEM], "blocking": [MARKUP], "notes": [MARKUP]},
+    render.erasure_text: {"participant_id": MARKUP, "dry_run": False, "steps": [MARKUP], "notes": [MARKUP],
+                          "done": [{"action": "rows deleted", "kind": "table_rows", "location": MARKUP,
+                                    "detail": MARKUP}]},
+})
+
 def printed(renderable, *, markup: bool) -> str:
     """What a terminal shows; ``markup=True`` is rich's default console, so the views must be safe alone."""
     target = io.StringIO()

@@ -429,6 +429,51 @@ def consent_status_command(
         _say("Nobody is in governance/consent.csv or data/participants.csv yet.")
 
 
+# --- erasure after a "remove all data" withdrawal (issue 20) -------------------------------------
+
+
+@consent_app.command("decide")
+def consent_decide(
+    participant: Participant,
+    decision: Annotated[
+        str, typer.Option("--decision", help='"erase", or "retain" (the research exemption applies).')
+    ],
+    on: OnDate = None,
+    by: By = None,
+    reason: Reason = None,
+    study_dir: StudyDir = Path(),
+    fmt: Format = "text",
+) -> None:
+    """Record the data protection officer's decision on a "remove all data" request (audited)."""
+    from studykit.governance.edits import event_date
+    from studykit.governance.erasure import decide
+
+    result = decide(
+        load_study(study_dir), participant, decision=decision, decided_on=event_date(on), by=by, reason=reason
+    )
+    if fmt == "json":
+        _show(result, fmt)
+    err.print(render.edit_done(result), soft_wrap=True)
+
+
+@consent_app.command("erase")
+def consent_erase(
+    participant: Participant,
+    apply: Annotated[
+        bool,
+        typer.Option("--apply/--dry-run", help="Erase (needs a decision to erase), or only list (default)."),
+    ] = False,
+    by: By = None,
+    study_dir: StudyDir = Path(),
+    fmt: Format = "text",
+) -> None:
+    """List every place a participant's data live; with --apply, erase what is local and log it."""
+    from studykit.governance.erasure import erase, erasure_manifest
+
+    study = load_study(study_dir)
+    _show(erase(study, participant, by=by) if apply else erasure_manifest(study, participant), fmt)
+
+
 @ethics_app.command("status")
 def ethics_status_command(study_dir: StudyDir = Path(), fmt: Format = "text") -> None:
     """Show every ethics approval: period, state (active, expiring, expired) and consent forms."""

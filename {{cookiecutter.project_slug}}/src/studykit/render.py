@@ -416,6 +416,8 @@ def edit_done(edit: object) -> Text:
     if entry["action"] == "consent add":
         scopes = ", ".join(what.get("scopes") or ()) or "no scope"
         detail = f"consent on form {what['form_version']} dated {what['consented_on']} ({scopes})"
+    elif entry["action"] == "consent decide":
+        detail = f"the decision to {what['decision']} dated {what['decided_on']} on the removal request"
     else:
         detail = f"withdrawal ({what['scope']}) dated {what['withdrawn_on']}"
     who = f"{entry['participant_id']} in {entry['register']}"
@@ -610,6 +612,44 @@ def doctor_text(report: Mapping[str, Any]) -> Group:
     return Group(*parts)
 
 
+def erasure_manifest_text(result: Mapping[str, Any]) -> Group:
+    """``consent erase`` (dry run): each place the participant's data live, and what blocks --apply."""
+    title = Text.assemble(("Erasure manifest for ", "bold"), shown(result["participant_id"], "bold"))
+    parts: list[RenderableType] = [title.append(" (dry run: nothing changed)")]
+    for item in result["items"]:
+        where = f" {item['path']}" if item["path"] else ""
+        how = "automatic" if item["automatic"] else "by hand"
+        heading = shown(f"{where}: {item['action']} ({how})")
+        parts.append(Text.assemble(shown(item["kind"], "bold"), heading))
+        what = [
+            f"rows {', '.join(map(str, item['rows']))}" if item["rows"] else "",
+            f"segments {', '.join(item['segments'])}" if item["segments"] else "",
+            f"quotations {', '.join(item['quotes'])}" if item["quotes"] else "",
+            f"cited in {', '.join(item['cited_in'])}" if item["cited_in"] and not item["commits"] else "",
+            f"{len(item['commits'])} commit(s)" if item["commits"] else "",
+            item["note"] or "",
+        ]
+        if any(what):
+            parts.append(shown("    " + "; ".join(part for part in what if part)))
+    parts += [Text.assemble(("--apply is refused: ", "bold red"), shown(b)) for b in result["blocking"]]
+    parts += [Text.assemble(("note: ", "cyan"), shown(n)) for n in result["notes"]]
+    return Group(*parts)
+
+
+def erasure_text(result: Mapping[str, Any]) -> Group:
+    """``consent erase --apply``: what was done (as logged) and the steps left for a person."""
+    title = Text.assemble(("Erased ", "bold green"), shown(result["participant_id"], "bold"))
+    parts: list[RenderableType] = [title.append(" (logged in governance/erasure-log.csv)")]
+    for row in result["done"]:
+        line = f"  {row['action']}: {row['kind']} {row['location']} {row['detail']}"
+        parts.append(shown(line.rstrip()))
+    if result["steps"]:
+        parts.append(Text("Left for a person:", style="bold"))
+        parts += [shown(f"  - {step}") for step in result["steps"]]
+    parts += [Text.assemble(("note: ", "cyan"), shown(n)) for n in result["notes"]]
+    return Group(*parts)
+
+
 # --- which view shows which result (by the result's class name) ----------------------------------
 
 VIEWS: dict[str, Callable[[Any], RenderableType]] = {
@@ -625,6 +665,8 @@ VIEWS: dict[str, Callable[[Any], RenderableType]] = {
     "TemplateStatus": template_status_text,
     "UpdateResult": template_update_text,
     "DoctorReport": doctor_text,
+    "Manifest": erasure_manifest_text,
+    "Erasure": erasure_text,
 }
 LIST_VIEWS: dict[str, Callable[[Any], RenderableType]] = {
     "ParticipantConsent": consent_text,

@@ -93,8 +93,9 @@ ERASURE_DUE = Rule(
     "warning",
     "The participant asked to remove all data and the withdrawal policy removes this row. studykit already "
     "leaves it out of analysis, reports and deposits; the raw copy is still here.",
-    "Delete the participant's rows, transcripts and coded segments from data/ following the erasure "
-    "procedure in docs/governance.md, and record the erasure (without the erased content).",
+    "Once the data protection officer has decided (studykit consent decide PID --decision erase), run "
+    "studykit consent erase PID to list every copy and studykit consent erase PID --apply to erase and log "
+    "it (docs/governance.md).",
 )
 NOT_ENROLLED = Rule(
     "GOV008",
@@ -545,8 +546,9 @@ def _collection_findings(
 
 def _erase_fix(pid: str) -> str:
     return (
-        f"Delete {pid}'s rows, transcripts and coded segments from data/ following the erasure procedure "
-        "in docs/governance.md, and record the erasure (without the erased content)."
+        f"Run studykit consent erase {pid} to list every copy of their data; once the data protection "
+        f"officer has decided to erase (studykit consent decide {pid} --decision erase), studykit consent "
+        f"erase {pid} --apply erases and logs it (docs/governance.md)."
     )
 
 

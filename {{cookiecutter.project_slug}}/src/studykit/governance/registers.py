@@ -57,7 +57,10 @@ NO_CELLS = tuple("".join(letters) for letters in product(*((c, c.upper()) for c 
 CONSENT_COLUMNS = ("participant_id", "form_version", "consented_on", *SCOPES)
 CONSENT_OPTIONAL = ("source", "notes")
 WITHDRAWAL_COLUMNS = ("participant_id", "withdrawn_on", "reason", "scope")
-WITHDRAWAL_OPTIONAL = ("received_by", "notes")
+WITHDRAWAL_OPTIONAL = ("received_by", "notes", "decision", "decided_by", "decided_on")
+# The data protection officer's decision on a "remove all data" request (blank: not decided yet).
+ERASE, RETAIN = "erase", "retain"
+DECISIONS = (ERASE, RETAIN)
 REGISTERS_DOC = "See docs/governance.md for the columns of each register."
 # The consent register as a frame: one row per event, in register order; ``row`` is the
 # spreadsheet row (null for events made in code rather than read from a file).
@@ -108,6 +111,9 @@ class Withdrawal:
     scope: WithdrawalScope
     reason: str | None = None
     row: int | None = None
+    decision: str | None = None
+    decided_by: str | None = None
+    decided_on: dt.date | None = None
 
     @property
     def removes_data(self) -> bool:
@@ -594,6 +600,11 @@ def read_withdrawals(
     table = _read(path, label, read)
     _check_header(table, label, WITHDRAWAL_COLUMNS, WITHDRAWAL_OPTIONAL)
     dates = _typed_dates(table.frame, "withdrawn_on", label).to_list()
+    decided = (
+        _typed_dates(table.frame, "decided_on", label).to_list()
+        if "decided_on" in table.header
+        else [None] * table.frame.height
+    )
     withdrawals: list[Withdrawal] = []
     seen: dict[tuple[str, str], int] = {}
     for index, (record, day) in enumerate(zip(table.frame.iter_rows(named=True), dates, strict=True)):
@@ -620,8 +631,29 @@ def read_withdrawals(
                 fix="Keep one row per participant and scope.",
             )
         seen[pid, scope] = row
-        withdrawals.append(Withdrawal(pid, day, scope, record["reason"], row))  # type: ignore[arg-type]
+        decision = _decision(record, decided[index], label, row)
+        withdrawals.append(
+            Withdrawal(pid, day, scope, record["reason"], row, *decision)  # type: ignore[arg-type]
+        )
     return tuple(withdrawals)
+
+
+def _decision(
+    record: dict[str, str | None], decided_on: dt.date | None, label: str, row: int
+) -> tuple[str | None, str | None, dt.date | None]:
+    """(decision, decided_by, decided_on) of one withdrawal row; all blank when not decided (or old files)."""
+    decision = (record.get("decision") or "").strip().lower() or None
+    decided_by = (record.get("decided_by") or "").strip() or None
+    if decision is not None and decision not in DECISIONS:
+        msg = f"{record['decision']!r} is not a decision"
+        raise RegisterError(
+            msg, path=label, row=row, field="decision", fix='Write "erase" or "retain" (or leave it blank).'
+        )
+    if decision is not None and (decided_by is None or decided_on is None):
+        missing = "decided_by" if decided_by is None else "decided_on"
+        msg = "a decision needs who made it and when"
+        raise RegisterError(msg, path=label, row=row, field=missing, fix="Fill in decided_by and decided_on.")
+    return decision, decided_by, decided_on
 
 
 def _yaml_location(loc: tuple[int | str, ...]) -> str:
