@@ -88,3 +88,23 @@ def test_validation_report_schema_rejects_a_report_without_findings():
               "checked": [], "skipped": {}, "not_run": {}, "not_checked": [], "engines": {}}  # fmt: skip
     with pytest.raises(jsonschema.ValidationError, match="findings"):
         jsonschema.validate(report, schema, cls=jsonschema.Draft202012Validator)
+
+
+def test_links_point_at_the_study_pages_in_the_site():
+    from docs.hooks import rewrite_links
+
+    slug = "{{cookiecutter.project_slug}}"
+    assert rewrite_links(f"[v](<../{slug}/docs/validation.md>)", "index.md") == "[v](study/validation.md)"
+    assert rewrite_links(f"[g](../../{slug}/docs/governance.md#erasure)", "howto/data-managers.md") == (
+        "[g](../study/governance.md#erasure)"
+    )
+    assert rewrite_links("[r](rules.md) [t](../../docs/tutorial.md)", "study/validation.md") == (
+        "[r](rules.md) [t](../tutorial.md)"
+    )
+
+
+def test_links_to_study_files_outside_the_pages_become_their_text():
+    from docs.hooks import rewrite_links
+
+    page = "[`checks/structure.py`](../src/studykit/checks/structure.py) and [web](https://quarto.org)"
+    assert rewrite_links(page, "study/rules.md") == "`checks/structure.py` and [web](https://quarto.org)"
