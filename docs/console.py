@@ -1,8 +1,9 @@
 """The docs' console blocks as data: read them from a page, run them in a baked study.
 
 A console block is a fenced ```` ```console ```` block. Each ``$ studykit ...`` line is a
-command; the lines after it, up to the next ``$`` line, are its output as the terminal
-shows it (stdout and stderr together). A command that exits non-zero says so at the end
+command (continued on the next line after a ``\\``; a ``#`` starts a comment); the lines
+after it, up to the next ``$`` line, are its output as the terminal shows it (stdout and
+stderr together). A command that exits non-zero says so at the end
 of its line: ``$ studykit validate  # exit 1``. ``docs/capture.py`` writes such blocks
 from real runs; ``tests/test_docs.py`` runs every block of the tutorial and the reference
 against a freshly baked example study and compares exit codes and output.
@@ -28,6 +29,7 @@ WIDTH = "88"
 FENCE = re.compile(r"^```console\n(.*?)^```$", re.DOTALL | re.MULTILINE)
 SNIPPET = re.compile(r'^--8<-- "([^"]+)"$', re.MULTILINE)
 EXIT = re.compile(r"\s+# exit (\d+)$")
+CONTINUED = re.compile(r"\s*\\\n\s*")  # a command continued on the next line
 
 
 @dataclass(frozen=True)
@@ -38,8 +40,6 @@ class Command:
     exit_code: int
     output: str | None  # None when the docs show no output
 
-    def argv(self) -> list[str]:
-        return shlex.split(self.line)
 
 
 def resolve_snippets(markdown: str) -> str:
@@ -51,7 +51,7 @@ def commands(markdown: str) -> list[Command]:
     """Every ``$ studykit`` command of every console block, in page order."""
     found: list[Command] = []
     for block in FENCE.findall(resolve_snippets(markdown)):
-        lines = block.rstrip("\n").split("\n")
+        lines = CONTINUED.sub(" ", block).rstrip("\n").split("\n")
         starts = [i for i, line in enumerate(lines) if line.startswith("$ ")]
         for n, start in enumerate(starts):
             line = lines[start][2:]
@@ -76,7 +76,7 @@ def bake_example(into: Path) -> Path:
 
 def run(study: Path, line: str) -> tuple[int, str]:
     """Run one ``studykit ...`` line in the study with its own studykit: exit code and output."""
-    argv = shlex.split(line)
+    argv = shlex.split(line, comments=True)
     env = {
         **os.environ, "PYTHONPATH": str(study / "src"), "COLUMNS": WIDTH, "NO_COLOR": "1",
         "TERM": "dumb", "PYTHONUNBUFFERED": "1", "PYTHONIOENCODING": "utf-8",

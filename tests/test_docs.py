@@ -55,9 +55,10 @@ def test_console_blocks_run_as_shown(tmp_path, page):
 
 def test_console_runner_sees_exit_codes_and_output():
     page = "```console\n$ studykit validate  # exit 1\nline one\nline two\n$ nox -s tests\n$ studykit info\n"
-    page += "```\n"
+    page += "$ studykit consent add P001 \\\n    --on 2024-09-02  # a comment\n```\n"
     assert [(c.line, c.exit_code, c.output) for c in commands(page)] == [
         ("studykit validate", 1, "line one\nline two"), ("studykit info", 0, None),
+        ("studykit consent add P001 --on 2024-09-02  # a comment", 0, None),
     ]  # fmt: skip
 
 
