@@ -84,12 +84,16 @@ def main() -> int:
         if old.relative_to(SNIPPETS).as_posix() not in blocks:
             old.unlink()
     for name, text in blocks.items():
-        (SNIPPETS / name).parent.mkdir(parents=True, exist_ok=True)
-        (SNIPPETS / name).write_text(text, encoding="utf-8", newline="\n")
-        sys.stdout.write(f"wrote {name}\n")
+        path = SNIPPETS / name
+        if not path.is_file() or path.read_text(encoding="utf-8") != text:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text, encoding="utf-8", newline="\n")
+            sys.stdout.write(f"wrote {path.relative_to(SNIPPETS.parent.parent)}\n")
+    sys.stdout.write(f"{len(blocks)} captured console blocks are up to date.\n")
     if SCREENSHOT.is_file():
-        shutil.copyfile(SCREENSHOT, ASSET)
-        sys.stdout.write(f"copied {SCREENSHOT.name} to {ASSET}\n")
+        if not ASSET.is_file() or ASSET.read_bytes() != SCREENSHOT.read_bytes():
+            shutil.copyfile(SCREENSHOT, ASSET)
+            sys.stdout.write(f"copied {SCREENSHOT.name} to {ASSET}\n")
     else:
         sys.stdout.write(f"no screenshot at {SCREENSHOT}: run tests/package/test_report_browser.py first\n")
     return 0

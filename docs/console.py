@@ -26,6 +26,8 @@ TEMPLATE = DOCS.parent
 SNIPPETS = DOCS / "_snippets"
 EXAMPLE_SLUG = "example-study"
 WIDTH = "88"
+# Settings that would make the terminal output differ from the captured one (rich reads them).
+FORCED = ("FORCE_COLOR", "TTY_COMPATIBLE", "TTY_INTERACTIVE", "JUPYTER_COLUMNS", "LINES", "COLORTERM")
 FENCE = re.compile(r"^```console\n(.*?)^```$", re.DOTALL | re.MULTILINE)
 SNIPPET = re.compile(r'^--8<-- "([^"]+)"$', re.MULTILINE)
 EXIT = re.compile(r"\s+# exit (\d+)$")
@@ -81,7 +83,8 @@ def run(study: Path, line: str) -> tuple[int, str]:
         **os.environ, "PYTHONPATH": str(study / "src"), "COLUMNS": WIDTH, "NO_COLOR": "1",
         "TERM": "dumb", "PYTHONUNBUFFERED": "1", "PYTHONIOENCODING": "utf-8",
     }  # fmt: skip
-    env.pop("FORCE_COLOR", None)
+    for setting in FORCED:
+        env.pop(setting, None)
     done = subprocess.run(
         [sys.executable, "-m", "studykit", *argv[1:]], cwd=study, env=env, stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT, text=True, encoding="utf-8", check=False, timeout=600,
