@@ -43,8 +43,13 @@ EXAMPLES: dict[str, list[str]] = {
     "studykit export": ["studykit export --to csv"],
     "studykit doctor": ["studykit doctor"],
     "studykit package sync": ["studykit package sync --check"],
+    "studykit consent withdraw": [
+        'studykit consent withdraw P007 --scope "no further data" --on 2025-03-01 --reason "Changed job" '
+        '--by "A. Manager"',
+    ],
     "studykit consent status": ["studykit consent status P001"],
     "studykit qual export": ["studykit qual export"],
+    "studykit template check": ["studykit template check"],
     "studykit survey dictionary": ["studykit survey dictionary --to redcap --output redcap.csv"],
 }
 # `studykit report` and `studykit deposit` join these steps when the results and deposit
