@@ -1,1 +1,1 @@
-"""The documentation site's scripts: generate (reference pages), console (console blocks), capture (outputs)."""
+"""The documentation site's scripts: generate (reference pages), console, capture (outputs)."""
