@@ -1,5 +1,6 @@
 """The studykit template's sessions: `nox -l` lists them."""
 
+import os
 import shutil
 from pathlib import Path
 
@@ -25,7 +26,7 @@ def install(session: nox.Session, *groups: str) -> None:
 @nox.session
 def tests(session: nox.Session) -> None:
     """Run the template's tests: hooks, bakes, and the studykit package."""
-    install(session, "test")
+    install(session, "test", "docs")
     session.run("pytest", *session.posargs)
 
 
@@ -92,3 +93,22 @@ def lock(session: nox.Session) -> None:
                 "project_slug=lock-study", "include_example_data=no")
     session.run("uv", "pip", "compile", str(tmp / "lock-study" / "pyproject.toml"), "-o", str(LOCK),
                 "--quiet", "--python-version", "3.11", "--no-header", "--no-annotate")
+
+
+@nox.session
+def docs(session: nox.Session) -> None:
+    """Build the documentation site into site/ with MkDocs, strictly (a warning is an error)."""
+    install(session, "test", "docs")
+    session.run("mkdocs", "build", "--strict", "--site-dir", str(ROOT / "site"), *session.posargs,
+                env={"NO_MKDOCS_2_WARNING": "1"})
+
+
+@nox.session(name="docs-capture", default=False)
+def docs_capture(session: nox.Session) -> None:
+    """Regenerate the docs' reference pages from the code and the tutorial's terminal output from
+    real runs in a baked example, with the report browser test's screenshot; tests fail on drift."""
+    install(session, "test", "docs")
+    env = {"PYTHONPATH": f"{STUDY / 'src'}{os.pathsep}{ROOT}"}
+    session.run("python", "-m", "docs.generate", env=env)
+    session.run("pytest", "-q", "tests/package/test_report_browser.py", env=env, success_codes=[0, 1])
+    session.run("python", "-m", "docs.capture", env=env)

@@ -1,0 +1,1 @@
+"""The documentation site's scripts: generate (reference pages), console, capture (outputs)."""

@@ -1,0 +1,109 @@
+"""Capture the tutorial's terminal output from real runs: ``nox -s docs-capture``.
+
+Bakes the example study into a temporary folder, runs each step's commands there in
+order, and writes each step as a console block to ``docs/_snippets/tutorial/<step>.md``,
+which docs/tutorial.md includes. Nothing in the tutorial's output is typed by hand;
+``tests/test_docs.py`` runs the same commands again and fails when the output differs.
+Last, it copies the report browser test's screenshot of the report's home page (run
+``pytest tests/package/test_report_browser.py`` first; the nox session does) into
+``docs/assets/``.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+from docs.console import SNIPPETS, bake_example, block, run
+
+TUTORIAL = SNIPPETS / "tutorial"
+REFERENCE = SNIPPETS / "reference"
+MAX_SHOWN = 15  # longer output is left out of the reference (the test still checks the exit code)
+SCREENSHOT = Path(__file__).resolve().parents[1] / "test-artifacts" / "report-preview" / "index.png"
+ASSET = Path(__file__).resolve().parent / "assets" / "report-preview.png"
+
+# Step -> the commands it runs, in the order the tutorial shows them (the state carries on).
+STEPS: dict[str, list[str]] = {
+    "info": ["studykit info"],
+    "validate": ["studykit validate"],
+    "consent": ["studykit consent status P033"],
+    "accept": ["studykit validate --accept"],
+    "score": ["studykit score --instrument wemwbs --output scores-wemwbs.csv"],
+    "report": ["studykit report"],
+    "deposit": ["studykit deposit --tier open", "studykit check-deposit deposit/example-study-0.1.0-open"],
+    "erase": ["studykit consent erase P033"],
+}
+# Command -> its examples in the command reference, run in one fresh example study in the
+# reference's order (docs/generate.py includes each as a snippet under its command).
+EXAMPLES: dict[str, list[str]] = {
+    "studykit": ["studykit --version"],
+    "studykit validate": ["studykit validate --output validation-report.json"],
+    "studykit instruments": ["studykit instruments --format json"],
+    "studykit score": ["studykit score --instrument cbi --output scores-cbi.csv"],
+    "studykit codebook": ["studykit codebook --output codebook.md"],
+    "studykit export": ["studykit export --to csv"],
+    "studykit doctor": ["studykit doctor"],
+    "studykit package sync": ["studykit package sync --check"],
+    "studykit consent withdraw": [
+        'studykit consent withdraw P007 --scope "no further data" --on 2025-03-01 --reason "Changed job" '
+        '--by "A. Manager"',
+    ],
+    "studykit consent status": ["studykit consent status P001"],
+    "studykit qual export": ["studykit qual export"],
+    "studykit template check": ["studykit template check"],
+    "studykit survey dictionary": ["studykit survey dictionary --to redcap --output redcap.csv"],
+}
+
+
+def snippet_name(command: str) -> str:
+    """The snippet file of a command's examples: `studykit package sync` -> reference/package-sync.md."""
+    return "reference/" + ("-".join(command.split()[1:]) or "studykit") + ".md"
+
+
+def _shown(line: str, code: int, output: str) -> tuple[str, int, str]:
+    return line, code, output if output.count("\n") < MAX_SHOWN else ""
+
+
+def capture(study: Path) -> dict[str, str]:
+    """Run every tutorial step in the study: step -> its console block."""
+    return {step: block([(line, *run(study, line)) for line in lines]) for step, lines in STEPS.items()}
+
+
+def capture_examples(study: Path, order: list[str]) -> dict[str, str]:
+    """Run the reference's examples in the study in ``order``: snippet name -> console block."""
+    return {
+        snippet_name(command): block([_shown(line, *run(study, line)) for line in EXAMPLES[command]])
+        for command in order if command in EXAMPLES
+    }  # fmt: skip
+
+
+def main() -> int:
+    from docs.generate import command_names
+
+    with tempfile.TemporaryDirectory() as tmp:
+        steps = capture(bake_example(Path(tmp) / "t"))
+        blocks = {f"tutorial/{step}.md": text for step, text in steps.items()}
+        blocks |= capture_examples(bake_example(Path(tmp) / "r"), command_names())
+    for old in [*TUTORIAL.glob("*.md"), *REFERENCE.glob("*.md")]:
+        if old.relative_to(SNIPPETS).as_posix() not in blocks:
+            old.unlink()
+    for name, text in blocks.items():
+        path = SNIPPETS / name
+        if not path.is_file() or path.read_text(encoding="utf-8") != text:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text, encoding="utf-8", newline="\n")
+            sys.stdout.write(f"wrote {path.relative_to(SNIPPETS.parent.parent)}\n")
+    sys.stdout.write(f"{len(blocks)} captured console blocks are up to date.\n")
+    if SCREENSHOT.is_file():
+        if not ASSET.is_file() or ASSET.read_bytes() != SCREENSHOT.read_bytes():
+            shutil.copyfile(SCREENSHOT, ASSET)
+            sys.stdout.write(f"copied {SCREENSHOT.name} to {ASSET}\n")
+    else:
+        sys.stdout.write(f"no screenshot at {SCREENSHOT}: run tests/package/test_report_browser.py first\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
