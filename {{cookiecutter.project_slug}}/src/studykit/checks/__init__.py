@@ -48,6 +48,7 @@ LAYER_MODULES: tuple[tuple[str, str], ...] = (
     ("structure", "studykit.checks.qualitative"),
     ("measures", "studykit.checks.measures"),
     ("governance", "studykit.checks.governance"),
+    ("governance", "studykit.checks.involvement"),
     ("disclosure", "studykit.checks.disclosure"),
     ("integrity", "studykit.checks.integrity"),
 )

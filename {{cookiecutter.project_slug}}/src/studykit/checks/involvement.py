@@ -1,0 +1,134 @@
+"""Governance layer, public involvement: governance/involvement.yml against its schema (codes INV###).
+
+A malformed entry is a finding with the file, the entry and field (``column``, as
+``activities[2].nature``) and the YAML line (``row``). A GRIPP2 short-form item the log
+leaves empty is a warning, so the report never omits an item silently. A study without
+the file gets no finding here: its report says it keeps no involvement log.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+
+from studykit.checks.findings import Finding, Rule, register
+from studykit.checks.run import Run
+from studykit.governance.gripp2 import ITEM_KEYS, ITEMS, item_status, one_sided_outcomes
+from studykit.governance.involvement import (
+    STANDARDS,
+    Involvement,
+    LogProblem,
+    missing_standards,
+    named_without_agreement,
+    read_involvement,
+    reference_problems,
+)
+
+MALFORMED = Rule(
+    "INV001",
+    "governance",
+    "Involvement log malformed",
+    "error",
+    "An entry of governance/involvement.yml does not follow the log's schema (an unknown key, a value "
+    "outside its vocabulary, a date that is not YYYY-MM-DD, a required field left out), or the file is not "
+    "valid YAML.",
+    "Correct the field named at the line given; docs/involvement.md lists every key and vocabulary.",
+)
+UNKNOWN_ID = Rule(
+    "INV002",
+    "governance",
+    "Involvement id unknown or repeated",
+    "error",
+    "An activity, impact or reflection names a contributor or activity id the log does not define, or two "
+    "entries share an id.",
+    "Add the contributor (or activity) to the log, or correct the id.",
+)
+NAMED_WITHOUT_AGREEMENT = Rule(
+    "INV003",
+    "governance",
+    "Contributor named without agreement",
+    "error",
+    "A contributor's name is written in the log although agreed_to_be_named is not true. Contributor names "
+    "are personal data: the report shows a name only with the contributor's agreement, and the log should "
+    "not keep a name it may not use.",
+    "Delete the name, or record the contributor's agreement (agreed_to_be_named: true) once they have "
+    "given it.",
+)
+GRIPP2_ITEM_EMPTY = Rule(
+    "INV004",
+    "governance",
+    "GRIPP2 item not reported",
+    "warning",
+    "The log leaves a GRIPP2 short-form item empty (aim, activities, impacts, influence or reflections), so "
+    "the report's GRIPP2 table says the item is not reported.",
+    "Fill the key named in governance/involvement.yml (ideally with the contributors themselves).",
+)
+ONE_SIDED_OUTCOMES = Rule(
+    "INV005",
+    "governance",
+    "No negative outcome of involvement recorded",
+    "warning",
+    "Every recorded impact is positive. GRIPP2 items 3 and 4 ask for positive and negative outcomes and "
+    "effects; reporting only the positive ones is a known weakness of involvement reporting.",
+    "Record what did not work or made things harder as an impact with valence negative or mixed.",
+)
+STANDARDS_INCOMPLETE = Rule(
+    "INV006",
+    "governance",
+    "UK Standards self-assessment incomplete",
+    "warning",
+    "The log holds a self-assessment against the UK Standards for Public Involvement but leaves some of the "
+    "six standards out; the report shows them as not recorded.",
+    "Assess every standard (status met, partly met, not met or not assessed), or remove the standards key.",
+)
+register(MALFORMED, UNKNOWN_ID, NAMED_WITHOUT_AGREEMENT, GRIPP2_ITEM_EMPTY, ONE_SIDED_OUTCOMES,
+         STANDARDS_INCOMPLETE)  # fmt: skip
+
+
+def check(run: Run) -> Iterator[Finding]:
+    found = read_involvement(run.study)
+    if not found.exists:
+        return
+    if found.log is None:
+        yield from _findings(found, MALFORMED, found.problems)
+        return
+    log = found.log
+    yield from _findings(found, UNKNOWN_ID, reference_problems(log))
+    yield from _findings(found, NAMED_WITHOUT_AGREEMENT, named_without_agreement(log))
+    yield from _empty_items(found)
+    if one_sided_outcomes(log):
+        yield ONE_SIDED_OUTCOMES.finding(
+            f"all {len(log.impacts)} recorded impact(s) are positive", file=found.label,
+            row=found.line(("impacts",)), column="impacts",
+        )  # fmt: skip
+    missing = missing_standards(log)
+    if missing:
+        names = ", ".join(STANDARDS[key] for key in missing)
+        yield STANDARDS_INCOMPLETE.finding(f"the self-assessment leaves out {names}", file=found.label,
+                                           row=found.line(("standards",)), column="standards")  # fmt: skip
+
+
+def _findings(found: Involvement, rule: Rule, problems: Iterable[LogProblem]) -> Iterator[Finding]:
+    for problem in problems:
+        where = problem.where
+        yield rule.finding(
+            f"{where}: {problem.message}" if problem.loc else problem.message,
+            file=found.label,
+            row=found.line(problem.loc) if problem.line is None else problem.line,
+            column=where if problem.loc else None,
+            value=problem.value,
+        )
+
+
+def _empty_items(found: Involvement) -> Iterator[Finding]:
+    assert found.log is not None
+    items = {number: item for number, _, item, *_ in ITEMS}
+    for number, topic, held in item_status(found.log):
+        if held:
+            continue
+        key = ITEM_KEYS[number]
+        yield GRIPP2_ITEM_EMPTY.finding(
+            f"GRIPP2 item {number} ({topic}: {items[number]}) has nothing to report: {key} is empty",
+            file=found.label,
+            row=found.line((key,)),
+            column=key,
+        )
