@@ -26,7 +26,14 @@ from pathlib import Path
 
 from studykit.errors import RegisterError
 from studykit.files import write_files
-from studykit.governance.involvement import STANDARDS, Involvement, InvolvementLog, read_involvement
+from studykit.governance.involvement import (
+    NATURES,
+    STAGES,
+    STANDARDS,
+    Involvement,
+    InvolvementLog,
+    read_involvement,
+)
 from studykit.report import MARKDOWN_PUNCTUATION
 from studykit.study import Study
 
@@ -98,8 +105,10 @@ def csv_text(header: list[str], rows: list[list[str]]) -> str:
     return buffer.getvalue()
 
 
-def _counted(counts: Counter[str]) -> str:
-    return ", ".join(f"{key} ({n})" for key, n in counts.most_common())
+def _counted(counts: Counter[str], order: tuple[str, ...] = ()) -> str:
+    """``key (n)`` for each key, in ``order`` (a vocabulary's order), else most common first."""
+    keys = [k for k in order if counts[k]] if order else [k for k, _ in counts.most_common()]
+    return ", ".join(f"{key} ({counts[key]})" for key in keys)
 
 
 # --- what the study reports for each item ---------------------------------------------------------
@@ -109,8 +118,8 @@ def methods_sentence(log: InvolvementLog) -> str:
     """Item 2 in one sentence: who, how many activities, at which stages, of which nature."""
     roles = Counter(c.role for c in log.contributors)
     first, last = min(a.date for a in log.activities), max(a.date for a in log.activities)
-    stages = _counted(Counter(a.stage for a in log.activities))
-    natures = _counted(Counter(a.nature for a in log.activities))
+    stages = _counted(Counter(a.stage for a in log.activities), STAGES)
+    natures = _counted(Counter(a.nature for a in log.activities), NATURES)
     return (
         f"{len(log.contributors)} contributor(s): {_counted(roles)}. {len(log.activities)} activities from "
         f"{first.isoformat()} to {last.isoformat()}; stages: {stages}; nature: {natures}."
@@ -186,7 +195,7 @@ def sections_markdown(log: InvolvementLog) -> str:
     if log.activities:
         parts.append(text(methods_sentence(log)))
     if log.contributors:
-        rows = [[text(c.shown), text(c.role)] for c in log.contributors]
+        rows = [[text(c.label), text(c.role)] for c in log.contributors]
         parts.append("\n" + pipe_table(["Contributor", "Role"], rows, "Public contributors (named only with "
                                        "their agreement)", "ppi-contributors"))  # fmt: skip
         if any(c.also_participant for c in log.contributors):

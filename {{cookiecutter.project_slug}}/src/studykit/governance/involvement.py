@@ -85,6 +85,11 @@ class Contributor(_Model):
     also_participant: bool = False
 
     @property
+    def label(self) -> str:
+        """Their name when they agreed to be named, else their pseudonym."""
+        return self.name if self.agreed_to_be_named and self.name else self.id
+
+    @property
     def shown(self) -> str:
         """How the report names them: their name only when they agreed, else role and pseudonym."""
         if self.agreed_to_be_named and self.name:
@@ -353,13 +358,16 @@ def appended_activity(text: str, item: dict[str, object]) -> str:
     node = None
     if isinstance(composed, yaml.MappingNode):
         node = next((v for k, v in composed.value if getattr(k, "value", None) == "activities"), None)
-    dumped = yaml.safe_dump([item], sort_keys=False, allow_unicode=True, width=100)
+    dumped = yaml.safe_dump([item], sort_keys=False, allow_unicode=True, width=100, default_flow_style=None)
     if isinstance(node, yaml.SequenceNode) and node.value and not node.flow_style:
         indent = " " * max(node.value[0].start_mark.column - 2, 0)
         block = "".join(indent + line for line in dumped.splitlines(keepends=True))
         end = _end_of_item(node.value[-1])
-        cut = text.find("\n", end)
-        cut = len(text) if cut < 0 else cut
+        if text[end - 1] == "\n":  # a block scalar (>, |) ends at the start of the line after it
+            cut = len(text[:end].rstrip())
+        else:
+            cut = text.find("\n", end)
+            cut = len(text) if cut < 0 else cut
         return text[:cut] + "\n" + block.rstrip("\n") + text[cut:]
     if node is not None:  # `activities: []` or `activities:` with nothing: the new list replaces it
         if isinstance(node, yaml.ScalarNode) and node.value == "":
