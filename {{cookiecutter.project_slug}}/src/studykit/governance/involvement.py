@@ -226,6 +226,8 @@ def parse_involvement(text: str, path: Path, label: str) -> Involvement:
         problem = LogProblem((), f"is not valid YAML ({getattr(exc, 'problem', exc)})",
                              line=mark.line + 1 if mark else None)  # fmt: skip
         return Involvement(path, label, True, problems=(problem,))
+    except ValueError:  # YAML read 2024-13-01 as a date that does not exist
+        return Involvement(path, label, True, problems=tuple(_impossible_dates(text)))
     if data is None:
         data = {}
     if not isinstance(data, dict):
@@ -244,6 +246,28 @@ def parse_involvement(text: str, path: Path, label: str) -> Involvement:
         )
         return _located(Involvement(path, label, True, lines=lines), problems)
     return _located(Involvement(path, label, True, log=log, lines=lines), reference_problems(log))
+
+
+def _impossible_dates(text: str) -> list[LogProblem]:
+    """Each value YAML takes for a date but no calendar holds (2024-02-30), at its place and line."""
+    found: list[LogProblem] = []
+
+    def walk(node: yaml.Node, loc: Loc) -> None:
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                walk(value, (*loc, getattr(key, "value", "?")))
+        elif isinstance(node, yaml.SequenceNode):
+            for index, item in enumerate(node.value):
+                walk(item, (*loc, index))
+        elif node.tag.endswith(":timestamp"):
+            try:
+                dt.date.fromisoformat(node.value[:10])
+            except ValueError:
+                found.append(LogProblem(loc, f"should be a date that exists, written as YYYY-MM-DD, not "
+                                        f"{node.value!r}", node.value, node.start_mark.line + 1))  # fmt: skip
+
+    walk(yaml.compose(text, Loader=SAFE_LOADER), ())
+    return found or [LogProblem((), "holds a value YAML cannot read")]
 
 
 def _located(found: Involvement, problems: Iterable[LogProblem]) -> Involvement:
