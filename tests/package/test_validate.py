@@ -158,7 +158,9 @@ def test_clean_study_is_valid_with_exit_0(tmp_path):
     report = validate(load_study(root))
     assert report.errors == []
     assert exit_code(report) == 0
-    assert report.checked == ["structure", "qualitative", "measures", "governance", "disclosure", "integrity"]
+    assert report.checked == [
+        "structure", "qualitative", "measures", "governance", "involvement", "disclosure", "integrity"
+    ]  # fmt: skip
 
 
 def test_str007_wrong_type(tmp_path):
