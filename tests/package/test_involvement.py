@@ -126,7 +126,10 @@ reflections: [{text: ok}]
     report = validate(load_study(root))
     nature = next(f for f in report.findings if f.column == "activities[0].nature")
     assert nature.value == "coproduction"
-    assert "'consultation', 'collaboration', 'co-production' or 'user-led'" in nature.message
+    assert nature.message == (
+        "activities[0].nature (entry A01): should be one of 'consultation', 'collaboration', "
+        "'co-production' or 'user-led', not 'coproduction'"
+    )
     assert exit_code(report) == 1
 
 
@@ -288,7 +291,7 @@ def test_without_a_log_every_file_is_still_written_with_a_sentence(tmp_path):
 
 def test_a_malformed_log_stops_the_tables_naming_the_field(tmp_path):
     root = study_with(tmp_path, {**LOG, "activities": [{**LOG["activities"][0], "nature": "advice"}]})
-    with pytest.raises(RegisterError, match=r"activities\[0\]\.nature: should be one of"):
+    with pytest.raises(RegisterError, match=r"activities\[0\]\.nature \(entry A01\): should be one of"):
         write_involvement_tables(load_study(root), root / "reports" / "_results")
     assert not (root / "reports").exists()
 
@@ -393,7 +396,7 @@ def test_involvement_add_refused_when_the_log_has_problems(tmp_path):
     log = copy.deepcopy(LOG)
     log["impacts"][0]["activity"] = "A09"
     root = study_with(tmp_path, log)
-    with pytest.raises(RegisterError, match=r"impacts\[0\]\.activity names the activity A09"):
+    with pytest.raises(RegisterError, match=r"impacts\[0\]\.activity: names the activity A09"):
         add_activity(load_study(root), on=dt.date(2025, 1, 1), stage="design", nature="consultation",
                      who=["C01"], summary="Met.", by=BY, now=NOW)  # fmt: skip
 

@@ -109,13 +109,13 @@ def check(run: Run) -> Iterator[Finding]:
 
 def _findings(found: Involvement, rule: Rule, problems: Iterable[LogProblem]) -> Iterator[Finding]:
     for problem in problems:
-        where = problem.where
+        placed = found.place(problem) if problem.line is None else problem
         yield rule.finding(
-            f"{where}: {problem.message}" if problem.loc else problem.message,
+            placed.sentence(),
             file=found.label,
-            row=found.line(problem.loc) if problem.line is None else problem.line,
-            column=where if problem.loc else None,
-            value=problem.value,
+            row=placed.line,
+            column=placed.where if placed.loc else None,
+            value=placed.value,
         )
 
 

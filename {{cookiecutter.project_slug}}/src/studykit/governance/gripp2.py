@@ -272,7 +272,7 @@ def write_involvement_tables(study: Study, folder: Path) -> list[Path]:
     found = read_involvement(study)
     if found.problems:
         first = found.problems[0]
-        msg = f"has {len(found.problems)} problem(s), the first at {first.where}: {first.message}"
+        msg = f"has {len(found.problems)} problem(s), the first {first.sentence()}"
         fix = "Run studykit validate and correct them; docs/involvement.md describes the log."
         raise RegisterError(msg, path=found.label, row=first.line, field=first.where, fix=fix)
     files = involvement_files(found, folder)

@@ -171,6 +171,7 @@ class LogProblem:
     message: str
     value: object = None
     line: int | None = None
+    entry: str | None = None  # the id of the list entry the place is in (A03), when it has one
 
     @property
     def where(self) -> str:
@@ -180,10 +181,19 @@ class LogProblem:
             text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
         return text or "(top level)"
 
+    def sentence(self) -> str:
+        """``activities[2].nature (entry A03): should be ...``: the place, the entry's id, the problem."""
+        entry = f" (entry {self.entry})" if self.entry else ""
+        return f"{self.where}{entry}: {self.message}" if self.loc else self.message
+
 
 @dataclass(frozen=True)
 class Involvement:
-    """What ``read_involvement`` found: the log (None when missing or malformed) and its problems."""
+    """What ``read_involvement`` found: the log and its problems.
+
+    ``log`` is None when the file is missing or breaks the schema; a log that reads but
+    names ids it does not define has its ``log`` and those problems.
+    """
 
     path: Path
     label: str
@@ -191,6 +201,7 @@ class Involvement:
     log: InvolvementLog | None = None
     problems: tuple[LogProblem, ...] = ()
     lines: dict[Loc, int] = field(default_factory=dict, repr=False)
+    ids: dict[Loc, str] = field(default_factory=dict, repr=False)  # ("activities", 2) -> "A03"
 
     def line(self, loc: Loc) -> int | None:
         """The YAML line of ``loc``, or of the nearest enclosing entry that has one."""
@@ -198,6 +209,10 @@ class Involvement:
             if loc[:end] in self.lines:
                 return self.lines[loc[:end]]
         return None
+
+    def place(self, problem: LogProblem) -> LogProblem:
+        """``problem`` with the YAML line of its place and the id of the entry it is in."""
+        return dataclasses.replace(problem, line=self.line(problem.loc), entry=self.ids.get(problem.loc[:2]))
 
 
 def involvement_path(study: Study) -> Path:
@@ -244,8 +259,9 @@ def parse_involvement(text: str, path: Path, label: str) -> Involvement:
             LogProblem(tuple(e["loc"]), error_sentence(e), None if e["type"] == "missing" else e.get("input"))
             for e in exc.errors()
         )
-        return _located(Involvement(path, label, True, lines=lines), problems)
-    return _located(Involvement(path, label, True, log=log, lines=lines), reference_problems(log))
+        return _located(Involvement(path, label, True, lines=lines, ids=_ids(data)), problems)
+    found = Involvement(path, label, True, log=log, lines=lines, ids=_ids(data))
+    return _located(found, reference_problems(log))
 
 
 def _impossible_dates(text: str) -> list[LogProblem]:
@@ -270,10 +286,19 @@ def _impossible_dates(text: str) -> list[LogProblem]:
     return found or [LogProblem((), "holds a value YAML cannot read")]
 
 
+def _ids(data: dict) -> dict[Loc, str]:
+    """The ``id`` of every list entry that has one: ``("activities", 2) -> "A03"``."""
+    ids: dict[Loc, str] = {}
+    for key, entries in data.items():
+        for index, entry in enumerate(entries if isinstance(entries, list) else []):
+            if isinstance(entry, dict) and entry.get("id") is not None:
+                ids[(key, index)] = str(entry["id"])
+    return ids
+
+
 def _located(found: Involvement, problems: Iterable[LogProblem]) -> Involvement:
-    """``found`` with ``problems``, each given the YAML line of its place."""
-    placed = tuple(LogProblem(p.loc, p.message, p.value, found.line(p.loc)) for p in problems)
-    return dataclasses.replace(found, problems=placed)
+    """``found`` with ``problems``, each placed (line, entry id)."""
+    return dataclasses.replace(found, problems=tuple(found.place(p) for p in problems))
 
 
 def read_involvement(study: Study) -> Involvement:
@@ -441,7 +466,7 @@ def add_activity(
         found = parse_involvement(text, path, label)
         if found.problems or found.log is None:
             first = found.problems[0]
-            msg = f"the log has {len(found.problems)} problem(s) to fix first; {first.where} {first.message}"
+            msg = f"the log has {len(found.problems)} problem(s) to fix first; {first.sentence()}"
             raise _refuse(msg, label, field=first.where, fix="Run studykit validate and correct them.")
         log = found.log
         item: dict[str, object] = {"id": next_activity_id(log), "date": on, "stage": stage, "nature": nature,
