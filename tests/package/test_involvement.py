@@ -191,6 +191,17 @@ def test_inv006_an_incomplete_standards_self_assessment_is_a_warning(tmp_path):
     )
 
 
+def test_inv007_a_contributor_under_a_participant_id_is_a_warning(tmp_path):
+    log = copy.deepcopy(LOG)
+    log["contributors"][2]["id"] = "P002"
+    log["activities"] = []
+    log["impacts"] = [{"what_changed": "x", "valence": "negative"}]
+    assert inv_findings(study_with(tmp_path, log)) == [
+        ["INV007", LOG_FILE, 12, "contributors[2].id", "warning"],
+        ["INV004", LOG_FILE, 14, "activities", "warning"],
+    ]
+
+
 def test_the_example_log_is_complete_and_clean():
     found = parse_involvement(EXAMPLE_LOG.read_text(encoding="utf-8"), EXAMPLE_LOG, LOG_FILE)
     assert found.problems == ()

@@ -12,6 +12,8 @@ from collections.abc import Iterable, Iterator
 
 from studykit.checks.findings import Finding, Rule, register
 from studykit.checks.run import Run
+from studykit.errors import StudykitError
+from studykit.files import study_relative
 from studykit.governance.gripp2 import ITEM_KEYS, ITEMS, item_status, one_sided_outcomes
 from studykit.governance.involvement import (
     STANDARDS,
@@ -80,8 +82,17 @@ STANDARDS_INCOMPLETE = Rule(
     "six standards out; the report shows them as not recorded.",
     "Assess every standard (status met, partly met, not met or not assessed), or remove the standards key.",
 )
+PARTICIPANT_ID = Rule(
+    "INV007",
+    "governance",
+    "Contributor id is a participant id",
+    "warning",
+    "A contributor's pseudonymous id is also an id in data/participants.csv. Involvement records kept under "
+    "a participant id can be linked to that person's research data, and the report would show the id.",
+    "Give the contributor a pseudonym of their own (C01, LX-01), also when they are a participant too.",
+)
 register(MALFORMED, UNKNOWN_ID, NAMED_WITHOUT_AGREEMENT, GRIPP2_ITEM_EMPTY, ONE_SIDED_OUTCOMES,
-         STANDARDS_INCOMPLETE)  # fmt: skip
+         STANDARDS_INCOMPLETE, PARTICIPANT_ID)  # fmt: skip
 
 
 def check(run: Run) -> Iterator[Finding]:
@@ -100,6 +111,7 @@ def check(run: Run) -> Iterator[Finding]:
             f"all {len(log.impacts)} recorded impact(s) are positive", file=found.label,
             row=found.line(("impacts",)), column="impacts",
         )  # fmt: skip
+    yield from _participant_ids(run, found)
     missing = missing_standards(log)
     if missing:
         names = ", ".join(STANDARDS[key] for key in missing)
@@ -132,3 +144,19 @@ def _empty_items(found: Involvement) -> Iterator[Finding]:
             row=found.line((key,)),
             column=key,
         )
+
+
+def _participant_ids(run: Run, found: Involvement) -> Iterator[Finding]:
+    assert found.log is not None
+    path = run.study.participants_path
+    try:
+        table = run.read_table(path, file_label=study_relative(run.study, path), columns=["participant_id"])
+    except StudykitError:
+        return  # the structure layer reports an unreadable participants.csv
+    participants = set(table.frame.get_column("participant_id").drop_nulls().str.strip_chars())
+    for index, contributor in enumerate(found.log.contributors):
+        if contributor.id in participants:
+            problem = found.place(LogProblem(("contributors", index, "id"),
+                                             f"{contributor.id} is also a participant id", contributor.id))
+            yield PARTICIPANT_ID.finding(problem.sentence(), file=found.label, row=problem.line,
+                                         column=problem.where, value=contributor.id)  # fmt: skip
