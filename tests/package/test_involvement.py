@@ -368,6 +368,16 @@ def test_involvement_add_writes_the_log_and_the_audit_line_together(tmp_path):
     assert inv_findings(root) == []
 
 
+def test_inv008_an_audited_activity_edited_away_by_hand_is_an_error(tmp_path):
+    root = study_with(tmp_path)
+    add_activity(load_study(root), on=dt.date(2025, 2, 3), stage="design", nature="consultation", who=["C01"],
+                 summary="Read the draft.", by=BY, now=NOW)  # fmt: skip
+    assert inv_findings(root) == []
+    log = (root / LOG_FILE).read_text(encoding="utf-8")
+    write_log(root, log.replace("Read the draft.", "Read the final draft."))
+    assert inv_findings(root) == [["INV008", LOG_FILE, 14, "activities", "error"]]
+
+
 def test_involvement_add_to_the_starter_log(tmp_path):
     root = make_study(tmp_path)
     starter = (TEMPLATE / LOG_FILE).read_text(encoding="utf-8")

@@ -14,6 +14,7 @@ from studykit.checks.findings import Finding, Rule, register
 from studykit.checks.run import Run
 from studykit.errors import StudykitError
 from studykit.files import study_relative
+from studykit.governance.audit import read_audit_lines
 from studykit.governance.gripp2 import ITEM_KEYS, ITEMS, item_status, one_sided_outcomes
 from studykit.governance.involvement import (
     STANDARDS,
@@ -91,8 +92,17 @@ PARTICIPANT_ID = Rule(
     "a participant id can be linked to that person's research data, and the report would show the id.",
     "Give the contributor a pseudonym of their own (C01, LX-01), also when they are a participant too.",
 )
+AUDITED_ACTIVITY_MISSING = Rule(
+    "INV008",
+    "governance",
+    "Audited activity missing from the log",
+    "error",
+    "governance/audit.log records an activity added with studykit involvement add that the log no longer "
+    "holds as recorded: it was deleted or changed by hand.",
+    "Put the activity back as the audit entry records it; record a correction as a new activity.",
+)
 register(MALFORMED, UNKNOWN_ID, NAMED_WITHOUT_AGREEMENT, GRIPP2_ITEM_EMPTY, ONE_SIDED_OUTCOMES,
-         STANDARDS_INCOMPLETE, PARTICIPANT_ID)  # fmt: skip
+         STANDARDS_INCOMPLETE, PARTICIPANT_ID, AUDITED_ACTIVITY_MISSING)  # fmt: skip
 
 
 def check(run: Run) -> Iterator[Finding]:
@@ -112,6 +122,7 @@ def check(run: Run) -> Iterator[Finding]:
             row=found.line(("impacts",)), column="impacts",
         )  # fmt: skip
     yield from _participant_ids(run, found)
+    yield from _audited_activities(run, found)
     missing = missing_standards(log)
     if missing:
         names = ", ".join(STANDARDS[key] for key in missing)
@@ -160,3 +171,24 @@ def _participant_ids(run: Run, found: Involvement) -> Iterator[Finding]:
                                              f"{contributor.id} is also a participant id", contributor.id))
             yield PARTICIPANT_ID.finding(problem.sentence(), file=found.label, row=problem.line,
                                          column=problem.where, value=contributor.id)  # fmt: skip
+
+
+def _audited_activities(run: Run, found: Involvement) -> Iterator[Finding]:
+    assert found.log is not None
+    try:
+        entries = read_audit_lines(run.study.audit_log_path)
+    except StudykitError:
+        return  # the governance layer reports an unreadable audit log
+    held = [a.model_dump(mode="json") for a in found.log.activities]
+    for number, entry in entries:
+        record = entry.get("record")
+        if entry.get("action") != "involvement add" or not isinstance(record, dict):
+            continue
+        if record in held:
+            held.remove(record)  # the n-th audited copy answers the n-th one in the log
+            continue
+        yield AUDITED_ACTIVITY_MISSING.finding(
+            f"the activity {record.get('id')} of {record.get('date')}, audited on line {number} of "
+            "governance/audit.log, is not in the log as recorded",
+            file=found.label, row=found.line(("activities",)), column="activities", value=record.get("id"),
+        )  # fmt: skip
