@@ -620,19 +620,17 @@ def involvement_text(summary: Mapping[str, Any]) -> Group:
         people.add_column(column)
     for c in summary["contributors"]:
         people.add_row(shown(c["id"]), shown(c["role"]), _yes(c["named"]), _yes(c["also_participant"]))
-    activities = Table(title="Activities", title_justify="left")
-    for column in ("id", "date", "stage", "nature", "who", "summary"):
-        activities.add_column(column, overflow="fold")
+    parts.append(people)
+    parts.append(Text("Activities", "italic"))
     for a in summary["activities"]:
-        activities.add_row(shown(a["id"]), shown(a["date"]), shown(a["stage"]), shown(a["nature"]),
-                           shown(", ".join(a["who"])), shown(a["summary"]))  # fmt: skip
-    parts += [people, activities]
+        line = f"{a['id']} {a['date']} {a['stage']}, {a['nature']} ({', '.join(a['who'])}): {a['summary']}"
+        parts.append(shown(line))
     impacts = summary["impacts"]
     parts.append(shown(f"Impacts: {impacts['positive']} positive, {impacts['negative']} negative, "
                        f"{impacts['mixed']} mixed. Reflections: {summary['reflections']}."))  # fmt: skip
     for item in summary["gripp2"]:
         state = Text("reported", "green") if item["reported"] else Text("not reported", "yellow")
-        parts.append(Text.assemble(f"GRIPP2 item {item['item']} ({item['topic']}): ", state))
+        parts.append(Text.assemble(shown(f"GRIPP2 item {item['item']} ({item['topic']}): "), state))
     if summary["standards"] is not None:
         assessed = summary["standards"].items()
         parts.append(_facts([(name, status or "not recorded") for name, status in assessed]))
