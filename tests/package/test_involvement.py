@@ -9,6 +9,8 @@ import datetime as dt
 import io
 import json
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -471,6 +473,16 @@ def test_involvement_add_command_refusal_exits_2(tmp_path):
     )
     assert result.exit_code == 2
     assert "refused, nothing changed: nature should be one of" in " ".join(result.stderr.split())
+
+
+def test_python_m_studykit_involvement_show_without_a_log(tmp_path):
+    root = study_with(tmp_path, None)
+    environment = {"PYTHONPATH": str(PACKAGE_SRC), "PATH": "", "COLUMNS": "200"}
+    command = [sys.executable, "-m", "studykit", "involvement", "show"]
+    run = subprocess.run(command, cwd=root, capture_output=True, text=True, check=False, env=environment)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout == ""
+    assert "This study has no governance/involvement.yml yet (see docs/involvement.md)." in run.stderr
 
 
 # --- the report page ------------------------------------------------------------------------------

@@ -844,7 +844,8 @@ def involvement_show(study_dir: StudyDir = Path(), fmt: Format = "text") -> None
     from studykit.governance.involvement import involvement_summary
 
     summary = involvement_summary(load_study(study_dir))
-    _show(summary, fmt)
+    if summary.exists or fmt == "json":
+        _show(summary, fmt)
     if not summary.exists:
         _say("This study has no governance/involvement.yml yet (see docs/involvement.md).")
     elif summary.problems:
