@@ -28,6 +28,7 @@ from studykit.errors import RegisterError
 from studykit.files import write_files
 from studykit.governance.involvement import (
     NATURES,
+    ROLES,
     STAGES,
     STANDARDS,
     Involvement,
@@ -85,16 +86,16 @@ def one_sided_outcomes(log: InvolvementLog) -> bool:
 # --- Markdown ------------------------------------------------------------------------------------
 
 
-def text(value: object) -> str:
+def md(value: object) -> str:
     """Data as literal Markdown: punctuation escaped, lines joined (never markup, include or reference)."""
     return MARKDOWN_PUNCTUATION.sub(r"\\\1", " ".join(str(value).split()))
 
 
 def pipe_table(header: list[str], rows: list[list[str]], caption: str, label: str) -> str:
     """A pipe table with its caption line ``: Caption {#tbl-label}``; cells are already Markdown."""
-    lines = ["| " + " | ".join(text(h) for h in header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    lines = ["| " + " | ".join(md(h) for h in header) + " |", "|" + "|".join("---" for _ in header) + "|"]
     lines += ["| " + " | ".join(row) + " |" for row in rows]
-    return "\n".join(lines) + f"\n\n: {text(caption)} {{#tbl-{label}}}\n"
+    return "\n".join(lines) + f"\n\n: {md(caption)} {{#tbl-{label}}}\n"
 
 
 def csv_text(header: list[str], rows: list[list[str]]) -> str:
@@ -116,13 +117,13 @@ def _counted(counts: Counter[str], order: tuple[str, ...] = ()) -> str:
 
 def methods_sentence(log: InvolvementLog) -> str:
     """Item 2 in one sentence: who, how many activities, at which stages, of which nature."""
-    roles = Counter(c.role for c in log.contributors)
+    roles = Counter(c.role for c in log.contributors)  # in the vocabulary's order
     first, last = min(a.date for a in log.activities), max(a.date for a in log.activities)
     stages = _counted(Counter(a.stage for a in log.activities), STAGES)
     natures = _counted(Counter(a.nature for a in log.activities), NATURES)
     return (
-        f"{len(log.contributors)} contributor(s): {_counted(roles)}. {len(log.activities)} activities from "
-        f"{first.isoformat()} to {last.isoformat()}; stages: {stages}; nature: {natures}."
+        f"{len(log.contributors)} contributor(s): {_counted(roles, ROLES)}. {len(log.activities)} activities "
+        f"from {first.isoformat()} to {last.isoformat()}; stages: {stages}; nature: {natures}."
     )
 
 
@@ -166,8 +167,8 @@ def gripp2_rows(log: InvolvementLog) -> list[list[str]]:
 def gripp2_markdown(log: InvolvementLog) -> str:
     rows = []
     for (*_, anchor, _heading), cells in zip(ITEMS, gripp2_rows(log), strict=True):
-        where = f"[{text(cells[4])}](#{anchor})" if cells[4] != "not reported" else "not reported"
-        rows.append([*(text(c) for c in cells[:4]), where])
+        where = f"[{md(cells[4])}](#{anchor})" if cells[4] != "not reported" else "not reported"
+        rows.append([*(md(c) for c in cells[:4]), where])
     caption = f"GRIPP2 short form: reporting of public involvement ({GRIPP2_CITATION})"
     return pipe_table(GRIPP2_HEADER, rows, caption, "gripp2")
 
@@ -190,12 +191,12 @@ def sections_markdown(log: InvolvementLog) -> str:
     """Aim, methods (contributors, activities), outcomes, influence and reflections, each with its anchor."""
     headings = {anchor: heading for *_, anchor, heading in ITEMS}
     not_recorded = "Not recorded in governance/involvement.yml."
-    parts = [f"## {headings['ppi-aim']} {{#ppi-aim}}\n", text(log.aim) if _filled(log.aim) else not_recorded]
+    parts = [f"## {headings['ppi-aim']} {{#ppi-aim}}\n", md(log.aim) if _filled(log.aim) else not_recorded]
     parts.append(f"\n## {headings['ppi-methods']} {{#ppi-methods}}\n")
     if log.activities:
-        parts.append(text(methods_sentence(log)))
+        parts.append(md(methods_sentence(log)))
     if log.contributors:
-        rows = [[text(c.label), text(c.role)] for c in log.contributors]
+        rows = [[md(c.label), md(c.role)] for c in log.contributors]
         parts.append("\n" + pipe_table(["Contributor", "Role"], rows, "Public contributors (named only with "
                                        "their agreement)", "ppi-contributors"))  # fmt: skip
         if any(c.also_participant for c in log.contributors):
@@ -203,8 +204,8 @@ def sections_markdown(log: InvolvementLog) -> str:
                          "say who.\n")
     if log.activities:
         rows = [
-            [a.date.isoformat(), text(a.stage), text(a.nature), text("; ".join(log.shown(w) for w in a.who)),
-             text(a.summary)]
+            [a.date.isoformat(), md(a.stage), md(a.nature), md("; ".join(log.shown(w) for w in a.who)),
+             md(a.summary)]
             for a in sorted(log.activities, key=lambda a: (a.date, a.id))
         ]
         parts.append("\n" + pipe_table(["Date", "Stage", "Nature", "Who", "What happened"], rows,
@@ -213,20 +214,20 @@ def sections_markdown(log: InvolvementLog) -> str:
         parts.append(not_recorded)
     parts.append(f"\n## {headings['ppi-outcomes']} {{#ppi-outcomes}}\n")
     if log.impacts:
-        parts.append(text(outcomes_sentence(log)))
-        rows = [[text(i.activity or ""), text(i.what_changed), text(i.evidence or ""), text(i.valence)]
+        parts.append(md(outcomes_sentence(log)))
+        rows = [[md(i.activity or ""), md(i.what_changed), md(i.evidence or ""), md(i.valence)]
                 for i in log.impacts]  # fmt: skip
         parts.append("\n" + pipe_table(["Activity", "What changed", "Evidence", "Effect"], rows,
                                        "What involvement changed", "ppi-impacts"))  # fmt: skip
     else:
         parts.append(not_recorded)
     parts.append(f"\n## {headings['ppi-influence']} {{#ppi-influence}}\n")
-    parts.append(text(log.influence) if _filled(log.influence) else not_recorded)
+    parts.append(md(log.influence) if _filled(log.influence) else not_recorded)
     parts.append(f"\n## {headings['ppi-reflections']} {{#ppi-reflections}}\n")
     if log.reflections:
         for reflection in log.reflections:
             who = log.shown(reflection.by) if log.contributor(reflection.by or "") else "the research team"
-            parts.append(f"- {text(reflection.text)} ({text(who)})")
+            parts.append(f"- {md(reflection.text)} ({md(who)})")
     else:
         parts.append(not_recorded)
     return "\n".join(parts) + "\n"
@@ -257,7 +258,7 @@ def involvement_files(found: Involvement, folder: Path) -> dict[Path, str]:
     else:
         rows = standards_rows(log)
         caption = "Self-assessment against the UK Standards for Public Involvement"
-        cells = [[text(c) for c in row] for row in rows]
+        cells = [[md(c) for c in row] for row in rows]
         files[folder / "tbl-ukstandards.md"] = pipe_table(STANDARDS_HEADER, cells, caption, "ukstandards")
         files[folder / "tbl-ukstandards.csv"] = csv_text(STANDARDS_HEADER, rows)
     return files

@@ -40,6 +40,7 @@ Role = Literal[
     "steering group",
     "public contributor",
 ]
+ROLES: tuple[str, ...] = Role.__args__  # type: ignore[attr-defined]
 Stage = Literal[
     "priority setting",
     "design",
