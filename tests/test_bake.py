@@ -85,8 +85,8 @@ def test_baked_study_renders_its_report_preview_without_quarto(tmp_path):
     assert result.returncode == 0, result.stderr
     assert "this is a PREVIEW made with pandoc" in result.stderr
     pages = sorted(p.name for p in (study / "reports" / "_preview").glob("*.html"))
-    assert pages == ["checklists.html", "index.html", "integration.html", "qualitative.html",
-                     "quantitative.html"]  # fmt: skip
+    assert pages == ["checklists.html", "index.html", "integration.html", "involvement.html",
+                     "qualitative.html", "quantitative.html"]  # fmt: skip
     subprocess.run(["git", "init", "-q"], cwd=study, check=True)
     ignored = subprocess.run(["git", "check-ignore", "--no-index", "reports/_preview/index.html",
                               "reports/_results/tbl-flow.md", "reports/_variables.yml"],

@@ -52,6 +52,11 @@ TABLES: dict[str, tuple[str, list[str], list[list[str]]]] = {
               [[str(i), f"COREQ item {i}", "qualitative.html"] for i in range(1, 33)]),
     "gramms": ("GRAMMS guideline (6 items)", ["No.", "Item", "Answered in"],
                [[str(i), f"GRAMMS item {i}", "integration.html"] for i in range(1, 7)]),
+    "gripp2": ("GRIPP2 short form: reporting of public involvement", ["No.", "Section and topic", "Item",
+               "What this study reports", "Reported in"],
+               [["1", "Aim", "Report the aim of PPI in the study", "To shape the interviews", "Aim"]]),
+    "ukstandards": ("Self-assessment against the UK Standards for Public Involvement",
+                    ["Standard", "Self-assessment", "Notes"], [["Impact", "met", "Recorded as it happened"]]),
     "provenance": ("Provenance", ["Package", "Version"],
                    [["studykit", "0.1.0"], ["polars", "2.1.0"], ["matplotlib", "3.11.0"]]),
 }
@@ -123,6 +128,8 @@ def write_results_fixture(reports: Path, *, published: bool = True) -> Path:
             f'![{caption}](_results/fig-{figure_id}.svg){{#fig-{figure_id} fig-alt="{alt}"}}\n',
             encoding="utf-8",
         )
+    (results / "involvement.md").write_text("## Aim of involvement {#ppi-aim}\n\nTo shape the interviews.\n",
+                                            encoding="utf-8")
     (reports / "_variables.yml").write_text(yaml.safe_dump(VARIABLES, sort_keys=False), encoding="utf-8")
     (results / "results.json").write_text(json.dumps({"variables": VARIABLES}, indent=2), encoding="utf-8")
     return results

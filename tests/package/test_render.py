@@ -81,6 +81,15 @@ SAMPLES.update({
                                   "conflicts": [{"file": MARKUP, "kind": "markers", "fix": MARKUP}]},
     render.doctor_text: {"healthy": False, "problems": [MARKUP], "notes": [MARKUP]},
 })
+# Public involvement: the log's ids, roles and summaries are typed by the team.
+SAMPLES[render.involvement_text] = {
+    "file": MARKUP, "exists": True, "problems": 0,
+    "contributors": [{"id": MARKUP, "role": MARKUP, "named": True, "also_participant": False}],
+    "activities": [{"id": MARKUP, "date": "2024-03-01", "stage": MARKUP, "nature": MARKUP, "who": [MARKUP],
+                    "summary": MARKUP}],
+    "impacts": {"positive": 1, "negative": 0, "mixed": 0}, "reflections": 1,
+    "gripp2": [{"item": 1, "topic": MARKUP, "reported": False}], "standards": {MARKUP: MARKUP},
+}
 
 # Erasure: paths, notes and steps name study files.
 ITEM = {"kind": "quote", "path": MARKUP, "action": "remove_or_replace_quote", "automatic": False,

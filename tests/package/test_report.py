@@ -24,7 +24,7 @@ from tests.package.designs import design
 from tests.package.report_fixture import FIGURES, TABLES, VARIABLES, write_results_fixture
 
 TEMPLATE_REPORTS = PACKAGE_SRC.parent / "reports"
-PAGES = ["index", "quantitative", "qualitative", "integration", "checklists"]
+PAGES = ["index", "quantitative", "qualitative", "integration", "involvement", "checklists"]
 runner = CliRunner()
 
 
@@ -285,7 +285,7 @@ def test_report_check_lists_problems_and_exits_1(tmp_path):
     result = runner.invoke(app, ["report", "-C", str(study), "--check"], terminal_width=300)
     assert result.exit_code == 1
     assert result.stdout.startswith("reports/checklists.qmd:6: REP004 refers to @tbl-grams")
-    assert "Checked 5 page(s) of reports/: 1 problem(s)." in result.stderr
+    assert "Checked 6 page(s) of reports/: 1 problem(s)." in result.stderr
 
 
 def test_report_check_json_is_the_lint(tmp_path):

@@ -100,3 +100,29 @@ def test_preview_page_in_chromium(browser, site, page):
     assert serious == []
     assert problems == []
     assert (ARTIFACTS / f"{page}.png").stat().st_size > 0
+
+
+def test_involvement_page_from_the_example_log_in_chromium(browser, tmp_path):
+    """The real GRIPP2, contributors, activities, impacts and UK Standards tables pass axe too."""
+    from studykit.governance.gripp2 import write_involvement_tables
+    from studykit.study import load_study
+
+    root = make_report_study(tmp_path)
+    (root / "governance").mkdir()
+    shutil.copy(TEMPLATE / "example" / "data" / "fixed" / "governance" / "involvement.yml",
+                root / "governance" / "involvement.yml")  # fmt: skip
+    write_involvement_tables(load_study(root), root / "reports" / "_results")
+    render_preview(root / "reports", reason="Quarto was not found on PATH")
+    tab = browser.new_page(viewport={"width": 1200, "height": 900})
+    tab.goto((root / "reports" / "_preview" / "involvement.html").as_uri(), wait_until="load")
+    assert tab.locator("table").count() == 5
+    assert tab.locator("table > caption").count() == 5
+    tab.locator('a[href="#ppi-reflections"]').click()
+    tab.add_script_tag(path=str(axe_script()))
+    result = tab.evaluate("tags => axe.run(document, {runOnly: {type: 'tag', values: tags}})", WCAG)
+    serious = [f"{v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes']]}"
+               for v in result["violations"] if v["impact"] in ("serious", "critical")]  # fmt: skip
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    tab.screenshot(path=str(ARTIFACTS / "involvement-example.png"), full_page=True)
+    tab.close()
+    assert serious == []

@@ -159,8 +159,9 @@ def test_clean_study_is_valid_with_exit_0(tmp_path):
     assert report.errors == []
     assert exit_code(report) == 0
     assert report.checked == [
-        "structure", "qualitative", "reports", "measures", "governance", "access", "disclosure", "integrity"
-    ]
+        "structure", "qualitative", "reports", "measures", "governance", "access", "involvement",
+        "disclosure", "integrity",
+    ]  # fmt: skip
 
 
 def test_str007_wrong_type(tmp_path):

@@ -936,6 +936,55 @@ def check_deposit_command(
     return code
 
 
+# --- public involvement (governance/involvement.yml, GRIPP2) ------------------------------------
+
+involvement_app = _App("involvement", "Public involvement log: record activities (audited), show the log.")
+app.add_typer(involvement_app)
+
+
+@involvement_app.command("add")
+def involvement_add(
+    stage: Annotated[str, typer.Option("--stage", help="Stage of the research, e.g. design, data collection, "
+                                       "analysis (docs/involvement.md lists them).", show_default=False)],
+    nature: Annotated[str, typer.Option("--nature", help="consultation, collaboration, co-production or "
+                                        "user-led.", show_default=False)],
+    who: Annotated[list[str], typer.Option("--who", help="A contributor id from the log (repeat for each).",
+                                           show_default=False)],
+    summary: Annotated[str, typer.Option("--summary", help="What happened, in a sentence or two.",
+                                         show_default=False)],
+    date: Annotated[str | None, typer.Option("--date", help="Date of the activity, YYYY-MM-DD (default: "
+                                             "today, UTC).", show_default=False)] = None,
+    by: By = None,
+    study_dir: StudyDir = Path(),
+    fmt: Format = "text",
+) -> None:
+    """Add an involvement activity to governance/involvement.yml, audited in governance/audit.log."""
+    from studykit.governance.edits import event_date
+    from studykit.governance.involvement import add_activity
+
+    added = add_activity(load_study(study_dir), on=event_date(date), stage=stage, nature=nature, who=who,
+                         summary=summary, by=by)  # fmt: skip
+    if fmt == "json":
+        _show(added, fmt)
+    a = added.activity
+    _say(f"Recorded activity {a['id']} ({a['stage']}, {a['nature']}, {a['date']}) in {added.file} "
+         "(audit: governance/audit.log).")
+
+
+@involvement_app.command("show")
+def involvement_show(study_dir: StudyDir = Path(), fmt: Format = "text") -> None:
+    """Show the involvement log: contributors (ids and roles), activities, and the GRIPP2 items it fills."""
+    from studykit.governance.involvement import involvement_summary
+
+    summary = involvement_summary(load_study(study_dir))
+    if summary.exists or fmt == "json":
+        _show(summary, fmt)
+    if not summary.exists:
+        _say("This study has no governance/involvement.yml yet (see docs/involvement.md).")
+    elif summary.problems:
+        _say(f"The log has {summary.problems} problem(s): run studykit validate to see them.")
+
+
 def main() -> None:
     """Entry point for ``studykit`` and ``python -m studykit``."""
     app(prog_name="studykit")

@@ -652,6 +652,31 @@ def erasure_text(result: Mapping[str, Any]) -> Group:
 
 # --- which view shows which result (by the result's class name) ----------------------------------
 
+def involvement_text(summary: Mapping[str, Any]) -> Group:
+    """The involvement log for the team: contributors by id and role, activities, GRIPP2 items filled."""
+    parts: list[RenderableType] = []
+    people = Table(title=Text.assemble("Contributors in ", shown(summary["file"])), title_justify="left")
+    for column in ("id", "role", "named", "also participant"):
+        people.add_column(column)
+    for c in summary["contributors"]:
+        people.add_row(shown(c["id"]), shown(c["role"]), _yes(c["named"]), _yes(c["also_participant"]))
+    parts.append(people)
+    parts.append(Text("Activities", "italic"))
+    for a in summary["activities"]:
+        line = f"{a['id']} {a['date']} {a['stage']}, {a['nature']} ({', '.join(a['who'])}): {a['summary']}"
+        parts.append(shown(line))
+    impacts = summary["impacts"]
+    parts.append(shown(f"Impacts: {impacts['positive']} positive, {impacts['negative']} negative, "
+                       f"{impacts['mixed']} mixed. Reflections: {summary['reflections']}."))  # fmt: skip
+    for item in summary["gripp2"]:
+        state = Text("reported", "green") if item["reported"] else Text("not reported", "yellow")
+        parts.append(Text.assemble(shown(f"GRIPP2 item {item['item']} ({item['topic']}): "), state))
+    if summary["standards"] is not None:
+        assessed = summary["standards"].items()
+        parts.append(_facts([(name, status or "not recorded") for name, status in assessed]))
+    return Group(*parts)
+
+
 VIEWS: dict[str, Callable[[Any], RenderableType]] = {
     "Report": report_text,
     "Study": study_text,
@@ -667,6 +692,7 @@ VIEWS: dict[str, Callable[[Any], RenderableType]] = {
     "DoctorReport": doctor_text,
     "Manifest": erasure_manifest_text,
     "Erasure": erasure_text,
+    "InvolvementSummary": involvement_text,
 }
 LIST_VIEWS: dict[str, Callable[[Any], RenderableType]] = {
     "ParticipantConsent": consent_text,

@@ -1058,6 +1058,10 @@ def result_files(study: Study, results: Results) -> dict[Path, bytes | str]:
             image = f"![{_cell(spec['caption'])}](_results/fig-{figure_id}.svg)"
             files[folder / f"fig-{figure_id}.md"] = f'{image}{{#fig-{figure_id} fig-alt="{alt}"}}\n'
 
+    # Public involvement: the GRIPP2 and UK Standards tables from governance/involvement.yml.
+    from studykit.governance.gripp2 import involvement_tables
+
+    files.update(involvement_tables(study, folder))
     files[folder / "results.json"] = (
         json.dumps(results.numbers, indent=2, ensure_ascii=False, sort_keys=False) + "\n"
     )

@@ -50,6 +50,7 @@ LAYER_MODULES: tuple[tuple[str, str], ...] = (
     ("measures", "studykit.checks.measures"),
     ("governance", "studykit.checks.governance"),
     ("governance", "studykit.checks.access"),
+    ("governance", "studykit.checks.involvement"),
     ("disclosure", "studykit.checks.disclosure"),
     ("integrity", "studykit.checks.integrity"),
 )
