@@ -21,7 +21,14 @@ from studykit.export import labelled_file, study_variables
 from studykit.instruments import load_instruments
 from studykit.study import load_study
 
-from tests.package.deposit_study import NO_ARCHIVING, NO_QUOTATION, RELEASED, REMOVED, bake_example, copy_study
+from tests.package.deposit_study import (
+    NO_ARCHIVING,
+    NO_QUOTATION,
+    RELEASED,
+    REMOVED,
+    bake_example,
+    copy_study,
+)
 
 BOTH = ["spss", "stata"]
 READ = {"spss": pyreadstat.read_sav, "stata": pyreadstat.read_dta}
@@ -49,7 +56,11 @@ def read_back(content: bytes, to: str, tmp_path: Path) -> tuple[pl.DataFrame, ob
 CASES = {
     "open deposit, measures above the tier": (
         "open",
-        {"participants": {"tier": "open"}, "employment": {"tier": "open"}, "measures": {"tier": "safeguarded"}},
+        {
+            "participants": {"tier": "open"},
+            "employment": {"tier": "open"},
+            "measures": {"tier": "safeguarded"},
+        },
         {"measures-wemwbs", "measures-mjs", "measures-team"},
     ),
     "safeguarded deposit, employment controlled": (
@@ -110,7 +121,9 @@ def test_no_labelled_files_unless_the_study_asks(example, tmp_path):
 
 
 def tree(folder: Path) -> dict[str, bytes]:
-    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+    return {
+        p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()
+    }
 
 
 def test_rebuild_is_byte_identical_listed_and_passes_check_deposit(example, tmp_path):
@@ -139,7 +152,8 @@ def test_rebuild_is_byte_identical_listed_and_passes_check_deposit(example, tmp_
     # The files carry the release date as their creation time, not the clock's.
     for to, path in (("spss", "labelled/spss/employment.sav"), ("stata", "labelled/stata/employment.dta")):
         _, meta = READ[to](data / "data" / path, metadataonly=True)
-        assert meta.creation_time == dt.datetime(RELEASED.year, RELEASED.month, RELEASED.day), to
+        midnight = dt.datetime.combine(RELEASED, dt.time(0, 0), tzinfo=dt.UTC)
+        assert meta.creation_time == midnight.replace(tzinfo=None), to  # readstat reads a naive time
 
 
 @pytest.mark.parametrize("to", BOTH)
@@ -148,12 +162,14 @@ def test_the_stamp_is_the_only_time_in_a_labelled_file(example, tmp_path, to):
     study = load_study(copy_study(example, tmp_path))
     table = next(t for t in study_variables(study) if t.name == "participants")
     frame = pl.DataFrame({"participant_id": ["P001", "P002"]})
-    one, _ = labelled_file(table, frame, to, note=["n"], stamp=dt.datetime(2026, 1, 15, tzinfo=dt.UTC))
-    again, _ = labelled_file(table, frame, to, note=["n"], stamp=dt.datetime(2026, 1, 15, tzinfo=dt.UTC))
-    other, _ = labelled_file(table, frame, to, note=["n"], stamp=dt.datetime(2031, 12, 3, 9, 41, tzinfo=dt.UTC))
+    first, later = dt.datetime(2026, 1, 15, tzinfo=dt.UTC), dt.datetime(2031, 12, 3, 9, 41, tzinfo=dt.UTC)
+    one, _ = labelled_file(table, frame, to, note=["n"], stamp=first)
+    again, _ = labelled_file(table, frame, to, note=["n"], stamp=first)
+    other, _ = labelled_file(table, frame, to, note=["n"], stamp=later)
     assert one == again
     assert len(one) == len(other)
     differ = [i for i in range(len(one)) if one[i] != other[i]]
     stamp = b"15 Jan 2600:00:00" if to == "spss" else b"15 Jan 2026 00:00"
     start = one.index(stamp)
-    assert differ and all(start <= i < start + len(stamp) for i in differ)
+    assert differ
+    assert all(start <= i < start + len(stamp) for i in differ)
