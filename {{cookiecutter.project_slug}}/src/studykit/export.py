@@ -21,6 +21,10 @@ Rows pass the one ``ConsentFilter`` (purpose ``analysis``, or ``deposit`` for a 
 and then every participant who asked to remove all data is left out whatever the
 withdrawal policy kept for the study's own analysis: an export leaves the study.
 
+``labelled_file(table, frame, to)`` is the one labelling code path: ``export_study`` calls it
+for each table, and a deposit (``studykit.deposit.labelled``) calls it on the rows of each
+deposited CSV, with a fixed creation time so the bytes do not depend on the clock.
+
 Names SPSS or Stata cannot hold (too long, other characters, reserved words) are mapped by
 ``export_names``, deterministically from the column order; the mapping of every variable is
 written to ``variables.csv`` beside the exports and shown in the codebook. Labels longer
