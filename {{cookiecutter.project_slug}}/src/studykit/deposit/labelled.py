@@ -60,12 +60,6 @@ def sources(plan: Plan) -> dict[str, Item]:
     return {file_path(item, to): item for item in tabular(plan) for to in formats(plan)}
 
 
-def paths(plan: Plan) -> list[str]:
-    """Every payload path this module writes, the mapping file included."""
-    made = sorted(sources(plan))
-    return [*made, MAPPING] if made else []
-
-
 def files(plan: Plan) -> dict[str, bytes]:
     """The labelled files and the mapping file: payload path -> bytes."""
     chosen = formats(plan)
