@@ -21,6 +21,10 @@ Rows pass the one ``ConsentFilter`` (purpose ``analysis``, or ``deposit`` for a 
 and then every participant who asked to remove all data is left out whatever the
 withdrawal policy kept for the study's own analysis: an export leaves the study.
 
+``labelled_file(table, frame, to)`` is the one labelling code path: ``export_study`` calls it
+for each table, and a deposit (``studykit.deposit.labelled``) calls it on the rows of each
+deposited CSV, with a fixed creation time so the bytes do not depend on the clock.
+
 Names SPSS or Stata cannot hold (too long, other characters, reserved words) are mapped by
 ``export_names``, deterministically from the column order; the mapping of every variable is
 written to ``variables.csv`` beside the exports and shown in the codebook. Labels longer
@@ -29,6 +33,7 @@ than a format allows are cut, and the result says which variable's label was cut
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import tempfile
 import unicodedata
@@ -59,7 +64,11 @@ __all__ = [
     "export_names",
     "export_study",
     "item_label",
+    "labelled_file",
     "study_variables",
+    "table_of",
+    "typed_frame",
+    "variables_file",
 ]
 
 ExportFormat = Literal["spss", "stata", "csv"]
@@ -422,6 +431,93 @@ def _binary(labelled: _Labelled, to: str, note: list[str]) -> bytes:
         return path.read_bytes()
 
 
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+# .sav header: "$FL2"/"$FL3", product (60), layout, case size, compression, weight, cases (4 each),
+# bias (8), then the creation date "dd Mmm yy" (9) and time "hh:mm:ss" (8).
+_SAV_STAMP = slice(92, 109)
+_SAV_STAMP_SHAPE = re.compile(rb"^[ 0-9]{2} [A-Za-z]{3} [0-9]{2}[0-9]{2}:[0-9]{2}:[0-9]{2}$")
+# .dta 118/119 header: <timestamp>, one length byte (17), "dd Mmm yyyy hh:mm".
+_DTA_STAMP = re.compile(rb"<timestamp>\x11[ 0-9]{2} [A-Za-z]{3} [0-9]{4} [0-9]{2}:[0-9]{2}</timestamp>")
+
+
+def _stamped(content: bytes, to: str, when: dt.datetime) -> bytes:
+    """The file with ``when`` as its creation time (readstat writes the clock's, which no option sets)."""
+    month = _MONTHS[when.month - 1]
+    if to == "spss":
+        stamp = f"{when.day:02d} {month} {when.year % 100:02d}{when:%H:%M:%S}".encode("ascii")
+        if not _SAV_STAMP_SHAPE.match(content[_SAV_STAMP]):
+            msg = "the .sav header does not hold its creation time where SPSS puts it"
+            raise ValueError(msg)
+        return content[: _SAV_STAMP.start] + stamp + content[_SAV_STAMP.stop :]
+    stamp = f"<timestamp>\x11{when.day:02d} {month} {when.year:04d} {when:%H:%M}</timestamp>".encode("ascii")
+    found = _DTA_STAMP.search(content, 0, 4096)
+    if found is None:
+        msg = "the .dta header has no timestamp where Stata puts it"
+        raise ValueError(msg)
+    return content[: found.start()] + stamp + content[found.end() :]
+
+
+def labelled_file(
+    table: ExportedTable,
+    frame: pl.DataFrame,
+    to: Literal["spss", "stata"],
+    *,
+    note: list[str],
+    stamp: dt.datetime | None = None,
+) -> tuple[bytes, list[Cut]]:
+    """One table's labelled .sav or .dta: its bytes and the labels cut to fit.
+
+    ``frame`` holds the rows and columns to write (typed: see ``typed_frame``); each
+    column's label comes from ``table``'s variables. ``stamp`` replaces the creation time
+    readstat takes from the clock, so the same rows give the same bytes (deposits). ``note``
+    becomes the SPSS document lines (80 bytes each; Stata has none).
+    """
+    labelled = _labelled(table, frame, to, f"{table.name}{SUFFIX[to]}")
+    content = _binary(labelled, to, note)
+    if stamp is not None:
+        content = _stamped(content, to, stamp)
+    return content, labelled.cuts
+
+
+def table_of(
+    resource: dict[str, Any], columns: Sequence[str], known: ExportedTable | None = None
+) -> ExportedTable:
+    """The table for a data package ``resource`` holding ``columns``, in their order.
+
+    A column's variable is the one ``known`` (from ``study_variables``) gives, else the
+    resource's field, else a string: so any CSV of the package can be labelled.
+    """
+    variables = {v.name: v for v in known.variables} if known else {}
+    fields = {f["name"]: f for f in resource.get("schema", {}).get("fields", [])}
+    chosen = []
+    for column in columns:
+        if column in variables:
+            chosen.append(variables[column])
+        elif column in fields:
+            chosen.append(_from_field(fields[column]))
+        else:
+            chosen.append(Variable(column, column, "string", "nominal"))
+    title = known.title if known else resource.get("title") or resource["name"]
+    source = known.source if known else Path(resource["path"])
+    date_column = known.date_column if known else None
+    return ExportedTable(
+        resource["name"], title, chosen, source, date_column, known.instrument if known else None
+    )
+
+
+def typed_frame(table: ExportedTable, text: pl.DataFrame) -> pl.DataFrame:
+    """A frame of text cells (as a CSV reads with no inference) cast to the table's variable types."""
+    from studykit.errors import StudykitError
+    from studykit.tables import cast
+
+    typed, failures = cast(text, {v.name: v.kind for v in table.variables})
+    if failures:
+        first = failures[0]
+        msg = f"{table.name}: row {first.row}, column {first.column}: {first.value!r} is not a valid value"
+        raise StudykitError(msg, fix="Run `studykit validate` to see every problem, then fix the data.")
+    return typed
+
+
 def _csv_resource(table: ExportedTable, frame: pl.DataFrame, file: str, exported: set[str]) -> dict[str, Any]:
     fields = []
     for variable in _variables(table, frame):
@@ -461,6 +557,11 @@ def _variables_csv(tables: list[tuple[ExportedTable, pl.DataFrame]]) -> tuple[st
     columns = ["table", "variable", "spss", "stata", "label", "type", "measurement", "value_labels"]
     text, _ = spreadsheet_csv(pl.DataFrame(rows, schema=dict.fromkeys(columns, pl.String)))
     return text, renamed
+
+
+def variables_file(tables: list[tuple[ExportedTable, pl.DataFrame]]) -> str:
+    """The text of ``variables.csv``: every variable of ``tables``, its SPSS and Stata names, labels."""
+    return _variables_csv(tables)[0]
 
 
 def renamed_variables(study: Study) -> list[dict[str, str]]:
@@ -521,9 +622,8 @@ def export_study(
             files[folder / file] = text
             resources.append(_csv_resource(table, frame, file, exported))
         else:
-            labelled = _labelled(table, frame, to, file)
-            cuts += labelled.cuts
-            files[folder / file] = _binary(labelled, to, note)
+            files[folder / file], cut = labelled_file(table, frame, to, note=note)
+            cuts += cut
     if to == "csv":
         from studykit.package import dumps, package_head
 

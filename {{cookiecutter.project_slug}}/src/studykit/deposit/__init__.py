@@ -2,7 +2,8 @@
 
 ``build_deposit`` (``studykit deposit``) writes ``deposit/<slug>-<version>-<tier>/``, a BagIt
 bag of a Frictionless data package filtered by consent (``staging``; the bag in ``bag``,
-the RO-Crate in ``crate``, the texts in ``citation``, tiers and targets in ``tiers``).
+the RO-Crate in ``crate``, the texts in ``citation``, tiers and targets in ``tiers``, labelled
+SPSS and Stata files of the shipped tables in ``labelled``).
 ``check_deposit`` (``studykit check-deposit``) verifies any bag or data package (``check``).
 """
 

@@ -105,6 +105,7 @@ def readme(plan: Plan) -> str:
         lines.append(
             f"| `{item.path}` | {item.title or item.name} | {item.access.tier} | {item.access.conditions} |"
         )
+    lines += _labelled_section(plan)
     lines += [
         "",
         "Also: `datapackage.json` (Frictionless Data Package: every table's fields, types and keys), "
@@ -133,6 +134,30 @@ def readme(plan: Plan) -> str:
         f"Built by studykit {__version__}. Check this deposit with `studykit check-deposit PATH`.",
     ]
     return "\n".join(lines) + "\n"
+
+
+def _labelled_section(plan: Plan) -> list[str]:
+    """The labelled SPSS and Stata files, each beside the CSV it holds the rows of."""
+    from studykit.deposit import labelled
+
+    made = labelled.sources(plan)
+    if not made:
+        return []
+    lines = [
+        "",
+        "## Labelled files for SPSS and Stata",
+        "",
+        "Each holds exactly the rows and columns of the CSV named beside it, with variable labels, "
+        "value labels and measurement levels from the instrument definitions. Names SPSS or Stata "
+        f"cannot hold are mapped; `{labelled.MAPPING}` lists every variable's names and full labels "
+        "(a label longer than a format holds is cut in that file). The files' creation time is the "
+        "release date.",
+        "",
+        "| file | rows of |",
+        "|---|---|",
+    ]
+    lines += [f"| `{path}` | `{item.path}` |" for path, item in sorted(made.items())]
+    return lines
 
 
 def _latest_versions(plan: Plan, ids: list[str]) -> Counter[str]:

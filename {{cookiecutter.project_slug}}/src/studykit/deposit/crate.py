@@ -16,14 +16,20 @@ from rocrate.model.contextentity import ContextEntity
 from rocrate.model.person import Person
 from rocrate.rocrate import ROCrate
 
-from studykit.deposit import tiers
+from studykit.deposit import labelled, tiers
 from studykit.deposit.citation import SPDX, creators
 
 if TYPE_CHECKING:
     from studykit.deposit.staging import Plan
 
 METADATA_LICENCE = "https://spdx.org/licenses/CC0-1.0.html"
-FORMATS = {".csv": "text/csv", ".md": "text/markdown", ".json": "application/json", ".cff": "text/yaml"}
+FORMATS = {
+    ".csv": "text/csv",
+    ".md": "text/markdown",
+    ".json": "application/json",
+    ".cff": "text/yaml",
+    **labelled.MEDIA_TYPES,
+}
 
 
 def _format(path: str) -> str:
@@ -61,6 +67,8 @@ def crate_metadata(plan: Plan, files: dict[str, bytes]) -> dict[str, Any]:
     if study.archive.keywords:
         root["keywords"] = list(study.archive.keywords)
     access = {item.path: item.access for item in plan.shipped}
+    # A labelled file has the access of the table it is made from.
+    access |= {path: item.access for path, item in labelled.sources(plan).items()}
     for path, content in files.items():
         if path == "ro-crate-metadata.json":
             continue

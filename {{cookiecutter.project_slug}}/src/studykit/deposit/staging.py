@@ -44,7 +44,7 @@ from studykit.package import build_descriptor, package_head
 from studykit.qual.transcripts import read_transcript, transcript_paths
 from studykit.study import Access, Study, resource_kind
 
-from . import bag, citation, crate, tiers
+from . import bag, citation, crate, labelled, tiers
 
 DATE_COLUMNS = {"participants": None, "employment": "recorded_on", "measures": "completed_on"}
 TRANSCRIPTS_FOLDER = "data/qualitative/transcripts"
@@ -326,6 +326,7 @@ def build_deposit(
 def payload(plan: Plan) -> dict[str, bytes]:
     """Every payload file of the bag: path inside ``data/`` -> bytes, sorted."""
     files: dict[str, bytes] = {item.path: item.content for item in plan.shipped}
+    files.update(labelled.files(plan))
     files["datapackage.json"] = _json(deposit_descriptor(plan))
     files["codebook.md"] = citation.codebook(plan).encode("utf-8")
     files["README.md"] = citation.readme(plan).encode("utf-8")
