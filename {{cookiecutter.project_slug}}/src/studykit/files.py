@@ -125,6 +125,23 @@ def report_target(study: Study, output: Path | None) -> Path | None:
     return output
 
 
+def git(folder: Path, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str] | None:
+    """Run ``git args`` in ``folder`` (read-only questions); ``None`` when git cannot be run at all."""
+    try:
+        return subprocess.run(
+            ["git", *args], cwd=folder, capture_output=True, text=True, check=False, timeout=timeout,
+            stdin=subprocess.DEVNULL,
+        )  # fmt: skip
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def git_output(folder: Path, *args: str, timeout: float = 120) -> str | None:
+    """What ``git args`` prints in ``folder``, or ``None`` when it fails or git cannot be run."""
+    done = git(folder, *args, timeout=timeout)
+    return done.stdout if done is not None and done.returncode == 0 else None
+
+
 def git_exposed(path: Path) -> Path | None:
     """The git work tree that would commit ``path`` (inside it and not ignored), else ``None``.
 
@@ -133,21 +150,11 @@ def git_exposed(path: Path) -> Path | None:
     folder = _absolute(path).parent
     while not folder.is_dir() and folder != folder.parent:
         folder = folder.parent
-    try:
-        top = subprocess.run(
-            ["git", "rev-parse", "--show-toplevel"],
-            cwd=folder, capture_output=True, text=True, check=False, timeout=30,
-        )
-        if top.returncode != 0 or not top.stdout.strip():
-            return None
-        tree = Path(top.stdout.strip())
-        ignored = subprocess.run(
-            ["git", "check-ignore", "-q", str(path.resolve())],
-            cwd=tree, capture_output=True, text=True, check=False, timeout=30,
-        )
-    except (OSError, subprocess.SubprocessError):
+    top = (git_output(folder, "rev-parse", "--show-toplevel", timeout=30) or "").strip()
+    if not top:
         return None
-    return tree if ignored.returncode == 1 else None
+    ignored = git(Path(top), "check-ignore", "-q", str(path.resolve()), timeout=30)
+    return Path(top) if ignored is not None and ignored.returncode == 1 else None
 
 
 def stale_temporaries(folder: Path) -> list[Path]:

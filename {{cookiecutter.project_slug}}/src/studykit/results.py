@@ -27,7 +27,6 @@ import json
 import os
 import platform
 import re
-import subprocess
 from collections import Counter
 from dataclasses import asdict, dataclass, field
 from decimal import Decimal
@@ -45,6 +44,7 @@ from studykit.analysis.descriptives import sample_characteristics, summarise
 from studykit.analysis.flow import Withdrawn, participant_flow
 from studykit.analysis.integration import joint_display, parse_propositions
 from studykit.analysis.norms import compare_with_norm, norm_for
+from studykit.files import git_output
 from studykit.governance.consent_filter import ConsentFilter
 from studykit.study import Study
 
@@ -933,13 +933,7 @@ def data_checksum(study: Study) -> str:
 
 
 def _git(study: Study, *args: str) -> str | None:
-    try:
-        done = subprocess.run(
-            ["git", *args], cwd=study.root, capture_output=True, text=True, check=False, timeout=30
-        )
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return done.stdout if done.returncode == 0 else None
+    return git_output(study.root, *args, timeout=30)
 
 
 def _generated() -> str:

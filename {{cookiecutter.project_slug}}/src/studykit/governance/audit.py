@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import subprocess
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import polars as pl
 
 from studykit.errors import RegisterError
+from studykit.files import git_output
 from studykit.governance.registers import SCOPES, Registers
 from studykit.study import Study
 
@@ -54,18 +54,7 @@ def who(study: Study, by: str | None) -> str:
     """The person making the edit: ``--by``, else ``git config user.name`` in the study folder."""
     if by and by.strip():
         return by.strip()
-    try:
-        result = subprocess.run(
-            ["git", "config", "user.name"],
-            cwd=study.root,
-            capture_output=True,
-            text=True,
-            check=False,
-            timeout=30,
-        )
-        name = result.stdout.strip() if result.returncode == 0 else ""
-    except (OSError, subprocess.SubprocessError):
-        name = ""
+    name = (git_output(study.root, "config", "user.name", timeout=30) or "").strip()
     if not name:
         msg = "cannot tell who is making this edit: no --by NAME and no git user.name"
         raise RegisterError(msg, fix="Pass --by NAME, or set `git config user.name`.")

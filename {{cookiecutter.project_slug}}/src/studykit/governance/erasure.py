@@ -29,14 +29,13 @@ import io
 import json
 import os
 import re
-import subprocess
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import NoReturn
 
 from studykit.errors import RegisterError, StudykitError
-from studykit.files import study_relative
+from studykit.files import git_output, study_relative
 from studykit.governance.audit import AuditEntry, appended_log, timestamp, utc_now, who
 from studykit.governance.journal import edit_lock, write_together
 from studykit.governance.registers import (
@@ -440,13 +439,7 @@ def _deposit_ids(path: Path) -> set[str] | None:
 
 
 def _git(study: Study, *args: str) -> str | None:
-    try:
-        result = subprocess.run(
-            ["git", *args], cwd=study.root, capture_output=True, text=True, check=False, timeout=120
-        )
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return result.stdout if result.returncode == 0 else None
+    return git_output(study.root, *args, timeout=120)
 
 
 def _git_items(study: Study, pid: str, paths: list[str], deleted: list[str]) -> tuple[list[Item], list[str]]:
