@@ -39,7 +39,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import polars as pl
 
-from studykit.files import write_files
+from studykit.files import refuse_study_owned, write_files
 from studykit.instruments import Instrument, load_instruments
 from studykit.instruments.model import Item
 from studykit.study import Study
@@ -530,6 +530,7 @@ def export_study(
         files[folder / DESCRIPTOR_FILE] = dumps({**package_head(study), "resources": resources})
     mapping, renamed = _variables_csv(tables)
     files[folder / VARIABLES_FILE] = mapping
+    refuse_study_owned(study, files, product="an export", example="the default exports/ folder")
     written = write_files(files, within=folder)
     return ExportResult(
         to, scope, folder, written, {t.name: f.height for t, f in tables}, renamed, cuts,
