@@ -4,6 +4,7 @@ spreadsheet formulas in data are flagged, odd files are read or refused with a s
 from __future__ import annotations
 
 import pytest
+from studykit.checks import validate
 from studykit.cli import app
 from studykit.errors import UnsafePathError
 from studykit.qual.exchange import export_target
@@ -58,3 +59,49 @@ def test_qual_export_refuses_a_study_owned_target(tmp_path):
     root = make_study(tmp_path)
     with pytest.raises(UnsafePathError, match="study's own files"):
         export_target(load_study(root), root / "governance" / "coding.qdpx", ".qdpx")
+
+
+# --- STR025: a text cell a spreadsheet would run as a formula ---------------------------------------
+
+
+def formula_warnings(root) -> list[tuple]:
+    report = validate(load_study(root))
+    return sorted((f.file, f.row, f.column, f.value) for f in report.findings if f.code == "STR025")
+
+
+def test_str025_flags_formula_cells_in_text_columns_of_every_table(tmp_path):
+    participants = (
+        "participant_id,group,role,site,enrolled_on,gender,age\n"
+        'P001,peer worker,=HYPERLINK("http://x"),A,2024-01-10,,34\n'
+        "P002,manager,+cmd,A,2024-01-15,@me,51\n"
+        "P003,peer worker,-cmd,B,2024-02-01,,29\n"
+    )
+    root = make_study(tmp_path, participants=participants)
+    codebook = root / "data" / "qualitative" / "codebook.csv"
+    codebook.write_text(codebook.read_text(encoding="utf-8") + "c1,Code,,=1+1\n", encoding="utf-8")
+    assert formula_warnings(root) == [
+        ("data/participants.csv", 2, "role", '=HYPERLINK("http://x")'),
+        ("data/participants.csv", 3, "gender", "@me"),
+        ("data/participants.csv", 3, "role", "+cmd"),
+        ("data/participants.csv", 4, "role", "-cmd"),
+        ("data/qualitative/codebook.csv", 2, "definition", "=1+1"),
+    ]
+    report = validate(load_study(root))
+    assert {f.severity for f in report.findings if f.code == "STR025"} == {"warning"}
+
+
+def test_str025_leaves_numbers_dashes_and_number_columns_alone(tmp_path):
+    participants = (
+        "participant_id,group,role,site,enrolled_on,gender,age\n"
+        "P001,peer worker,- team lead,A,2024-01-10,,34\n"
+        "P002,manager,-3,A,2024-01-15,a=b,51\n"
+        "P003,peer worker,,B,2024-02-01,,29\n"
+    )
+    assert formula_warnings(make_study(tmp_path, participants=participants)) == []
+
+
+def test_str025_reads_the_registers(tmp_path):
+    root = make_study(tmp_path)
+    consent = root / "governance" / "consent.csv"
+    consent.write_text(consent.read_text(encoding="utf-8").replace("P003,1.0", "P003,=2+5"), encoding="utf-8")
+    assert ("governance/consent.csv", 4, "form_version", "=2+5") in formula_warnings(root)

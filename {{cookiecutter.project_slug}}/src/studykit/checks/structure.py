@@ -33,6 +33,7 @@ from studykit.checks.tabular import (
     UNKNOWN_REFERENCE,
     WRONG_TYPE,
     check_frame,
+    formula_findings,
     header_findings,
     padding_findings,
     primary_key,
@@ -332,6 +333,7 @@ def _table_findings(
     yield from encoding_findings(table, file=file)
     yield from header_findings(table.header, resource["schema"], file=file)
     yield from padding_findings(table, file=file)
+    yield from formula_findings(table, resource["schema"], file=file)
     if unsupported(resource["schema"]) is not None:
         run.checked_by(file, "frictionless")
         yield from _frictionless_findings(run.study, descriptor, resource, file=file)
@@ -343,15 +345,18 @@ def _table_findings(
 
 
 def _register_padding(run: Run) -> Iterator[Finding]:
-    """Spaces around values in the governance registers (their schema is checked by the governance layer)."""
+    """Spaces around values and formula-like cells in the tables another layer checks: the
+    governance registers and the coding files (read as text, so every column is a text column)."""
     study = run.study
-    for path in (study.consent_path, study.withdrawals_path):
+    for path in (study.consent_path, study.withdrawals_path, study.codebook_path, study.segments_path):
         if path.is_file():
             try:
                 table = run.read_table(path)
             except DataReadError:
-                continue  # the governance layer reports a register it cannot read
-            yield from padding_findings(table, file=relative(study, path))
+                continue  # the governance or qualitative layer reports a file it cannot read
+            if path in (study.consent_path, study.withdrawals_path):
+                yield from padding_findings(table, file=relative(study, path))
+            yield from formula_findings(table, None, file=relative(study, path))
 
 
 def check(run: Run) -> Iterator[Finding]:
