@@ -105,3 +105,23 @@ def test_str025_reads_the_registers(tmp_path):
     consent = root / "governance" / "consent.csv"
     consent.write_text(consent.read_text(encoding="utf-8").replace("P003,1.0", "P003,=2+5"), encoding="utf-8")
     assert ("governance/consent.csv", 4, "form_version", "=2+5") in formula_warnings(root)
+
+
+@pytest.mark.parametrize(
+    "command", [["codebook", "-o"], ["score", "-o"], ["survey", "dictionary", "--to", "qualtrics", "-o"]]
+)
+def test_every_product_output_is_refused_in_a_missing_folder_a_folder_or_a_link(tmp_path, command):
+    root = make_study(tmp_path)
+    victim = tmp_path / "victim.txt"
+    victim.write_text("keep\n", encoding="utf-8")
+    (tmp_path / "link.txt").symlink_to(victim)
+    for target, sentence in [
+        (tmp_path / "typo" / "out.txt", "its folder does not exist"),
+        (tmp_path, "is a folder"),
+        (tmp_path / "link.txt", "link"),
+    ]:
+        result = invoke(*command, str(target), "-C", str(root))
+        assert result.exit_code == 2, result.output
+        assert sentence in said(result)
+    assert not (tmp_path / "typo").exists()
+    assert victim.read_text(encoding="utf-8") == "keep\n"

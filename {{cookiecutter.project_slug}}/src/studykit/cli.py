@@ -128,10 +128,9 @@ def _write_product(text: str, output: Path | None, study: Study, *, product: str
     if output is None:
         typer.echo(text, nl=False)
         return
-    from studykit.files import refuse_study_owned, write_file
+    from studykit.files import product_target, write_file
 
-    refuse_study_owned(study, [output], product=product, example=example)
-    write_file(output, text)
+    write_file(product_target(study, output, product=product, example=example), text)
     _say(f"Wrote {output}.")
 
 

@@ -124,10 +124,16 @@ def report_target(study: Study, output: Path | None) -> Path | None:
     """Where ``validate --output`` may write its report: never a study-owned file, a folder or a link."""
     if output is None:
         return None
-    refuse_study_owned(study, [output], product="a report", example="--output validation-report.json")
+    return product_target(study, output, product="a report", example="--output validation-report.json")
+
+
+def product_target(study: Study, output: Path, *, product: str, example: str) -> Path:
+    """Where a command's ``-o/--output`` file may go: never a study-owned file, a folder, a link, or
+    a folder that does not exist (a typo there should not create folders)."""
+    refuse_study_owned(study, [output], product=product, example=example)
     if output.is_dir():
         msg = "is a folder; --output needs a file name"
-        raise UnsafePathError(msg, path=output, fix="For example --output validation-report.json.")
+        raise UnsafePathError(msg, path=output, fix=f"For example {example}.")
     if output.is_symlink():
         raise _link_refused(output)
     if not output.parent.is_dir():

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from studykit.files import refuse_study_owned, write_files
+from studykit.files import product_target, refuse_study_owned, write_files
 from studykit.instruments import load_instruments
 from studykit.study import Study
 from studykit.survey.merge import SurveyImport, merge
@@ -83,7 +83,9 @@ def write_dictionary(study: Study, platform: Platform, output: Path) -> Dictiona
         notes.append(
             "Check each matrix question's recode values against the codes after import (unverified)."
         )
-    refuse_study_owned(study, files, product="a survey dictionary", example="-o redcap-dictionary.csv")
+    example = "-o redcap-dictionary.csv"
+    product_target(study, output, product="a survey dictionary", example=example)
+    refuse_study_owned(study, files, product="a survey dictionary", example=example)
     write_files(files)
     return DictionaryWritten(platform, uses, [i.id for i in instruments], notes)
 
