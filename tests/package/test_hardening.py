@@ -6,7 +6,10 @@ from __future__ import annotations
 import pytest
 from studykit.checks import validate
 from studykit.cli import app
-from studykit.errors import UnsafePathError
+from studykit.errors import InstrumentDefinitionError, RegisterError, StudyConfigError, UnsafePathError
+from studykit.governance.registers import read_ethics
+from studykit.instruments.model import load_definition
+from studykit.package import drift
 from studykit.qual.exchange import export_target
 from studykit.study import load_study
 from typer.testing import CliRunner
@@ -125,3 +128,57 @@ def test_every_product_output_is_refused_in_a_missing_folder_a_folder_or_a_link(
         assert sentence in said(result)
     assert not (tmp_path / "typo").exists()
     assert victim.read_text(encoding="utf-8") == "keep\n"
+
+
+# --- a study file that is a link out of the study is never read ---------------------------------------
+
+
+def link_out(root, relative: str, outside) -> None:
+    """Move a study file outside and leave a link to it in its place."""
+    outside.mkdir(exist_ok=True)
+    moved = outside / relative.replace("/", "_")
+    (root / relative).rename(moved)
+    (root / relative).symlink_to(moved)
+
+
+def test_a_linked_study_yml_leading_outside_is_refused(tmp_path):
+    root = make_study(tmp_path)
+    link_out(root, "study.yml", tmp_path / "elsewhere")
+    with pytest.raises(StudyConfigError, match="outside the study; studykit does not read it"):
+        load_study(root)
+
+
+def test_a_linked_instrument_leading_outside_is_refused(tmp_path):
+    root = make_study(tmp_path)
+    link_out(root, "instruments/mood.yml", tmp_path / "elsewhere")
+    with pytest.raises(InstrumentDefinitionError, match="outside the study"):
+        load_definition(root / "instruments" / "mood.yml")
+
+
+def test_a_linked_ethics_yml_leading_outside_is_refused(tmp_path):
+    root = make_study(tmp_path)
+    outside = tmp_path / "secret.yml"
+    outside.write_text("approvals: []\n", encoding="utf-8")
+    (root / "governance" / "ethics.yml").unlink(missing_ok=True)
+    (root / "governance" / "ethics.yml").symlink_to(outside)
+    with pytest.raises(RegisterError, match="outside the study"):
+        read_ethics(root / "governance" / "ethics.yml")
+
+
+def test_a_linked_datapackage_json_leading_outside_is_a_finding_and_not_read(tmp_path):
+    root = make_study(tmp_path)
+    link_out(root, "datapackage.json", tmp_path / "elsewhere")
+    report = validate(load_study(root))
+    found = [(f.code, f.message) for f in report.findings if f.file == "datapackage.json"]
+    assert len(found) == 1
+    assert found[0][0] == "STR002"
+    assert "outside the study; studykit does not read it" in found[0][1]
+    assert drift(load_study(root))[0].startswith("datapackage.json is a link to")
+
+
+def test_a_link_inside_the_study_is_still_read(tmp_path):
+    root = make_study(tmp_path)
+    (root / "governance" / "study-copy.yml").write_bytes((root / "study.yml").read_bytes())
+    (root / "study.yml").unlink()
+    (root / "study.yml").symlink_to(root / "governance" / "study-copy.yml")
+    assert load_study(root).root == root

@@ -90,6 +90,14 @@ def enclosing_study(path: Path) -> Path | None:
     return next((folder for folder in _absolute(path).parents if (folder / "study.yml").is_file()), None)
 
 
+LINK_OUTSIDE_FIX = "Replace the link with a copy of the file, or remove it."
+
+
+def link_outside_sentence(target: Path) -> str:
+    """How every reader refuses a study file that is a link leading out of the study."""
+    return f"is a link to {target.as_posix()}, outside the study; studykit does not read it"
+
+
 def leads_out_of_study(path: Path) -> Path | None:
     """Where ``path`` leads, when it lies in a study but a link takes it outside; else ``None``.
 

@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from studykit._yaml import YAMLTooLargeError, load_yaml, shown
 from studykit.errors import StudyConfigError
+from studykit.files import LINK_OUTSIDE_FIX, leads_out_of_study, link_outside_sentence
 
 STUDY_FILE = "study.yml"
 # A pseudonymous participant id (P001, SITE0042): the one definition, used by the data
@@ -309,6 +310,8 @@ def load_study(study_dir: Path | str = ".") -> Study:
             path=path,
             fix="Run studykit inside a study folder, or pass --study-dir PATH to one that holds study.yml.",
         )
+    if (target := leads_out_of_study(path)) is not None:
+        raise StudyConfigError(link_outside_sentence(target), path=path, fix=LINK_OUTSIDE_FIX)
     try:
         data = load_yaml(path.read_text(encoding="utf-8"))
     except YAMLTooLargeError as exc:

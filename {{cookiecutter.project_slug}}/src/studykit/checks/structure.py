@@ -40,7 +40,7 @@ from studykit.checks.tabular import (
     unsupported,
 )
 from studykit.errors import DataReadError
-from studykit.files import study_relative
+from studykit.files import LINK_OUTSIDE_FIX, leads_out_of_study, link_outside_sentence, study_relative
 from studykit.study import Study
 from studykit.tables import TextTable
 
@@ -267,6 +267,9 @@ def _descriptor_findings(study: Study) -> Iterator[Finding]:
     from studykit.package import drift
 
     file = relative(study, study.datapackage_path)
+    if (target := leads_out_of_study(study.datapackage_path)) is not None:
+        yield UNREADABLE.finding(link_outside_sentence(target), file=file, fix=LINK_OUTSIDE_FIX)
+        return
     try:
         on_disk = json.loads(study.datapackage_path.read_text(encoding="utf-8"))
     except FileNotFoundError:

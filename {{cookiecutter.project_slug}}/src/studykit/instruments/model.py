@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from studykit._yaml import load_yaml
 from studykit.errors import InstrumentDefinitionError
+from studykit.files import LINK_OUTSIDE_FIX, leads_out_of_study, link_outside_sentence
 
 ItemId = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")]
 
@@ -236,6 +237,8 @@ def parse_definition(data: object, path: Path, source: Literal["library", "study
 
 def load_definition(path: Path, source: Literal["library", "study"] = "study") -> Instrument:
     """Read one definition file."""
+    if source == "study" and (target := leads_out_of_study(path)) is not None:
+        raise InstrumentDefinitionError(link_outside_sentence(target), path=path, fix=LINK_OUTSIDE_FIX)
     try:
         data = load_yaml(path.read_text(encoding="utf-8"))
     except OSError as exc:
