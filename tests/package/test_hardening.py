@@ -14,7 +14,7 @@ from studykit.qual.exchange import export_target
 from studykit.study import load_study
 from typer.testing import CliRunner
 
-from tests.package.test_validate import make_study, snapshot
+from tests.package.test_validate import STUDY, make_study, snapshot
 
 
 def invoke(*args: str):
@@ -182,3 +182,15 @@ def test_a_link_inside_the_study_is_still_read(tmp_path):
     (root / "study.yml").unlink()
     (root / "study.yml").symlink_to(root / "governance" / "study-copy.yml")
     assert load_study(root).root == root
+
+
+# --- a product on stdout is exactly the file -o writes ------------------------------------------------
+
+
+def test_codebook_on_stdout_is_the_file_o_writes_escape_sequences_included(tmp_path):
+    root = make_study(tmp_path, study={**STUDY, "title": "[/oops] Peer [laughs] \x1b[31m Study"})
+    piped = invoke("codebook", "-C", str(root))
+    assert piped.exit_code == 0, piped.output
+    assert invoke("codebook", "-C", str(root), "-o", str(tmp_path / "codebook.md")).exit_code == 0
+    assert piped.stdout == (tmp_path / "codebook.md").read_text(encoding="utf-8")
+    assert "# Codebook: [/oops] Peer [laughs] \x1b[31m Study" in piped.stdout

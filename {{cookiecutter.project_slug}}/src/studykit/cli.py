@@ -124,9 +124,15 @@ def _say(sentence: str) -> None:
 
 
 def _write_product(text: str, output: Path | None, study: Study, *, product: str, example: str) -> None:
-    """The product as-is to stdout, or to a file (never a study-owned one) with a note on stderr."""
+    """The product as-is to stdout, or to a file (never a study-owned one) with a note on stderr.
+
+    Piped, stdout gets exactly what ``-o`` would write (``typer.echo`` would drop escape
+    sequences from the values); on a terminal, control characters are written out as
+    ``\\xNN`` so that a value cannot restyle or clear the screen.
+    """
     if output is None:
-        typer.echo(text, nl=False)
+        sys.stdout.write(render.visible(text) if sys.stdout.isatty() else text)
+        sys.stdout.flush()
         return
     from studykit.files import product_target, write_file
 
