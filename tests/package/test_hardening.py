@@ -14,7 +14,7 @@ from studykit.qual.exchange import export_target
 from studykit.study import load_study
 from typer.testing import CliRunner
 
-from tests.package.test_validate import STUDY, make_study, snapshot
+from tests.package.test_validate import PARTICIPANTS, STUDY, make_study, snapshot
 
 
 def invoke(*args: str):
@@ -194,3 +194,36 @@ def test_codebook_on_stdout_is_the_file_o_writes_escape_sequences_included(tmp_p
     assert invoke("codebook", "-C", str(root), "-o", str(tmp_path / "codebook.md")).exit_code == 0
     assert piped.stdout == (tmp_path / "codebook.md").read_text(encoding="utf-8")
     assert "# Codebook: [/oops] Peer [laughs] \x1b[31m Study" in piped.stdout
+
+
+# --- CSV files as spreadsheets save them ---------------------------------------------------------------
+
+
+def test_str026_trailing_empty_columns_are_one_warning_and_ignored(tmp_path):
+    padded = "\n".join(line + ",,," for line in PARTICIPANTS.splitlines()) + "\n"
+    root = make_study(tmp_path, participants=padded)
+    consent = root / "governance" / "consent.csv"
+    consent.write_text(
+        "\n".join(line + ",," for line in consent.read_text(encoding="utf-8").splitlines()) + "\n",
+        encoding="utf-8",
+    )
+    report = validate(load_study(root))
+    found = sorted((f.file, f.code, f.row) for f in report.findings if f.layer == "structure")
+    assert found == [("data/participants.csv", "STR026", 1), ("governance/consent.csv", "STR026", 1)]
+    assert not [f for f in report.findings if f.severity == "error"]
+
+
+def test_an_unnamed_column_with_values_is_still_reported(tmp_path):
+    participants = PARTICIPANTS.replace("age\n", "age,\n", 1).replace(",34\n", ",34,x\n")
+    report = validate(load_study(make_study(tmp_path, participants=participants)))
+    assert [f.code for f in report.findings if f.layer == "structure"] == ["STR006"]
+
+
+def test_excel_csv_with_bom_crlf_and_a_quoted_header_reads_as_the_plain_file(tmp_path):
+    lines = PARTICIPANTS.splitlines()
+    lines[0] = ",".join(f'"{name}"' for name in lines[0].split(","))
+    excel = ("\ufeff" + "\r\n".join(lines) + "\r\n").encode("utf-8")
+    root = make_study(tmp_path)
+    (root / "data" / "participants.csv").write_bytes(excel)
+    report = validate(load_study(root))
+    assert [f.code for f in report.findings if f.layer == "structure"] == ["STR004"]
