@@ -3,6 +3,8 @@ spreadsheet formulas in data are flagged, odd files are read or refused with a s
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from studykit.checks import validate
 from studykit.cli import app
@@ -227,3 +229,49 @@ def test_excel_csv_with_bom_crlf_and_a_quoted_header_reads_as_the_plain_file(tmp
     (root / "data" / "participants.csv").write_bytes(excel)
     report = validate(load_study(root))
     assert [f.code for f in report.findings if f.layer == "structure"] == ["STR004"]
+
+
+# --- YAML files as editors save them -----------------------------------------------------------------
+
+
+def test_study_yml_saved_as_utf16_with_a_bom_is_read(tmp_path):
+    root = make_study(tmp_path)
+    text = (root / "study.yml").read_text(encoding="utf-8")
+    (root / "study.yml").write_bytes(text.encode("utf-16"))
+    assert load_study(root).title == STUDY["title"]
+
+
+def test_study_yml_in_latin1_is_a_sentence_with_its_line(tmp_path):
+    root = make_study(tmp_path)
+    text = (root / "study.yml").read_text(encoding="utf-8")
+    (root / "study.yml").write_bytes(("# Étude\n" + text).encode("latin-1"))
+    result = invoke("validate", "-C", str(root))
+    assert result.exit_code == 2
+    assert "study.yml, line " in said(result)
+    assert "not UTF-8 text: byte 0xc9 cannot be read" in said(result)
+    assert "Save the file again as UTF-8" in said(result)
+    assert "unexpected error" not in said(result)
+
+
+@pytest.mark.parametrize("relative", ["instruments/mood.yml", "governance/ethics.yml"])
+def test_every_yaml_file_in_latin1_is_a_sentence_not_a_crash(tmp_path, relative):
+    root = make_study(tmp_path)
+    path = root / relative
+    text = path.read_text(encoding="utf-8") if path.exists() else "approvals: []\n"
+    path.write_bytes(("# Comité\n" + text).encode("latin-1"))
+    result = invoke("validate", "-C", str(root), "--format", "json")
+    assert "unexpected error" not in said(result)
+    report = json.loads(result.stdout)
+    found = [f for f in report["findings"] if f["file"] == relative]
+    assert found, report["findings"]
+    assert "not UTF-8 text" in found[0]["message"]
+    assert found[0]["fix"].startswith("Save the file again as UTF-8")
+
+
+def test_a_tab_in_study_yml_says_to_indent_with_spaces(tmp_path):
+    root = make_study(tmp_path)
+    text = (root / "study.yml").read_text(encoding="utf-8")
+    (root / "study.yml").write_text(text.replace("\n  ", "\n\t", 1), encoding="utf-8")
+    result = invoke("validate", "-C", str(root))
+    assert result.exit_code == 2
+    assert "Indent with spaces, not tabs" in said(result)
