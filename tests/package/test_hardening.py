@@ -275,3 +275,25 @@ def test_a_tab_in_study_yml_says_to_indent_with_spaces(tmp_path):
     result = invoke("validate", "-C", str(root))
     assert result.exit_code == 2
     assert "Indent with spaces, not tabs" in said(result)
+
+
+# --- messages a new user can act on --------------------------------------------------------------------
+
+
+def test_a_value_that_differs_only_in_capitals_names_the_allowed_one_and_ids_are_said_in_words(tmp_path):
+    participants = (
+        "participant_id,group,role,site,enrolled_on,gender,age\n"
+        "P001,Peer Worker,,A,2024-01-10,,34\n"
+        "P3,manager,,A,2024-01-15,,51\n"
+        "P003,nurse,,B,2024-02-01,,29\n"
+    )
+    report = validate(load_study(make_study(tmp_path, participants=participants)))
+    said_of = {(f.row, f.code): f.message for f in report.findings if f.code in ("STR010", "STR011")}
+    assert said_of[2, "STR010"] == (
+        "'Peer Worker' is not allowed in group: write 'peer worker' (capitals and spaces must match exactly)"
+    )
+    assert said_of[3, "STR011"] == (
+        "'P3' is not allowed in participant_id: an id is 1 to 4 capital letters then 2 to 6 digits, "
+        "such as P001 or FG012"
+    )
+    assert said_of[4, "STR010"].startswith("'nurse' is not allowed in group: allowed values are peer worker")
