@@ -167,7 +167,8 @@ def _compiled(field_json: str) -> tuple[Constraint, ...]:
     if "pattern" in rules:
         # Table Schema matches the pattern against the whole value.
         whole = f"^(?:{rules['pattern']})$"
-        out.append(Constraint("pattern", pa.Check.str_matches(whole), _said(_pattern_words(rules["pattern"]))))
+        words = _pattern_words(rules["pattern"])
+        out.append(Constraint("pattern", pa.Check.str_matches(whole), _said(words)))
     if "minLength" in rules or "maxLength" in rules:
         low, high = rules.get("minLength"), rules.get("maxLength")
         words = f"the length must be {low or 0} to {high or 'any'} characters"
