@@ -16,6 +16,7 @@ from studykit.qual.exchange import export_target
 from studykit.study import load_study
 from typer.testing import CliRunner
 
+from tests.package.qual_study import CODEBOOK, make_qual_study, segments_csv
 from tests.package.test_validate import PARTICIPANTS, STUDY, make_study, snapshot
 
 
@@ -297,3 +298,21 @@ def test_a_value_that_differs_only_in_capitals_names_the_allowed_one_and_ids_are
         "such as P001 or FG012"
     )
     assert said_of[4, "STR010"].startswith("'nurse' is not allowed in group: allowed values are peer worker")
+
+
+def test_segments_of_a_transcript_linked_outside_are_not_called_unknown(tmp_path):
+    study = make_qual_study(
+        tmp_path,
+        codebook=CODEBOOK,
+        segments=segments_csv(
+            [("S1", "INT-P001-T1", 0, 5, "C1", "R1", ""), ("S2", "INT-P001-T1", 6, 9, "C2", "R1", "")]
+        ),
+    )
+    transcript = study.transcripts_dir / "INT-P001-T1.md"
+    elsewhere = tmp_path / "elsewhere.md"
+    transcript.rename(elsewhere)
+    transcript.symlink_to(elsewhere)
+    report = validate(study)
+    codes = {f.code for f in report.findings}
+    assert "QUAL022" not in codes
+    assert "INT006" in codes
