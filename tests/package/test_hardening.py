@@ -8,15 +8,24 @@ import json
 import pytest
 from studykit.checks import validate
 from studykit.cli import app
-from studykit.errors import InstrumentDefinitionError, RegisterError, StudyConfigError, UnsafePathError
+from studykit.errors import (
+    InstrumentDefinitionError,
+    QualitativeDataError,
+    RegisterError,
+    StudyConfigError,
+    UnsafePathError,
+)
 from studykit.governance.registers import read_ethics
 from studykit.instruments.model import load_definition
 from studykit.package import drift
+from studykit.qual.docx_import import import_docx
 from studykit.qual.exchange import export_target
+from studykit.qual.pseudonymise import pseudonymise_transcript
 from studykit.study import load_study
 from typer.testing import CliRunner
 
 from tests.package.qual_study import CODEBOOK, make_qual_study, segments_csv
+from tests.package.test_docx_import import DAY, interview_docx
 from tests.package.test_validate import PARTICIPANTS, STUDY, make_study, snapshot
 
 
@@ -316,3 +325,37 @@ def test_segments_of_a_transcript_linked_outside_are_not_called_unknown(tmp_path
     codes = {f.code for f in report.findings}
     assert "QUAL022" not in codes
     assert "INT006" in codes
+
+
+# --- a new transcript goes to the transcripts folder or out of the study -----------------------------
+
+
+@pytest.mark.parametrize(
+    "relative", ["instruments/int.yml", "governance/int.md", "data/qualitative/transcripts/x.txt"]
+)
+def test_import_docx_out_elsewhere_in_the_study_is_refused(tmp_path, relative):
+    study = make_qual_study(tmp_path, transcripts={})
+    source = interview_docx(tmp_path / "INT-P001-T1.docx")
+    with pytest.raises(QualitativeDataError, match="without the identifier and consent checks"):
+        import_docx(study, source, kind="interview", wave="T1", date=DAY, participants=["P001"],
+                    output=study.root / relative)  # fmt: skip
+    assert not (study.root / relative).exists()
+
+
+def test_import_docx_out_outside_the_study_is_written(tmp_path):
+    study = make_qual_study(tmp_path, transcripts={})
+    source = interview_docx(tmp_path / "INT-P001-T1.docx")
+    result = import_docx(study, source, kind="interview", wave="T1", date=DAY, participants=["P001"],
+                         output=tmp_path / "review copy.md")  # fmt: skip
+    assert result.output == tmp_path / "review copy.md"
+
+
+def test_pseudonymise_out_elsewhere_in_the_study_is_refused(tmp_path):
+    study = make_qual_study(tmp_path)
+    transcript = study.transcripts_dir / "INT-P001-T1.md"
+    with pytest.raises(QualitativeDataError, match=r"not a \.md file in data/qualitative/transcripts/"):
+        pseudonymise_transcript(
+            study, transcript, map_path=tmp_path / "map.csv", output=study.root / "reports" / "x.md",
+            log_dir=tmp_path / "logs",
+        )  # fmt: skip
+    assert not (tmp_path / "map.csv").exists()
