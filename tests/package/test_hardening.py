@@ -3,7 +3,9 @@ spreadsheet formulas in data are flagged, odd files are read or refused with a s
 
 from __future__ import annotations
 
+import io
 import json
+import zipfile
 
 import pytest
 from studykit.checks import validate
@@ -18,6 +20,7 @@ from studykit.errors import (
 from studykit.governance.registers import read_ethics
 from studykit.instruments.model import load_definition
 from studykit.package import drift
+from studykit.qual import refi
 from studykit.qual.docx_import import import_docx
 from studykit.qual.exchange import export_target
 from studykit.qual.pseudonymise import pseudonymise_transcript
@@ -359,3 +362,17 @@ def test_pseudonymise_out_elsewhere_in_the_study_is_refused(tmp_path):
             log_dir=tmp_path / "logs",
         )  # fmt: skip
     assert not (tmp_path / "map.csv").exists()
+
+
+# --- control characters in what goes into XML ------------------------------------------------------
+
+
+def test_qdpx_export_writes_control_characters_out_instead_of_crashing(tmp_path):
+    codebook = CODEBOOK.replace("C2,Hope,,", "C2,Hope \x1b[31m,,")
+    study = make_qual_study(tmp_path, codebook=codebook, design={"title": "Peer \x1b[31m [/oops] study"})
+    data, _ = refi.build_qdpx(study)
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        project = archive.read("project.qde")
+    assert refi.schema_errors(project) == []
+    assert b'name="Peer \\x1b[31m [/oops] study"' in project
+    assert b'name="Hope \\x1b[31m"' in project
