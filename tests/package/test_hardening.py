@@ -17,6 +17,7 @@ from studykit.errors import (
     StudyConfigError,
     UnsafePathError,
 )
+from studykit.export import export_study
 from studykit.governance.registers import read_ethics
 from studykit.instruments.model import load_definition
 from studykit.package import drift
@@ -376,3 +377,21 @@ def test_qdpx_export_writes_control_characters_out_instead_of_crashing(tmp_path)
     assert refi.schema_errors(project) == []
     assert b'name="Peer \\x1b[31m [/oops] study"' in project
     assert b'name="Hope \\x1b[31m"' in project
+
+
+# --- very long cells in exports ---------------------------------------------------------------------
+
+
+def test_spss_export_cuts_a_value_longer_than_spss_holds_and_says_so(tmp_path):
+    import pyreadstat
+
+    long = "é" * 20_000  # 40,000 bytes: more than SPSS's 32,767
+    participants = PARTICIPANTS.replace("P001,peer worker,,", f"P001,peer worker,{long},", 1)
+    root = make_study(tmp_path, participants=participants)
+    result = export_study(load_study(root), "spss", tmp_path / "out")
+    frame, _ = pyreadstat.read_sav(tmp_path / "out" / "participants.sav")
+    role = frame["role"].tolist()
+    assert role[0] == "é" * 16_383
+    assert [c.sentence() for c in result.cuts if c.variable == "role"] == [
+        "participants.sav: the value in 1 row(s) of role was cut to 32767 bytes."
+    ]
