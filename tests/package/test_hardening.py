@@ -9,6 +9,7 @@ import zipfile
 
 import pytest
 from studykit.checks import validate
+from studykit.checks.tabular import EMPTY_ROW_FIX
 from studykit.cli import app
 from studykit.errors import (
     InstrumentDefinitionError,
@@ -395,3 +396,19 @@ def test_spss_export_cuts_a_value_longer_than_spss_holds_and_says_so(tmp_path):
     assert [c.sentence() for c in result.cuts if c.variable == "role"] == [
         "participants.sav: the value in 1 row(s) of role was cut to 32767 bytes."
     ]
+
+
+def test_a_row_of_only_separators_says_to_delete_the_row(tmp_path):
+    root = make_study(tmp_path, participants=PARTICIPANTS + ",,,,,,\n")
+    report = validate(load_study(root))
+    required = [f for f in report.findings if f.code == "STR008"]
+    assert {(f.row, f.column) for f in required} == {(5, "participant_id"), (5, "group"), (5, "enrolled_on")}
+    assert {f.fix for f in required} == {EMPTY_ROW_FIX}
+    assert "delete the row" in EMPTY_ROW_FIX
+
+
+def test_a_blank_required_cell_in_a_filled_row_says_to_fill_it(tmp_path):
+    participants = PARTICIPANTS.replace("P002,manager,,A,2024-01-15", "P002,,,A,2024-01-15")
+    report = validate(load_study(make_study(tmp_path, participants=participants)))
+    (required,) = [f for f in report.findings if f.code == "STR008"]
+    assert required.fix == "Fill in the cell: this column cannot be left blank."

@@ -349,6 +349,19 @@ def type_findings(table: CastTable, *, file: str) -> Iterator[Finding]:
         )
 
 
+EMPTY_ROW_FIX = (
+    "The whole row is empty (only separators, as a spreadsheet leaves when a row's contents are cleared "
+    "but the row is not deleted): delete the row."
+)
+
+
+def _empty_rows(text: pl.DataFrame) -> set[int]:
+    """Indexes of rows with every cell blank."""
+    if not text.width:
+        return set()
+    return set(text.select(pl.arg_where(pl.all_horizontal(pl.all().is_null()))).to_series().to_list())
+
+
 def constraint_findings(table: CastTable, schema: Mapping, *, file: str) -> Iterator[Finding]:
     """What the pandera schema of ``schema`` finds on every row of the cast table.
 
@@ -363,6 +376,7 @@ def constraint_findings(table: CastTable, schema: Mapping, *, file: str) -> Iter
     else:
         return
     skip = {(f.row_index, f.column) for f in table.failures}
+    empty = _empty_rows(table.text)
     fields = {f["name"]: f for f in fields_of(schema)}
     found: list[tuple[int, int, Finding]] = []
     order = {c: n for n, c in enumerate(present)}
@@ -378,8 +392,9 @@ def constraint_findings(table: CastTable, schema: Mapping, *, file: str) -> Iter
                 continue
             if check == "not_nullable":
                 finding = REQUIRED.finding(
-                    f"{column} is blank but required", file=file, row=spreadsheet_row(index), column=column
-                )
+                    f"{column} is blank but required", file=file, row=spreadsheet_row(index), column=column,
+                    fix=EMPTY_ROW_FIX if index in empty else None,
+                )  # fmt: skip
             else:
                 constraint = constraints[number]
                 finding = KIND_RULES[constraint.kind].finding(
