@@ -157,7 +157,9 @@ def test_python_m_studykit_streams_and_exit_codes(tmp_path):
                            text=True, check=False, env=env)
     assert crash.returncode == 2
     assert crash.stdout == ""
-    assert crash.stderr == f"Could not run: {tmp_path}: is a folder, not a file. Give a file name.\n"
+    assert crash.stderr == (
+        f"Could not run: {tmp_path}: is a folder; --output needs a file name. For example -o scores.csv.\n"
+    )
 
 
 def test_ethics_status_without_approvals_is_a_sentence_not_an_empty_table(tmp_path):

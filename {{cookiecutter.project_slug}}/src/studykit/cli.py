@@ -20,7 +20,7 @@ from typer.core import TyperCommand, TyperGroup
 
 from studykit import __version__, render
 from studykit.errors import StudykitError
-from studykit.study import load_study
+from studykit.study import Study, load_study
 
 out = render.console()
 err = render.console(stderr=True)
@@ -123,14 +123,20 @@ def _say(sentence: str) -> None:
     err.print(render.note(sentence), soft_wrap=True)
 
 
-def _write_product(text: str, output: Path | None) -> None:
-    """The product as-is to stdout, or to a file with a note on stderr."""
-    if output is None:
-        typer.echo(text, nl=False)
-        return
-    from studykit.files import write_file
+def _write_product(text: str, output: Path | None, study: Study, *, product: str, example: str) -> None:
+    """The product as-is to stdout, or to a file (never a study-owned one) with a note on stderr.
 
-    write_file(output, text)
+    Piped, stdout gets exactly what ``-o`` would write (``typer.echo`` would drop escape
+    sequences from the values); on a terminal, control characters are written out as
+    ``\\xNN`` so that a value cannot restyle or clear the screen.
+    """
+    if output is None:
+        sys.stdout.write(render.visible(text) if sys.stdout.isatty() else text)
+        sys.stdout.flush()
+        return
+    from studykit.files import product_target, write_file
+
+    write_file(product_target(study, output, product=product, example=example), text)
     _say(f"Wrote {output}.")
 
 
@@ -238,7 +244,7 @@ def score(
     consent = ConsentFilter.from_study(study)
     table, errors = checked_scores_table(study, instrument, consent=consent, allow_errors=allow_errors)
     text, neutralised = render.spreadsheet_csv(table)
-    _write_product(text, output)
+    _write_product(text, output, study, product="scores", example="-o scores.csv")
     if neutralised:
         _say(render.FORMULA_NOTE.format(n=neutralised))
     if errors:
@@ -292,7 +298,8 @@ def codebook(
     from studykit.codebook import codebook_html, codebook_markdown
 
     study = load_study(study_dir)
-    _write_product(codebook_html(study) if fmt == "html" else codebook_markdown(study), output)
+    text = codebook_html(study) if fmt == "html" else codebook_markdown(study)
+    _write_product(text, output, study, product="a codebook", example=f"-o codebook.{fmt}")
 
 
 # --- labelled exports (SPSS, Stata, CSV for R) --------------------------------------------------

@@ -44,7 +44,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import polars as pl
 
-from studykit.files import write_files
+from studykit.files import refuse_study_owned, write_files
 from studykit.instruments import Instrument, load_instruments
 from studykit.instruments.model import Item
 from studykit.study import Study
@@ -92,6 +92,7 @@ class Limits:
     file_label: int
     unit: Literal["bytes", "characters"]
     reserved: frozenset[str]
+    value: int | None = None  # the longest text value, in bytes (None: no limit that matters)
 
 
 SPSS_RESERVED = frozenset({"all", "and", "by", "eq", "ge", "gt", "le", "lt", "ne", "not", "or", "to", "with"})
@@ -104,7 +105,8 @@ STATA_RESERVED = frozenset(
 # pyreadstat names each value-label set after its variable, and readstat refuses a 32-character
 # label name, so Stata names are kept to 31 (the same name with or without value labels).
 LIMITS = {
-    "spss": Limits(64, 256, 120, 64, "bytes", SPSS_RESERVED),
+    # A longer SPSS string is not cut by pyreadstat: the whole column is written empty.
+    "spss": Limits(64, 256, 120, 64, "bytes", SPSS_RESERVED, value=32767),
     "stata": Limits(31, 80, 32000, 80, "characters", STATA_RESERVED),
 }
 _STATA_STR = re.compile(r"^str([0-9]+|l)$", re.IGNORECASE)
@@ -406,9 +408,26 @@ def _labelled(table: ExportedTable, frame: pl.DataFrame, to: str, file: str) -> 
         if variable.decimals is not None and to == "spss":
             formats[name] = f"F8.{variable.decimals}"
     booleans = [c for c, t in frame.schema.items() if t == pl.Boolean]
-    prepared = frame.with_columns(pl.col(c).cast(pl.Int8) for c in booleans).rename(names)
+    frame = frame.with_columns(pl.col(c).cast(pl.Int8) for c in booleans)
+    if limits.value is not None:
+        frame, long = _cut_long_values(frame, limits.value)
+        cuts += [Cut(file, name, f"value in {n} row(s)", limits.value, "bytes") for name, n in long.items()]
+    prepared = frame.rename(names)
     file_label = fit(table.title, "", "file label", limits.file_label)
     return _Labelled(prepared, labels, value_labels, measures, formats, file_label, cuts)
+
+
+def _cut_long_values(frame: pl.DataFrame, limit: int) -> tuple[pl.DataFrame, dict[str, int]]:
+    """Text cells cut to ``limit`` UTF-8 bytes (at a character boundary), and how many per column."""
+    long: dict[str, int] = {}
+    for name in [n for n, t in frame.schema.items() if t == pl.String]:
+        count = frame.select((pl.col(name).str.len_bytes() > limit).sum()).item()
+        if count:
+            long[name] = count
+            frame = frame.with_columns(
+                pl.col(name).map_elements(lambda v: _fits(v, limit, "bytes"), return_dtype=pl.String)
+            )
+    return frame, long
 
 
 def _binary(labelled: _Labelled, to: str, note: list[str]) -> bytes:
@@ -630,6 +649,7 @@ def export_study(
         files[folder / DESCRIPTOR_FILE] = dumps({**package_head(study), "resources": resources})
     mapping, renamed = _variables_csv(tables)
     files[folder / VARIABLES_FILE] = mapping
+    refuse_study_owned(study, files, product="an export", example="the default exports/ folder")
     written = write_files(files, within=folder)
     return ExportResult(
         to, scope, folder, written, {t.name: f.height for t, f in tables}, renamed, cuts,

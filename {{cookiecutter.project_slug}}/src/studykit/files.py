@@ -90,6 +90,14 @@ def enclosing_study(path: Path) -> Path | None:
     return next((folder for folder in _absolute(path).parents if (folder / "study.yml").is_file()), None)
 
 
+LINK_OUTSIDE_FIX = "Replace the link with a copy of the file, or remove it."
+
+
+def link_outside_sentence(target: Path) -> str:
+    """How every reader refuses a study file that is a link leading out of the study."""
+    return f"is a link to {target.as_posix()}, outside the study; studykit does not read it"
+
+
 def leads_out_of_study(path: Path) -> Path | None:
     """Where ``path`` leads, when it lies in a study but a link takes it outside; else ``None``.
 
@@ -105,18 +113,35 @@ def study_owned(study: Study, path: Path) -> str | None:
     return next((name for name in STUDY_OWNED if is_inside(path, study.root / name)), None)
 
 
+def refuse_study_owned(study: Study, paths: Iterable[Path], *, product: str, example: str) -> None:
+    """The one rule for every product a command writes where it is told (``-o``, an export folder).
+
+    A report, codebook, scores table, export or survey dictionary never replaces a
+    study-owned file (``STUDY_OWNED``): an export into ``data/`` or the study folder
+    would overwrite the data or ``datapackage.json`` with a consent-filtered copy.
+    ``example`` is a path to suggest instead.
+    """
+    for path in paths:
+        owned = study_owned(study, path)
+        if owned is not None:
+            msg = f"is one of the study's own files ({owned}), where studykit never writes {product}"
+            raise UnsafePathError(msg, path=path, fix=f"Choose another path, for example {example}.")
+
+
 def report_target(study: Study, output: Path | None) -> Path | None:
     """Where ``validate --output`` may write its report: never a study-owned file, a folder or a link."""
     if output is None:
         return None
-    owned = study_owned(study, output)
-    if owned is not None:
-        msg = f"is one of the study's own files ({owned}), where validate never writes a report"
-        fix = "Choose another path, for example --output validation-report.json."
-        raise UnsafePathError(msg, path=output, fix=fix)
+    return product_target(study, output, product="a report", example="--output validation-report.json")
+
+
+def product_target(study: Study, output: Path, *, product: str, example: str) -> Path:
+    """Where a command's ``-o/--output`` file may go: never a study-owned file, a folder, a link, or
+    a folder that does not exist (a typo there should not create folders)."""
+    refuse_study_owned(study, [output], product=product, example=example)
     if output.is_dir():
         msg = "is a folder; --output needs a file name"
-        raise UnsafePathError(msg, path=output, fix="For example --output validation-report.json.")
+        raise UnsafePathError(msg, path=output, fix=f"For example {example}.")
     if output.is_symlink():
         raise _link_refused(output)
     if not output.parent.is_dir():

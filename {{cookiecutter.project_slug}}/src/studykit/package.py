@@ -18,8 +18,8 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+from studykit.files import LINK_OUTSIDE_FIX, leads_out_of_study, link_outside_sentence, write_file
 from studykit.files import study_relative as _relative
-from studykit.files import write_file
 from studykit.instruments import Instrument, load_instruments
 from studykit.instruments.model import Item
 from studykit.study import PARTICIPANT_ID_PATTERN, Study
@@ -415,6 +415,8 @@ def drift(study: Study) -> list[str]:
     path = study.datapackage_path
     if not path.is_file():
         return ["datapackage.json is missing; run `studykit package sync` to write it."]
+    if (target := leads_out_of_study(path)) is not None:
+        return [f"datapackage.json {link_outside_sentence(target)}. {LINK_OUTSIDE_FIX}"]
     try:
         old = json.loads(path.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:

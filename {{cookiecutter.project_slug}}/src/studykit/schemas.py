@@ -38,6 +38,8 @@ from typing import TYPE_CHECKING, Any, Literal
 import pandera.polars as pa
 import polars as pl
 
+from studykit.study import PARTICIPANT_ID_PATTERN
+
 if TYPE_CHECKING:
     from studykit.study import Study
 
@@ -87,6 +89,28 @@ def _typed(value: object, kind: str) -> object:
 
 def _said(words: str) -> Callable[[object], str]:
     return lambda _value: words
+
+
+# Patterns a person should not have to read as regular expressions, in words.
+PATTERN_WORDS = {
+    PARTICIPANT_ID_PATTERN: "an id is 1 to 4 capital letters then 2 to 6 digits, such as P001 or FG012",
+}
+
+
+def _pattern_words(pattern: str) -> str:
+    return PATTERN_WORDS.get(pattern, f"the pattern is {pattern}")
+
+
+def _allowed_values(values: list) -> Callable[[object], str]:
+    """The allowed values; for a value that differs from one only in capitals or spaces, that one."""
+    words = "allowed values are " + ", ".join(str(v) for v in values)
+    folded = {" ".join(str(v).split()).casefold(): str(v) for v in values}
+
+    def describe(value: object) -> str:
+        near = folded.get(" ".join(str(value).split()).casefold())
+        return f"write {near!r} (capitals and spaces must match exactly)" if near else words
+
+    return describe
 
 
 def field_constraints(field: Mapping) -> tuple[Constraint, ...]:
@@ -139,14 +163,12 @@ def _compiled(field_json: str) -> tuple[Constraint, ...]:
         )
     if "enum" in rules:
         allowed = [_typed(v, kind) for v in rules["enum"]]
-        words = "allowed values are " + ", ".join(str(v) for v in rules["enum"])
-        out.append(Constraint("enum", pa.Check.isin(allowed), _said(words)))
+        out.append(Constraint("enum", pa.Check.isin(allowed), _allowed_values(rules["enum"])))
     if "pattern" in rules:
         # Table Schema matches the pattern against the whole value.
         whole = f"^(?:{rules['pattern']})$"
-        out.append(
-            Constraint("pattern", pa.Check.str_matches(whole), _said(f"the pattern is {rules['pattern']}"))
-        )
+        words = _pattern_words(rules["pattern"])
+        out.append(Constraint("pattern", pa.Check.str_matches(whole), _said(words)))
     if "minLength" in rules or "maxLength" in rules:
         low, high = rules.get("minLength"), rules.get("maxLength")
         words = f"the length must be {low or 0} to {high or 'any'} characters"

@@ -18,8 +18,9 @@ from typing import Annotated, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from studykit._yaml import YAMLTooLargeError, load_yaml, shown
+from studykit._yaml import YAMLTooLargeError, load_yaml, read_yaml_text, shown, yaml_fix
 from studykit.errors import StudyConfigError
+from studykit.files import LINK_OUTSIDE_FIX, leads_out_of_study, link_outside_sentence
 
 STUDY_FILE = "study.yml"
 # A pseudonymous participant id (P001, SITE0042): the one definition, used by the data
@@ -428,8 +429,10 @@ def load_study(study_dir: Path | str = ".") -> Study:
             path=path,
             fix="Run studykit inside a study folder, or pass --study-dir PATH to one that holds study.yml.",
         )
+    if (target := leads_out_of_study(path)) is not None:
+        raise StudyConfigError(link_outside_sentence(target), path=path, fix=LINK_OUTSIDE_FIX)
     try:
-        data = load_yaml(path.read_text(encoding="utf-8"))
+        data = load_yaml(read_yaml_text(path))
     except YAMLTooLargeError as exc:
         msg = f"is refused: {exc.problem}"
         fix = "Write the values out instead of repeating them through aliases."
@@ -438,5 +441,5 @@ def load_study(study_dir: Path | str = ".") -> Study:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else None
         msg = f"is not valid YAML ({getattr(exc, 'problem', exc)})"
-        raise StudyConfigError(msg, path=path, key=where, fix="Fix the syntax there.") from exc
+        raise StudyConfigError(msg, path=path, key=where, fix=yaml_fix(exc)) from exc
     return parse_study(data, path)

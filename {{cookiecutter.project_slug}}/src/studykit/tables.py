@@ -11,6 +11,7 @@ Spreadsheet rows: the header is row 1, so the data row at 0-based index ``i`` is
 
 from __future__ import annotations
 
+import csv
 import io
 import mmap
 import os
@@ -67,6 +68,8 @@ class TextTable:
 
     Cells with spaces or tabs around their value are read without them (a cell of only
     spaces is blank); ``padded`` lists each such cell as written, for the rule that reports them.
+    Columns with no name and no value (a spreadsheet's trailing ``,,,``) are left out;
+    ``empty_columns`` counts them.
     """
 
     path: Path
@@ -74,6 +77,7 @@ class TextTable:
     encoding: str
     header: list[str]
     padded: tuple[Cell, ...] = ()
+    empty_columns: int = 0
 
 
 BOM = b"\xef\xbb\xbf"
@@ -217,10 +221,30 @@ def read_text_table(
             path=label,
             fix="Open it in a spreadsheet and save it again as CSV (UTF-8).",
         ) from exc
+    empty = _empty_unnamed(frame, peek.header, encoding) if columns is None else []
+    frame = frame.drop(empty)
     padded: tuple[Cell, ...] = ()
     if peek.padded:
         frame, padded = _strip_padded(frame)
-    return TextTable(path=path, frame=frame, encoding=encoding, header=list(frame.columns), padded=padded)
+    return TextTable(
+        path=path, frame=frame, encoding=encoding, header=list(frame.columns), padded=padded,
+        empty_columns=len(empty),
+    )  # fmt: skip
+
+
+def _empty_unnamed(frame: pl.DataFrame, header: bytes, encoding: str) -> list[str]:
+    """The columns whose header cell is blank and that hold no value (by polars' names for them).
+
+    A spreadsheet writes such columns (``a,b,,,``) when cells right of the table were once
+    used; polars names them ``""``, ``_duplicated_0``, ... so they are found by position.
+    """
+    text = header.decode("latin-1" if encoding == "latin-1" else "utf-8", errors="replace")
+    names = next(csv.reader([text]), [])
+    if len(names) != frame.width or all(n.strip() for n in names):
+        return []
+    blank = [frame.columns[i] for i, n in enumerate(names) if not n.strip()]
+    counts = frame.select(pl.col(blank).null_count()).row(0)
+    return [c for c, nulls in zip(blank, counts, strict=True) if nulls == frame.height]
 
 
 _ENDS = (" ", "\t", "\r", "\n")

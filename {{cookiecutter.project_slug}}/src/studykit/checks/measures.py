@@ -29,6 +29,7 @@ from studykit.checks.structure import UNREADABLE, encoding_findings, relative, t
 from studykit.checks.tabular import (
     cast_table,
     constraint_findings,
+    formula_findings,
     header_findings,
     key_findings,
     padding_findings,
@@ -348,6 +349,7 @@ def check(run: Run) -> Iterator[Finding]:
             yield from encoding_findings(table, file=file)
             yield from header_findings(table.header, schema, file=file)
             yield from padding_findings(table, file=file)
+            yield from formula_findings(table, schema, file=file)
             run.note(f"checking {file} ({table.frame.height:,} rows)")
             run.checked_by(file, "polars")
             instrument = load_instrument(study, instrument_id)

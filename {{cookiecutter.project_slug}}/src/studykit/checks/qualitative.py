@@ -20,7 +20,7 @@ from pathlib import Path
 from studykit.checks.findings import Finding, Rule, register
 from studykit.checks.run import Run
 from studykit.errors import DataReadError, QualitativeDataError, StudykitError
-from studykit.files import study_relative
+from studykit.files import link_outside, study_relative
 from studykit.qual.coding import Problem, parse_codebook, parse_segments, parse_themes
 from studykit.qual.transcripts import Transcript, error_line, read_transcript, transcript_paths
 from studykit.study import Study
@@ -231,13 +231,22 @@ def _transcript_findings(study: Study, transcript: Transcript, people: set[str] 
             )  # fmt: skip
 
 
+def _linked_outside(study: Study) -> list[Path]:
+    folder = study.transcripts_dir
+    if not folder.is_dir():
+        return []
+    return [p for p in folder.glob("*.md") if link_outside(study.root, p) is not None]
+
+
 def check(run: Run) -> Iterator[Finding]:
     """Yield findings for the qualitative files of a study."""
     study = run.study
     transcripts: dict[str, Transcript] = {}
     paths = transcript_paths(study)
     people = participant_ids(run) if paths else None  # only transcripts name participants
-    unreadable: set[str] = set()
+    # A transcript linked from outside the study is not read (INT006 names it); its segments are
+    # not "unknown", so they are not reported again, once per segment.
+    unreadable = {p.stem for p in _linked_outside(study)}
     for path in paths:
         try:
             transcript = read_transcript(path, root=study.root)

@@ -33,15 +33,16 @@ from studykit.checks.tabular import (
     UNKNOWN_REFERENCE,
     WRONG_TYPE,
     check_frame,
+    formula_findings,
     header_findings,
     padding_findings,
     primary_key,
     unsupported,
 )
 from studykit.errors import DataReadError
-from studykit.files import study_relative
+from studykit.files import LINK_OUTSIDE_FIX, leads_out_of_study, link_outside_sentence, study_relative
 from studykit.study import Study
-from studykit.tables import TextTable
+from studykit.tables import HEADER_ROW, TextTable
 
 V2 = "https://datapackage.org/profiles/2.0/datapackage.json"
 
@@ -88,6 +89,17 @@ BOM = Rule(
     "The file starts with a byte order mark (a spreadsheet's 'CSV UTF-8' does this). studykit reads it, "
     "some tools do not.",
     "Nothing needs doing; to remove it, save as plain CSV UTF-8 without BOM.",
+)
+EMPTY_COLUMNS = Rule(
+    "STR026",
+    "structure",
+    "Empty columns without a name",
+    "warning",
+    "The header row ends with columns that have no name, and no row has a value in them: a spreadsheet "
+    "saves these (',,,' at the end of each line) when cells to the right of the table were once used. "
+    "studykit ignores them; other tools may read them as unnamed columns.",
+    "In the spreadsheet, select the empty columns to the right of the table, delete them (Delete columns, "
+    "not just their contents) and save the file again as CSV UTF-8.",
 )
 RAGGED = Rule(
     "STR016",
@@ -148,6 +160,7 @@ register(
     UNREADABLE,
     NOT_UTF8,
     BOM,
+    EMPTY_COLUMNS,
     RAGGED,
     NO_DESCRIPTOR,
     BAD_DESCRIPTOR,
@@ -208,11 +221,19 @@ def tabular_resources(descriptor: Mapping) -> list[dict]:
 
 
 def encoding_findings(table: TextTable, *, file: str) -> list[Finding]:
+    """How the file was saved: its encoding, a byte order mark, empty columns a spreadsheet left."""
+    findings = []
     if table.encoding == "latin-1":
-        return [NOT_UTF8.finding("the file is not UTF-8 (read as Latin-1)", file=file, row=None)]
+        findings.append(NOT_UTF8.finding("the file is not UTF-8 (read as Latin-1)", file=file, row=None))
     if table.encoding == "utf-8-sig":
-        return [BOM.finding("the file starts with a byte order mark", file=file, row=None)]
-    return []
+        findings.append(BOM.finding("the file starts with a byte order mark", file=file, row=None))
+    if table.empty_columns:
+        message = (
+            f"{table.empty_columns} column(s) with no name and no value (a spreadsheet writes them as ',,,' "
+            "at the end of each row); studykit ignored them"
+        )
+        findings.append(EMPTY_COLUMNS.finding(message, file=file, row=HEADER_ROW))
+    return findings
 
 
 # The published Data Package profiles, which frictionless holds itself (never fetched).
@@ -266,6 +287,9 @@ def _descriptor_findings(study: Study) -> Iterator[Finding]:
     from studykit.package import drift
 
     file = relative(study, study.datapackage_path)
+    if (target := leads_out_of_study(study.datapackage_path)) is not None:
+        yield UNREADABLE.finding(link_outside_sentence(target), file=file, fix=LINK_OUTSIDE_FIX)
+        return
     try:
         on_disk = json.loads(study.datapackage_path.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -332,6 +356,7 @@ def _table_findings(
     yield from encoding_findings(table, file=file)
     yield from header_findings(table.header, resource["schema"], file=file)
     yield from padding_findings(table, file=file)
+    yield from formula_findings(table, resource["schema"], file=file)
     if unsupported(resource["schema"]) is not None:
         run.checked_by(file, "frictionless")
         yield from _frictionless_findings(run.study, descriptor, resource, file=file)
@@ -352,15 +377,19 @@ def _coding_padding(run: Run, path: Path, file: str) -> Iterator[Finding]:
 
 
 def _register_padding(run: Run) -> Iterator[Finding]:
-    """Spaces around values in the governance registers (their schema is checked by the governance layer)."""
+    """Spaces around values and formula-like cells in the tables another layer checks: the
+    governance registers and the coding files (read as text, so every column is a text column)."""
     study = run.study
-    for path in (study.consent_path, study.withdrawals_path):
+    for path in (study.consent_path, study.withdrawals_path, study.codebook_path, study.segments_path):
         if path.is_file():
             try:
                 table = run.read_table(path)
             except DataReadError:
-                continue  # the governance layer reports a register it cannot read
-            yield from padding_findings(table, file=relative(study, path))
+                continue  # the governance or qualitative layer reports a file it cannot read
+            if path in (study.consent_path, study.withdrawals_path):
+                yield from padding_findings(table, file=relative(study, path))
+            yield from formula_findings(table, None, file=relative(study, path))
+            yield from (f for f in encoding_findings(table, file=relative(study, path)) if f.code == "STR026")
 
 
 def check(run: Run) -> Iterator[Finding]:

@@ -140,6 +140,21 @@ SPACES = Rule(
     "only spaces is blank), but other tools may not: a padded date or number can fail to read elsewhere.",
     "Remove the spaces around the value (a spreadsheet's TRIM, or `studykit` edits that rewrite the file).",
 )
+FORMULA = Rule(
+    "STR025",
+    "structure",
+    "Cell a spreadsheet would run as a formula",
+    "warning",
+    "A text cell starts with =, +, @, or - followed by a letter. Excel, LibreOffice and Google Sheets run "
+    "such a cell as a formula when the file is opened (CSV injection): it can show a wrong value, or "
+    "fetch a web address or start a program on the reader's computer. studykit reads it as text; the "
+    "files it writes for people to open (codebook CSV, exports, scores) put a ' before it.",
+    "If the text is meant (a quoted remark, a name such as @handle), leave it; otherwise correct the cell. "
+    "Open the file in a spreadsheet only from studykit's exports, or with formulas turned off on import.",
+)
+# How a formula starts (OWASP, "CSV injection"): = + @ always; - only before a letter, so that
+# negative numbers and "- " bullet text in a text column are not flagged.
+FORMULA_START = r"^(?:[=+@]|-[A-Za-z])"
 # The form a cell of each Table Schema type takes, for fix texts.
 FORMS = {
     "date": "the date as YYYY-MM-DD (for example 2024-02-05)",
@@ -168,6 +183,7 @@ register(
     UNKNOWN_REFERENCE,
     LENGTH,
     SPACES,
+    FORMULA,
 )
 # The rule of each kind of compiled constraint (studykit.schemas).
 KIND_RULES = {"range": OUT_OF_RANGE, "enum": NOT_ALLOWED, "pattern": PATTERN, "length": LENGTH}
@@ -249,6 +265,38 @@ def padding_findings(table: TextTable, *, file: str) -> Iterator[Finding]:
         )
 
 
+def formula_findings(table: TextTable, schema: Mapping | None, *, file: str) -> Iterator[Finding]:
+    """Text cells a spreadsheet would run as a formula: one vectorised pass over the text columns.
+
+    The text columns are the schema's string fields; with no schema (a register, a coding
+    file: every column is read as text) every column.
+    """
+    frame = table.frame
+    if schema is None:
+        columns = list(frame.columns)
+    else:
+        columns = [n for n, t in types_of(schema).items() if t == "string" and n in frame.columns]
+    if not columns or frame.height == 0:
+        return
+    hits = (
+        frame.lazy()
+        .select(columns)
+        .with_row_index("row_index")
+        .unpivot(index="row_index", on=columns, variable_name="column", value_name="value")
+        .filter(pl.col("value").str.contains(FORMULA_START))
+        .sort("row_index", maintain_order=True)
+        .collect()
+    )
+    for row in hits.iter_rows(named=True):
+        yield FORMULA.finding(
+            f"starts with {row['value'][0]!r}: a spreadsheet would run the cell as a formula",
+            file=file,
+            row=spreadsheet_row(row["row_index"]),
+            column=row["column"],
+            value=row["value"],
+        )
+
+
 def types_of(schema: Mapping) -> dict[str, str]:
     return {f["name"]: f.get("type", "string") for f in fields_of(schema)}
 
@@ -301,6 +349,19 @@ def type_findings(table: CastTable, *, file: str) -> Iterator[Finding]:
         )
 
 
+EMPTY_ROW_FIX = (
+    "The whole row is empty (only separators, as a spreadsheet leaves when a row's contents are cleared "
+    "but the row is not deleted): delete the row."
+)
+
+
+def _empty_rows(text: pl.DataFrame) -> set[int]:
+    """Indexes of rows with every cell blank."""
+    if not text.width:
+        return set()
+    return set(text.select(pl.arg_where(pl.all_horizontal(pl.all().is_null()))).to_series().to_list())
+
+
 def constraint_findings(table: CastTable, schema: Mapping, *, file: str) -> Iterator[Finding]:
     """What the pandera schema of ``schema`` finds on every row of the cast table.
 
@@ -315,6 +376,7 @@ def constraint_findings(table: CastTable, schema: Mapping, *, file: str) -> Iter
     else:
         return
     skip = {(f.row_index, f.column) for f in table.failures}
+    empty = _empty_rows(table.text)
     fields = {f["name"]: f for f in fields_of(schema)}
     found: list[tuple[int, int, Finding]] = []
     order = {c: n for n, c in enumerate(present)}
@@ -330,8 +392,9 @@ def constraint_findings(table: CastTable, schema: Mapping, *, file: str) -> Iter
                 continue
             if check == "not_nullable":
                 finding = REQUIRED.finding(
-                    f"{column} is blank but required", file=file, row=spreadsheet_row(index), column=column
-                )
+                    f"{column} is blank but required", file=file, row=spreadsheet_row(index), column=column,
+                    fix=EMPTY_ROW_FIX if index in empty else None,
+                )  # fmt: skip
             else:
                 constraint = constraints[number]
                 finding = KIND_RULES[constraint.kind].finding(

@@ -30,9 +30,9 @@ import polars as pl
 import yaml
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 
-from studykit._yaml import load_yaml
+from studykit._yaml import load_yaml, read_yaml_text, yaml_fix
 from studykit.errors import DataReadError, RegisterError
-from studykit.files import study_relative
+from studykit.files import LINK_OUTSIDE_FIX, leads_out_of_study, link_outside_sentence, study_relative
 from studykit.study import PARTICIPANT_ID, Study, error_sentence
 from studykit.tables import FIRST_DATA_ROW, TextTable, cast, read_text_table, spreadsheet_row
 
@@ -667,8 +667,10 @@ def read_ethics(path: Path, label: str | None = None) -> Ethics:
     """Read ethics.yml: approvals with their committee, reference, period, forms and amendments."""
     label = label or path.as_posix()
     fix = "See the commented example in governance/ethics.yml and docs/governance.md."
+    if (target := leads_out_of_study(path)) is not None:
+        raise RegisterError(link_outside_sentence(target), path=label, fix=LINK_OUTSIDE_FIX)
     try:
-        data = load_yaml(path.read_text(encoding="utf-8"))
+        data = load_yaml(read_yaml_text(path))
     except FileNotFoundError as exc:
         msg = "is missing"
         raise RegisterError(msg, path=label, fix="Create it: " + fix) from exc
@@ -679,7 +681,7 @@ def read_ethics(path: Path, label: str | None = None) -> Ethics:
             msg,
             path=label,
             row=mark.line + 1 if mark else None,
-            fix="Fix the syntax there.",
+            fix=yaml_fix(exc),
         ) from exc
     if data is None:
         return Ethics()

@@ -15,8 +15,9 @@ from typing import Annotated, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from studykit._yaml import load_yaml
+from studykit._yaml import load_yaml, read_yaml_text, yaml_fix
 from studykit.errors import InstrumentDefinitionError
+from studykit.files import LINK_OUTSIDE_FIX, leads_out_of_study, link_outside_sentence
 
 ItemId = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")]
 
@@ -236,14 +237,16 @@ def parse_definition(data: object, path: Path, source: Literal["library", "study
 
 def load_definition(path: Path, source: Literal["library", "study"] = "study") -> Instrument:
     """Read one definition file."""
+    if source == "study" and (target := leads_out_of_study(path)) is not None:
+        raise InstrumentDefinitionError(link_outside_sentence(target), path=path, fix=LINK_OUTSIDE_FIX)
     try:
-        data = load_yaml(path.read_text(encoding="utf-8"))
+        data = load_yaml(read_yaml_text(path))
     except OSError as exc:
         msg = f"cannot be read ({exc.strerror})"
         raise InstrumentDefinitionError(msg, path=path) from exc
     except yaml.YAMLError as exc:
         msg = f"is not valid YAML ({exc})"
-        raise InstrumentDefinitionError(msg, path=path) from exc
+        raise InstrumentDefinitionError(msg, path=path, fix=yaml_fix(exc)) from exc
     instrument = parse_definition(data, path, source)
     if instrument.id != path.stem:
         msg = f"declares id {instrument.id!r} but the file is named {path.name!r}"

@@ -27,7 +27,7 @@ from typing import Annotated
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from studykit._yaml import load_yaml
+from studykit._yaml import load_yaml, read_yaml_text, yaml_fix
 from studykit.errors import DataReadError, QualitativeDataError
 from studykit.study import Study
 from studykit.tables import read_text_table, spreadsheet_row
@@ -349,7 +349,7 @@ def _yaml_problem(path: Path, exc: yaml.YAMLError) -> Problem:
         path,
         f"is not valid YAML ({getattr(exc, 'problem', exc)})",
         row=mark.line + 1 if mark else None,
-        fix="Fix the YAML syntax on that line.",
+        fix=yaml_fix(exc),
     )
 
 
@@ -357,8 +357,8 @@ def parse_themes(path: Path) -> tuple[list[Theme], list[Problem]]:
     """Read ``themes.yml`` (a list of themes). ``Problem.row`` is the YAML line of the theme, when known."""
     if not path.is_file():
         return [], []
-    text = path.read_text(encoding="utf-8")
     try:
+        text = read_yaml_text(path)
         data = load_yaml(text)
         nodes = yaml.compose(text)
     except yaml.YAMLError as exc:

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from studykit.errors import MissingToolError, QualitativeDataError
-from studykit.qual.transcripts import KINDS, PARTICIPANT_ID, write_transcript
+from studykit.qual.transcripts import KINDS, PARTICIPANT_ID, transcript_target, write_transcript
 from studykit.study import Study
 
 RESEARCHER_LABELS = {
@@ -249,6 +249,6 @@ def import_docx(
     if duration_minutes is not None:
         front["duration_minutes"] = duration_minutes
     target = Path(output) if output is not None else study.transcripts_dir / f"{identifier}.md"
-    result.output = write_transcript(target, front, result.body)
+    result.output = write_transcript(transcript_target(study, target), front, result.body)
     result.warnings[:0] = warnings
     return result

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from studykit.errors import QualitativeDataError
-from studykit.files import study_relative, write_files
+from studykit.files import product_target, study_relative, write_files
 from studykit.governance.audit import AuditEntry, appended_log, timestamp, utc_now, who
 from studykit.governance.journal import edit_lock, write_together
 from studykit.qual.coding import CODEBOOK_COLUMNS, parse_codebook
@@ -405,6 +405,8 @@ def export_target(study: Study, output: Path | None, suffix: str) -> Path:
     if target.exists() and not target.is_file():
         msg = "is a folder"
         raise QualitativeDataError(msg, path=target, fix=f"Give a file name ending in {suffix}.")
+    if output is not None:
+        product_target(study, target, product="an exchange file", example=f"-o coding{suffix}")
     return target
 
 

@@ -38,7 +38,7 @@ from studykit.qual.identifiers import (
     read_identity_key,
     resolve_key_path,
 )
-from studykit.qual.transcripts import parse_transcript, read_transcript, render_transcript
+from studykit.qual.transcripts import parse_transcript, read_transcript, render_transcript, transcript_target
 from studykit.study import Study
 
 MAP_COLUMNS = ("original", "kind", "pseudonym")
@@ -303,7 +303,9 @@ def pseudonymise_transcript(
     transcript = read_transcript(source)
     map_file = Path(map_path)
     logs = Path(log_dir) if log_dir is not None else default_log_dir(study)
-    target = Path(output) if output is not None else study.transcripts_dir / f"{transcript.id}.md"
+    target = transcript_target(
+        study, Path(output) if output is not None else study.transcripts_dir / f"{transcript.id}.md"
+    )
     _outside_study(study, map_file, "pseudonym map", "--map")
     _outside_study(study, logs, "anonymisation log", "--log-dir")
     log = logs / LOG_NAME

@@ -39,7 +39,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from studykit._yaml import load_yaml, shown
 from studykit.errors import ExistingDataError, QualitativeDataError
-from studykit.files import link_outside, write_file
+from studykit.files import is_inside, link_outside, study_relative, write_file
 from studykit.study import PARTICIPANT_ID, Study
 
 Kind = Literal["interview", "focus group", "event notes"]
@@ -322,6 +322,24 @@ def write_transcript(
         return write_file(path, text, new=not replace)
     except ExistingDataError as exc:  # the name was taken meanwhile
         raise _exists(path) from exc
+
+
+def transcript_target(study: Study, path: Path) -> Path:
+    """Where a command may write a new transcript (``--out``): a ``.md`` file in the study's
+    transcripts folder, or anywhere outside the study.
+
+    Elsewhere in the study (``instruments/``, ``governance/``, ``reports/``) a transcript would
+    be committed with the study but never checked for identifiers or consent.
+    """
+    if is_inside(path, study.root) and not (is_inside(path, study.transcripts_dir) and path.suffix == ".md"):
+        folder = study_relative(study, study.transcripts_dir)
+        msg = (
+            f"is in the study but not a .md file in {folder}/: a transcript there would be committed "
+            "without the identifier and consent checks"
+        )
+        fix = f"Leave out --out (the default is {folder}/<id>.md), or write the file outside the study."
+        raise QualitativeDataError(msg, path=path, fix=fix)
+    return path
 
 
 def _exists(path: Path) -> QualitativeDataError:

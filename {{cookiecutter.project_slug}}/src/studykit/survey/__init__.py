@@ -12,8 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from studykit.errors import UnsafePathError
-from studykit.files import study_owned, write_files
+from studykit.files import product_target, refuse_study_owned, write_files
 from studykit.instruments import load_instruments
 from studykit.study import Study
 from studykit.survey.merge import SurveyImport, merge
@@ -84,12 +83,9 @@ def write_dictionary(study: Study, platform: Platform, output: Path) -> Dictiona
         notes.append(
             "Check each matrix question's recode values against the codes after import (unverified)."
         )
-    for path in files:
-        owned = study_owned(study, path)
-        if owned is not None:
-            msg = f"is one of the study's own files ({owned}), where a survey dictionary does not belong"
-            fix = "Write it elsewhere, for example -o redcap-dictionary.csv."
-            raise UnsafePathError(msg, path=path, fix=fix)
+    example = "-o redcap-dictionary.csv"
+    product_target(study, output, product="a survey dictionary", example=example)
+    refuse_study_owned(study, files, product="a survey dictionary", example=example)
     write_files(files)
     return DictionaryWritten(platform, uses, [i.id for i in instruments], notes)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import re
 import zipfile
 from functools import cache
 from pathlib import Path
@@ -115,15 +116,28 @@ class _Guids:
         return guid
 
 
+# Characters XML 1.0 cannot hold (C0 controls but tab, LF, CR; and the two non-characters).
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def _xml(value: str) -> str:
+    """A value as XML can hold it: a control character (an escape sequence pasted into a
+    title or a coded quotation) is written out as ``\\xNN``, as the terminal report shows
+    it, instead of stopping the export. The sources' plain text keeps it as it is."""
+    return _NOT_XML.sub(lambda m: f"\\x{ord(m.group()):02x}", value)
+
+
 def _element(
     parent: etree._Element, tag: str, ns: str = PROJECT_NS, /, **attributes: str | None
 ) -> etree._Element:
-    return etree.SubElement(parent, f"{{{ns}}}{tag}", {k: v for k, v in attributes.items() if v is not None})
+    return etree.SubElement(
+        parent, f"{{{ns}}}{tag}", {k: _xml(v) for k, v in attributes.items() if v is not None}
+    )
 
 
 def _text_element(parent: etree._Element, name: str, text: str, ns: str = PROJECT_NS) -> etree._Element:
     element = _element(parent, name, ns)
-    element.text = text
+    element.text = _xml(text)
     return element
 
 
@@ -186,7 +200,7 @@ def build_qdpx(study: Study) -> tuple[bytes, ExchangeSummary]:
     root = etree.Element(
         f"{{{PROJECT_NS}}}Project",
         nsmap={None: PROJECT_NS},
-        name=study.title,
+        name=_xml(study.title),
         origin=f"studykit {__version__}",
     )
 
