@@ -113,6 +113,37 @@ def dropped_text(column: str, values: Iterable[str], reason: str) -> Dropped:
     return Dropped(column, reason)
 
 
+def sort_columns(
+    header: list[str],
+    data_rows: list[list[str]],
+    *,
+    identifying: set[str],
+    known: set[str],
+    prefixes: set[str],
+    unknown_reason: str,
+) -> tuple[list[Dropped], list[str]]:
+    """An export's columns that are not the study's: (dropped, foreign).
+
+    Identifying columns are dropped unread; a column named like one of the study's
+    questions or forms (``<prefix>_...``) that the study does not have is *foreign* (an
+    export of another survey or version: the caller refuses it); any other unknown column
+    is dropped, its text screened for identifiers.
+    """
+    column = {name: n for n, name in enumerate(header)}
+    dropped: list[Dropped] = []
+    foreign: list[str] = []
+    for name in header:
+        if name in identifying:
+            dropped.append(Dropped(name, "identifies people"))
+        elif name not in known:
+            if any(name.startswith(f"{p}_") for p in prefixes):
+                foreign.append(name)
+            else:
+                values = (r[column[name]] for r in data_rows if column[name] < len(r))
+                dropped.append(dropped_text(name, values, unknown_reason))
+    return dropped, foreign
+
+
 @dataclass(frozen=True)
 class Response:
     """One participant's answers to one instrument at one wave, as the export holds them."""

@@ -22,16 +22,15 @@ from studykit.errors import StudykitError
 from studykit.instruments import Instrument, Item
 from studykit.study import Study
 from studykit.survey.merge import (
-    Dropped,
     Parsed,
     Problem,
     Response,
     a_date,
     choices,
-    dropped_text,
     read_csv_rows,
     runs,
     shown_value,
+    sort_columns,
 )
 from studykit.survey.redcap import find_wave, wave_lookup
 
@@ -126,17 +125,11 @@ def read_export(
     items = {name: (i, item) for i in instruments for name, item in columns(i).items()}
     qids = {qid for i in instruments for qid, _ in question_ids(i)}
     known = set(METADATA) | set(items) | {id_column, wave_column or ""}
-    foreign = []
-    for name in header:
-        if name in IDENTIFYING:
-            parsed.dropped.append(Dropped(name, "identifies people"))
-        elif name not in known:
-            if any(name.startswith(f"{q}_") for q in qids):
-                foreign.append(name)
-            else:
-                values = (r[column[name]] for r in rows[3:] if column[name] < len(r))
-                reason = "not a question of this study's instruments"
-                parsed.dropped.append(dropped_text(name, values, reason))
+    dropped, foreign = sort_columns(
+        header, rows[3:], identifying=set(IDENTIFYING), known=known, prefixes=qids,
+        unknown_reason="not a question of this study's instruments",
+    )  # fmt: skip
+    parsed.dropped += dropped
     present = [i for i in instruments if any(name in column for name in columns(i))]
     if foreign or not present:
         which = f"columns {', '.join(foreign[:8])}" if foreign else "none of this study's questions"

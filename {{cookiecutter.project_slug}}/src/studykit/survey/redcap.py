@@ -25,17 +25,16 @@ from studykit.errors import StudykitError
 from studykit.instruments import Instrument, Item
 from studykit.study import Study, Wave
 from studykit.survey.merge import (
-    Dropped,
     Parsed,
     Problem,
     Response,
     a_date,
     choices,
-    dropped_text,
     read_csv_rows,
     required,
     runs,
     shown_value,
+    sort_columns,
 )
 
 COLUMNS = (
@@ -294,16 +293,11 @@ def read_export(
     forms = {i.id for i in instruments}
     known = set(METADATA) | set(fields) | {wave_column or ""}
     known |= {f"{f}{suffix}" for f in forms for suffix in ("_complete", "_timestamp", "_completed_on")}
-    foreign = []
-    for name in header:
-        if name in identifiers:
-            parsed.dropped.append(Dropped(name, "identifies people"))
-        elif name not in known:
-            if any(name.startswith(f"{f}_") for f in forms):
-                foreign.append(name)
-            else:
-                values = (r[column[name]] for r in rows[1:] if column[name] < len(r))
-                parsed.dropped.append(dropped_text(name, values, "not a field of this study's instruments"))
+    dropped, foreign = sort_columns(
+        header, rows[1:], identifying=identifiers, known=known, prefixes=forms,
+        unknown_reason="not a field of this study's instruments",
+    )  # fmt: skip
+    parsed.dropped += dropped
     present = [i for i in instruments if any(field_name(i, item) in column for item in i.items)]
     if foreign or not present:
         which = f"fields {', '.join(foreign[:8])}" if foreign else "none of this study's fields"
