@@ -105,10 +105,13 @@ def docs(session: nox.Session) -> None:
 
 @nox.session(name="docs-capture", default=False)
 def docs_capture(session: nox.Session) -> None:
-    """Regenerate the docs' reference pages from the code and the tutorial's terminal output from
-    real runs in a baked example, with the report browser test's screenshot; tests fail on drift."""
+    """Regenerate the docs' reference pages and rule catalogue from the code, and the terminal output
+    they show from real runs in a baked example (the tutorial, the reference's examples, each rule's
+    example finding, the study pages' console blocks), with the report browser test's screenshot;
+    tests fail on drift."""
     install(session, "test", "docs")
     env = {"PYTHONPATH": f"{STUDY / 'src'}{os.pathsep}{ROOT}"}
+    session.run("python", "-m", "docs.rule_examples", env=env)
     session.run("python", "-m", "docs.generate", env=env)
     session.run("pytest", "-q", "tests/package/test_report_browser.py", env=env, success_codes=[0, 1])
     session.run("python", "-m", "docs.capture", env=env)

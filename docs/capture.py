@@ -4,6 +4,9 @@ Bakes the example study into a temporary folder, runs each step's commands there
 order, and writes each step as a console block to ``docs/_snippets/tutorial/<step>.md``,
 which docs/tutorial.md includes. Nothing in the tutorial's output is typed by hand;
 ``tests/test_docs.py`` runs the same commands again and fails when the output differs.
+It also runs the console blocks of the study's own pages (its docs/ and README) that show
+output, each page in a freshly baked example, and writes the output they print into the
+page itself (a study's pages are read on GitHub too, where snippets are not included).
 Last, it copies the report browser test's screenshot of the report's home page (run
 ``pytest tests/package/test_report_browser.py`` first; the nox session does) into
 ``docs/assets/``.
@@ -16,13 +19,14 @@ import sys
 import tempfile
 from pathlib import Path
 
-from docs.console import SNIPPETS, bake_example, block, run
+from docs.console import SNIPPETS, TEMPLATE, Reader, bake_example, block, commands, refresh, run
 
 TUTORIAL = SNIPPETS / "tutorial"
 REFERENCE = SNIPPETS / "reference"
 MAX_SHOWN = 15  # longer output is left out of the reference (the test still checks the exit code)
 SCREENSHOT = Path(__file__).resolve().parents[1] / "test-artifacts" / "report-preview" / "index.png"
 ASSET = Path(__file__).resolve().parent / "assets" / "report-preview.png"
+STUDY = TEMPLATE / "{{cookiecutter.project_slug}}"
 
 # Step -> the commands it runs, in the order the tutorial shows them (the state carries on).
 STEPS: dict[str, list[str]] = {
@@ -79,6 +83,22 @@ def capture_examples(study: Path, order: list[str]) -> dict[str, str]:
     }  # fmt: skip
 
 
+def study_pages() -> list[Path]:
+    """The study's own pages whose console blocks show output."""
+    pages = [*sorted((STUDY / "docs").glob("*.md")), STUDY / "README.md"]
+    return [p for p in pages if any(c.output for c in commands(p.read_text(encoding="utf-8")))]
+
+
+def refresh_study_pages(tmp: Path) -> None:
+    """Run each study page's console blocks in a fresh example and write the output into the page."""
+    for n, page in enumerate(study_pages()):
+        old = page.read_text(encoding="utf-8")
+        new = refresh(old, Reader(bake_example(tmp / f"page-{n}")))
+        if new != old:
+            page.write_text(new, encoding="utf-8", newline="\n")
+            sys.stdout.write(f"wrote {page.relative_to(TEMPLATE)}\n")
+
+
 def main() -> int:
     from docs.generate import command_names
 
@@ -86,6 +106,7 @@ def main() -> int:
         steps = capture(bake_example(Path(tmp) / "t"))
         blocks = {f"tutorial/{step}.md": text for step, text in steps.items()}
         blocks |= capture_examples(bake_example(Path(tmp) / "r"), command_names())
+        refresh_study_pages(Path(tmp))
     for old in [*TUTORIAL.glob("*.md"), *REFERENCE.glob("*.md")]:
         if old.relative_to(SNIPPETS).as_posix() not in blocks:
             old.unlink()

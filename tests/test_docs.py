@@ -1,5 +1,6 @@
 """The documentation site: it builds strictly, its generated pages do not drift, and every
-``$ studykit`` command it shows runs against a baked example with the exit code and output shown."""
+console block of every page (the site's and the study's own) runs against a baked example with
+the exit codes and output it shows."""
 
 from __future__ import annotations
 
@@ -7,23 +8,56 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import jsonschema
 import pytest
 from studykit.checks.findings import REPORT_FORMAT
 
-from docs.console import DOCS, bake_example, commands, run
+from docs.console import DOCS, TUTORIAL_ANSWERS, Reader, bake_example, commands
 from docs.generate import pages
 from tests.conftest import TEMPLATE, run_in_study
 
 SCHEMA = DOCS / "reference" / "validation-report-1.schema.json"
-# Pages whose console blocks run in the test: the tutorial and the reference.
-RUNNABLE = ["tutorial.md", *sorted(p.relative_to(DOCS).as_posix() for p in (DOCS / "reference").glob("*.md")
-                                   if commands(p.read_text(encoding="utf-8")))]  # fmt: skip
+STUDY_PAGES = TEMPLATE / "{{cookiecutter.project_slug}}"
+# Every page a reader sees, the site's and the study's own (its docs/ and README), that shows commands.
+PAGES = [
+    p.relative_to(TEMPLATE).as_posix()
+    for p in sorted([*DOCS.rglob("*.md"), *(STUDY_PAGES / "docs").glob("*.md"), STUDY_PAGES / "README.md"])
+    if "_snippets" not in p.parts and commands(p.read_text(encoding="utf-8"))
+]
 
 
-def test_the_tutorial_and_the_command_reference_show_commands():
-    assert {"tutorial.md", "reference/commands.md"} <= set(RUNNABLE)
+def test_every_page_that_shows_commands_is_run():
+    study = "{{cookiecutter.project_slug}}"
+    assert {"docs/tutorial.md", "docs/reference/commands.md", f"{study}/docs/governance.md",
+            f"{study}/docs/updating.md", f"{study}/README.md"} <= set(PAGES)  # fmt: skip
+
+
+def study_on_an_older_template(tmp_path: Path) -> Path:
+    """The example study baked with cruft from the template in git (v0.1.0), which then released v0.2.0:
+    what updating.md starts from."""
+    from tests.test_lifecycle import change_template, cruft_bake, git, template_repo
+
+    repo = template_repo(tmp_path)
+    study = cruft_bake(repo, tmp_path / "out", **TUTORIAL_ANSWERS)
+    change_template(repo)
+    git(repo, "tag", "v0.2.0")
+    return study
+
+
+def folder_with_the_template(tmp_path: Path) -> Path:
+    """An empty folder with the template at path/to/studykit: where the tutorial's first command bakes."""
+    (tmp_path / "path" / "to").mkdir(parents=True)
+    (tmp_path / "path" / "to" / "studykit").symlink_to(TEMPLATE, target_is_directory=True)
+    return tmp_path
+
+
+# Pages that start from something other than a freshly baked example study.
+SETUPS = {
+    "docs/tutorial.md": folder_with_the_template,
+    "{{cookiecutter.project_slug}}/docs/updating.md": study_on_an_older_template,
+}
 
 
 @pytest.mark.parametrize("path", sorted(pages(), key=str), ids=lambda p: p.name)
@@ -42,12 +76,17 @@ def test_site_builds_strictly(tmp_path):
     assert (tmp_path / "site" / "reference" / "validation-report-1.schema.json").is_file()
 
 
-@pytest.mark.parametrize("page", RUNNABLE)
-def test_console_blocks_run_as_shown(tmp_path, page):
-    shown = commands((DOCS / page).read_text(encoding="utf-8"))
-    study = bake_example(tmp_path)
+@pytest.mark.parametrize("page", PAGES)
+def test_console_blocks_run_as_shown(tmp_path, monkeypatch, page):
+    for role in ("AUTHOR", "COMMITTER"):  # for the git commits a setup makes
+        monkeypatch.setenv(f"GIT_{role}_NAME", "Docs Runner")
+        monkeypatch.setenv(f"GIT_{role}_EMAIL", "docs-runner@example.org")
+    shown = commands((TEMPLATE / page).read_text(encoding="utf-8"))
+    installs = any("pip install" in command.line for command in shown)
+    start = SETUPS.get(page, bake_example)(tmp_path)
+    reader = Reader(start, venv=tmp_path / "reader-venv" if installs else None)
     for command in shown:
-        code, output = run(study, command.line)
+        code, output = reader.run(command.line)
         assert code == command.exit_code, f"{page}: `{command.line}` exited {code}:\n{output}"
         if command.output is not None:
             assert output == command.output, f"{page}: `{command.line}` printed otherwise (docs-capture)"
@@ -55,9 +94,11 @@ def test_console_blocks_run_as_shown(tmp_path, page):
 
 def test_console_runner_sees_exit_codes_and_output():
     page = "```console\n$ studykit validate  # exit 1\nline one\nline two\n$ nox -s tests\n$ studykit info\n"
+    page += "$ studykit template check  # exit 2: cannot tell\n"
     page += "$ studykit consent add P001 \\\n    --on 2024-09-02  # a comment\n```\n"
     assert [(c.line, c.exit_code, c.output) for c in commands(page)] == [
-        ("studykit validate", 1, "line one\nline two"), ("studykit info", 0, None),
+        ("studykit validate", 1, "line one\nline two"), ("nox -s tests", 0, None), ("studykit info", 0, None),
+        ("studykit template check", 2, None),
         ("studykit consent add P001 --on 2024-09-02  # a comment", 0, None),
     ]  # fmt: skip
 
@@ -109,3 +150,15 @@ def test_links_to_study_files_outside_the_pages_become_their_text():
 
     page = "[`checks/structure.py`](../src/studykit/checks/structure.py) and [web](https://quarto.org)"
     assert rewrite_links(page, "study/rules.md") == "`checks/structure.py` and [web](https://quarto.org)"
+
+
+def test_every_rule_has_an_example_and_it_is_what_validate_reports(tmp_path):
+    """The catalogue's examples (docs/_snippets/rule-examples.json) are captured, not typed: each break
+    run again on a fresh example gives the same finding, and no rule lacks one."""
+    from studykit.checks import load_rules
+
+    from docs.rule_examples import capture, load_breaks, recorded
+
+    assert sorted(load_breaks()) == sorted(load_rules()), "each rule code needs a break in docs/rule_examples"
+    study = bake_example(tmp_path / "baked")
+    assert capture(study, tmp_path / "broken") == recorded(), "run `python -m docs.rule_examples`"

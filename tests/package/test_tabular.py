@@ -259,3 +259,41 @@ def test_differential_the_engine_finds_the_cells_frictionless_finds(tmp_path, ge
         if cell != cell.strip()
     }
     assert spaces == expected
+
+
+# --- rows with the wrong number of cells -----------------------------------------------------------
+
+CELL = st.sampled_from(["1", "ab", "", '"x,y"', '"two\nlines"', '"say ""hi"""', "é"])
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    rows=st.lists(st.lists(CELL, min_size=0, max_size=5), min_size=1, max_size=8),
+    ending=st.sampled_from(["\n", "\r\n"]),
+    last_newline=st.booleans(),
+    chunk=st.integers(min_value=1, max_value=64),
+)
+def test_ragged_rows_are_the_rows_the_csv_module_reads_with_another_width(
+    tmp_path, monkeypatch, rows, ending, last_newline, chunk
+):
+    import studykit.tables as tables
+
+    monkeypatch.setattr(tables, "_SCAN_CHUNK", chunk)  # chunk edges fall inside quotes, cells, line ends
+    text = "a,b,c" + ending + ending.join(",".join(r) for r in rows) + (ending if last_newline else "")
+    path = tmp_path / "t.csv"
+    path.write_bytes(text.encode("utf-8"))
+    expected = [
+        (n + 1, len(record))
+        for n, record in enumerate(csv.reader(io.StringIO(text, newline="")))
+        if n and record and len(record) != 3
+    ]
+    assert tables.ragged_rows(path, 3) == expected
+
+
+def test_short_and_long_rows_are_found_and_the_rest_of_the_file_is_read(tmp_path):
+    path = tmp_path / "t.csv"
+    path.write_text("a,b,c\n1,2,3\n4,5\n6,7,8,9\n10,11,\n\n12,13,14\n", encoding="utf-8")
+    table = read_text_table(path)
+    assert table.ragged == ((3, 2), (4, 4))  # a blank last cell (row 5) and a blank line (row 6) are not
+    assert table.frame.rows() == [("1", "2", "3"), ("4", "5", None), ("6", "7", "8"), ("10", "11", None),
+                                  (None, None, None), ("12", "13", "14")]  # fmt: skip

@@ -487,6 +487,23 @@ def test_a_score_from_a_broken_item_is_not_checked_and_the_report_says_why(tmp_p
     ]
 
 
+def test_a_row_with_the_wrong_number_of_cells_is_one_finding_and_its_cells_are_not_judged(tmp_path):
+    """STR016: a short row is padded with blanks by the reader and a long one cut; either way its values
+    may sit under the wrong columns, so the row's other rules wait for it (not_checked)."""
+    rows = MEASURES.splitlines()
+    rows[2] = "P002,T1,1,2,2,2"  # the date left out: the items moved one column left
+    rows[3] = rows[3] + ",9"  # an extra cell
+    report = validate(load_study(make_study(tmp_path, measures="\n".join(rows) + "\n")))
+    found = [[f.code, f.row, f.message] for f in report.errors if f.file == MEASURES_FILE]
+    assert found == [
+        ["STR016", 3, "the row has 6 cells and the header 7: a value is missing"],
+        ["STR016", 4, "the row has 8 cells and the header 7: the last 1 cell(s) were not read"],
+    ]
+    assert {(n.code, n.rows, n.because) for n in report.not_checked if n.file == MEASURES_FILE} == {
+        ("STR007", (3,), ("STR016",))  # the first item (1) sits under completed_on: not judged a bad date
+    }
+
+
 def test_findings_cover_frictionless_on_a_seeded_measures_file(tmp_path):
     """Parity: every (row, column) frictionless reports, studykit reports too, on the same file."""
     from frictionless import Package
@@ -519,11 +536,19 @@ def test_findings_cover_frictionless_on_a_seeded_measures_file(tmp_path):
     assert reference <= ours
 
 
-def test_rules_page_is_generated_from_the_registry():
+def test_rules_page_shows_every_rule_with_its_example():
+    from studykit.checks import load_rules
     from studykit.checks.rules_page import rules_markdown
 
-    page = Path(__file__).resolve().parents[2] / "{{cookiecutter.project_slug}}" / "docs" / "rules.md"
-    assert page.read_text(encoding="utf-8") == rules_markdown(), "run `python -m studykit.checks.rules_page`"
+    example = {"change": "P003's age typed as a word.", "file": "data/participants.csv", "row": 4,
+               "column": "age", "value": "forty", "message": "'forty' is not a valid integer"}  # fmt: skip
+    page = rules_markdown({"STR007": example})
+    assert all(f"\n### {code}\n" in page for code in load_rules())
+    shown = "**Example.** P003's age typed as a word. `studykit validate` reports:\n\n```text\n"
+    shown += "data/participants.csv, row 4, column age, "
+    assert shown in page
+    assert "value 'forty'\nSTR007 error: 'forty' is not a valid integer\n```" in page
+    assert "(listed under `not_checked`)" in page  # MEA003 waits for readable items
 
 
 def test_every_table_is_checked_by_the_polars_engine_whatever_its_size(tmp_path):

@@ -19,6 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 
 from studykit.errors import DataReadError
@@ -78,6 +79,9 @@ class TextTable:
     header: list[str]
     padded: tuple[Cell, ...] = ()
     empty_columns: int = 0
+    # Rows with more or fewer cells than the header: (spreadsheet row, cells). polars pads a short
+    # row with blanks and a long one is cut to the header's width, so the frame alone cannot tell.
+    ragged: tuple[tuple[int, int], ...] = ()
 
 
 BOM = b"\xef\xbb\xbf"
@@ -89,15 +93,77 @@ _HEADER_SCAN = 1 << 20
 MAX_COLUMNS = 10_000
 
 
-def _parse(source: Path | bytes, columns: list[str] | None = None) -> pl.DataFrame:
-    # A path lets polars map the file itself (no copy of a large table); it skips a BOM.
-    return pl.read_csv(
-        source if isinstance(source, Path) else io.BytesIO(source),
-        columns=columns,
-        infer_schema=False,
-        null_values=[""],
-        truncate_ragged_lines=False,
-    )
+def _parse(source: Path | bytes, columns: list[str] | None = None) -> tuple[pl.DataFrame, bool]:
+    """The table, and whether some row had more cells than the header (cut to its width)."""
+
+    def read(truncate: bool) -> pl.DataFrame:
+        # A path lets polars map the file itself (no copy of a large table); it skips a BOM.
+        return pl.read_csv(
+            source if isinstance(source, Path) else io.BytesIO(source),
+            columns=columns,
+            infer_schema=False,
+            null_values=[""],
+            truncate_ragged_lines=truncate,
+        )
+
+    try:
+        return read(truncate=False), False
+    except pl.exceptions.ComputeError as exc:
+        if "more fields than defined" not in str(exc):
+            raise
+        return read(truncate=True), True
+
+
+_SCAN_CHUNK = 1 << 24
+_COMMA, _NEWLINE, _QUOTE, _RETURN = (ord(c) for c in ',\n"\r')
+
+
+def ragged_rows(path: Path, width: int) -> list[tuple[int, int]]:
+    """(spreadsheet row, cells) of every row whose number of cells is not ``width``.
+
+    Counts the commas and line ends outside quotes (inside a quoted cell, ``""`` opens and
+    closes again, so counting quotes tells inside from outside), a chunk of the file at a
+    time so memory stays small whatever the file's size. Blank lines are left out (polars
+    reads them as blank rows, which the cell rules report). The header is row 1.
+    """
+    found: list[tuple[int, int]] = []
+    record = 0  # index of the record being read; 0 is the header
+    commas = 0  # commas of that record in earlier chunks
+    length = 0  # its bytes in earlier chunks
+    last = -1  # the byte before the current chunk
+    inside = 0  # 1 when the chunk starts inside quotes
+    with path.open("rb") as handle:
+        while chunk := handle.read(_SCAN_CHUNK):
+            data = np.frombuffer(chunk, dtype=np.uint8)
+            quotes = data == _QUOTE
+            if quotes.any() or inside:
+                outside = (np.cumsum(quotes, dtype=np.int32) + inside) % 2 == 0
+                seps = np.flatnonzero((data == _COMMA) & outside)
+                ends = np.flatnonzero((data == _NEWLINE) & outside)
+                inside = (inside + int(quotes.sum())) % 2
+            else:
+                seps = np.flatnonzero(data == _COMMA)
+                ends = np.flatnonzero(data == _NEWLINE)
+            if len(ends):
+                per = np.diff(np.searchsorted(seps, ends), prepend=0)
+                per[0] += commas
+                sizes = np.diff(ends, prepend=-1) - 1
+                sizes[0] += length
+                before = np.where(ends > 0, data[np.maximum(ends - 1, 0)], last)
+                blank = (sizes == 0) | ((sizes == 1) & (before == _RETURN))
+                for i in np.flatnonzero((per + 1 != width) & ~blank):
+                    if record + i:
+                        found.append((record + int(i) + 1, int(per[i]) + 1))
+                record += len(ends)
+                commas = len(seps) - int(np.searchsorted(seps, ends[-1]))
+                length = len(data) - 1 - int(ends[-1])
+            else:
+                commas += len(seps)
+                length += len(data)
+            last = int(data[-1])
+    if length and not (length == 1 and last == _RETURN) and commas + 1 != width and record:
+        found.append((record + 1, commas + 1))
+    return found
 
 
 def _is_utf8(raw: bytes) -> bool:
@@ -200,13 +266,13 @@ def read_text_table(
         try:
             # polars checks that the bytes are UTF-8 while it parses, so a separate decode
             # of the whole file (as long as the parse itself) is only needed for Latin-1.
-            frame = _parse(path, columns)
+            frame, long_rows = _parse(path, columns)
         except pl.exceptions.ComputeError:
             raw = path.read_bytes()[len(BOM) if peek.bom else 0 :]
             if _is_utf8(raw):
                 raise  # the parse failed for another reason: reported below as not readable CSV
             encoding = "latin-1"
-            frame = _parse(raw.decode("latin-1").encode("utf-8"), columns)
+            frame, long_rows = _parse(raw.decode("latin-1").encode("utf-8"), columns)
     except OSError as exc:
         msg = f"cannot be read ({exc.strerror})"
         raise DataReadError(msg, path=label) from exc
@@ -221,6 +287,10 @@ def read_text_table(
             path=label,
             fix="Open it in a spreadsheet and save it again as CSV (UTF-8).",
         ) from exc
+    ragged: tuple[tuple[int, int], ...] = ()
+    if columns is None and (long_rows or (frame.height and frame.get_column(frame.columns[-1]).null_count())):
+        # Only a long row, or a blank in the last column (where a short row's padding shows), asks for a scan.
+        ragged = tuple(ragged_rows(path, frame.width))
     empty = _empty_unnamed(frame, peek.header, encoding) if columns is None else []
     frame = frame.drop(empty)
     padded: tuple[Cell, ...] = ()
@@ -228,7 +298,7 @@ def read_text_table(
         frame, padded = _strip_padded(frame)
     return TextTable(
         path=path, frame=frame, encoding=encoding, header=list(frame.columns), padded=padded,
-        empty_columns=len(empty),
+        empty_columns=len(empty), ragged=ragged,
     )  # fmt: skip
 
 

@@ -21,6 +21,7 @@ registers its rules at import. All layers always run, so one problem never hides
 
 from __future__ import annotations
 
+import datetime as dt
 import importlib
 from collections.abc import Callable
 
@@ -117,15 +118,22 @@ def _run_layer(run: Run, module_name: str, report: Report, *, raise_errors: bool
         ]
 
 
-def validate(study: Study, *, progress: Progress | None = None, raise_errors: bool = False) -> Report:
+def validate(
+    study: Study,
+    *,
+    progress: Progress | None = None,
+    raise_errors: bool = False,
+    today: dt.date | None = None,
+) -> Report:
     """Run every layer of checks over the study and return all findings. Reads only; writes nothing.
 
     ``progress(description, completed, total)`` is called as the layers advance;
-    ``raise_errors`` lets exceptions through (for ``--debug``).
+    ``raise_errors`` lets exceptions through (for ``--debug``); ``today`` is the day
+    calendar rules judge against (None: today in UTC).
     """
     report = Report()
     total = len(LAYER_MODULES)
-    run = Run(study)
+    run = Run(study, today=today)
     seen: set[tuple] = set()
     for step, (layer, module_name) in enumerate(LAYER_MODULES):
         name = module_name.rsplit(".", 1)[1]
@@ -158,6 +166,11 @@ def validate(study: Study, *, progress: Progress | None = None, raise_errors: bo
     return report
 
 
+# A row with the wrong number of cells (STR016) may hold its values under the wrong columns, so no
+# other rule judges its cells: every rule requires it, besides the rules each names itself.
+REQUIRED_BY_ALL = frozenset({"STR016"})
+
+
 def _drop_unchecked(report: Report) -> None:
     """Findings of a rule whose required rules failed first in the same row become ``not_checked``."""
     failed: dict[tuple[str, int], set[str]] = {}
@@ -168,9 +181,8 @@ def _drop_unchecked(report: Report) -> None:
     unchecked: dict[tuple[str, str], tuple[list[int], set[str]]] = {}
     for f in report.findings:
         rule = RULES.get(f.code)
-        first = (
-            failed.get((f.file, f.row), set()) & set(rule.requires) if rule and f.row is not None else set()
-        )
+        required = (set(rule.requires) if rule else set()) | (REQUIRED_BY_ALL - {f.code})
+        first = failed.get((f.file, f.row), set()) & required if f.row is not None else set()
         if not first:
             kept.append(f)
             continue

@@ -292,7 +292,7 @@ def check(run: Run, *, today: dt.date | None = None) -> Iterator[Finding]:
             fix=exc.fix,
         )
         return
-    today = today or dt.datetime.now(dt.UTC).date()
+    today = today or run.today or dt.datetime.now(dt.UTC).date()
     consent_file = _label(study, study.consent_path)
     yield from _register_findings(registers, consent_file, _label(study, study.withdrawals_path))
     yield from _audit_findings(study, registers)

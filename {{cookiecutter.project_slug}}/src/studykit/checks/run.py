@@ -14,6 +14,7 @@ A file changed during a run is not read again: a run sees one state of the study
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -62,6 +63,9 @@ class Run:
     study: Study
     progress: Callable[[str], None] | None = None
     keep_bytes: int = KEEP_BYTES
+    # The day "today" means to rules that look at the calendar (an approval about to expire);
+    # None is today in UTC. Documentation examples fix it so their output does not change daily.
+    today: dt.date | None = None
     # Which engine checked each table (file as the report shows it).
     engines: dict[str, Engine] = field(default_factory=dict)
     _tables: dict[Path, TextTable] = field(default_factory=dict, repr=False)

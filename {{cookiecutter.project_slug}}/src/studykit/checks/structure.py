@@ -106,7 +106,10 @@ RAGGED = Rule(
     "structure",
     "Wrong number of cells",
     "error",
-    "A row has more or fewer cells than the header row.",
+    "A row has more or fewer cells than the header row, so its values may sit under the wrong columns "
+    "(a value left out, or a comma inside a value without quotes around it). The row's other rules are "
+    "not checked (the report lists them under not_checked); a short row is read with blanks at its end, "
+    "a long row without its extra cells.",
     "Check the row for a stray comma or a missing value; quote cells that contain commas.",
 )
 NO_DESCRIPTOR = Rule(
@@ -221,7 +224,8 @@ def tabular_resources(descriptor: Mapping) -> list[dict]:
 
 
 def encoding_findings(table: TextTable, *, file: str) -> list[Finding]:
-    """How the file was saved: its encoding, a byte order mark, empty columns a spreadsheet left."""
+    """How the file was saved: its encoding, a byte order mark, empty columns a spreadsheet left,
+    rows with the wrong number of cells."""
     findings = []
     if table.encoding == "latin-1":
         findings.append(NOT_UTF8.finding("the file is not UTF-8 (read as Latin-1)", file=file, row=None))
@@ -233,6 +237,11 @@ def encoding_findings(table: TextTable, *, file: str) -> list[Finding]:
             "at the end of each row); studykit ignored them"
         )
         findings.append(EMPTY_COLUMNS.finding(message, file=file, row=HEADER_ROW))
+    width = len(table.header) + table.empty_columns
+    for row, cells in table.ragged:
+        what = "a value is missing" if cells < width else f"the last {cells - width} cell(s) were not read"
+        message = f"the row has {cells} cells and the header {width}: {what}"
+        findings.append(RAGGED.finding(message, file=file, row=row))
     return findings
 
 
@@ -389,7 +398,8 @@ def _register_padding(run: Run) -> Iterator[Finding]:
             if path in (study.consent_path, study.withdrawals_path):
                 yield from padding_findings(table, file=relative(study, path))
             yield from formula_findings(table, None, file=relative(study, path))
-            yield from (f for f in encoding_findings(table, file=relative(study, path)) if f.code == "STR026")
+            saved = encoding_findings(table, file=relative(study, path))
+            yield from (f for f in saved if f.code in {"STR016", "STR026"})
 
 
 def check(run: Run) -> Iterator[Finding]:
