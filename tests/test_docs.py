@@ -4,14 +4,17 @@ the exit codes and output it shows."""
 
 from __future__ import annotations
 
+import ast
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
 
 import jsonschema
 import pytest
+import typer
 from studykit.checks.findings import REPORT_FORMAT
 
 from docs.console import DOCS, TUTORIAL_ANSWERS, Reader, bake_example, commands
@@ -162,3 +165,75 @@ def test_every_rule_has_an_example_and_it_is_what_validate_reports(tmp_path):
     assert sorted(load_breaks()) == sorted(load_rules()), "each rule code needs a break in docs/rule_examples"
     study = bake_example(tmp_path / "baked")
     assert capture(study, tmp_path / "broken") == recorded(), "run `python -m docs.rule_examples`"
+
+
+# --- commands named in the prose ---------------------------------------------------------------------
+
+MENTIONED = re.compile(r"`((?:studykit|nox -s) [^`]*|studykit)`")
+STUDY_NOXFILE = STUDY_PAGES / "noxfile.py"
+
+
+def _sessions(noxfile: Path) -> set[str]:
+    """The session names a noxfile defines (a ``name=`` given to ``@nox.session``, else the function's)."""
+    names = set()
+    for node in ast.walk(ast.parse(noxfile.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.FunctionDef):
+            for decorator in node.decorator_list:
+                if "nox.session" in ast.unparse(decorator):
+                    given = [k.value for k in getattr(decorator, "keywords", []) if k.arg == "name"]
+                    names.add(given[0].value if given else node.name)  # type: ignore[attr-defined]
+    return names
+
+
+def _mention_problems(mention: str, sessions: set[str]) -> list[str]:
+    """What in one `studykit ...` or `nox -s ...` mention names no command, option or session."""
+    from studykit.cli import app
+
+    if mention.startswith("nox -s "):
+        name = mention.split()[2]
+        return [] if name in sessions else [f"no nox session {name!r}"]
+    root = typer.main.get_command(app)
+    problems: list[str] = []
+    first, *alternatives = mention.split(" / ")
+    for words in [first.split(), *([*first.split()[:-1], *alt.split()] for alt in alternatives)]:
+        command = root
+        for word in (w.strip("[]") for w in words[1:]):
+            if word.startswith("-"):
+                option = word.split("=")[0]
+                known = {o for p in [*command.params, *root.params] for o in [*p.opts, *p.secondary_opts]}
+                if option not in known | {"--help"}:
+                    problems.append(f"{' '.join(words)}: no option {option}")
+            elif getattr(command, "commands", None) and word in command.commands:
+                command = command.commands[word]
+            elif getattr(command, "commands", None) and word.islower():
+                problems.append(f"{' '.join(words)}: no command {word!r}")
+                break
+    return problems
+
+
+def test_commands_options_and_sessions_named_in_the_prose_exist():
+    """Prose names commands (`studykit consent erase P033 --apply`) and sessions (`nox -s report`) outside
+    console blocks; each must name a real command, option and session, so a renamed one fails here."""
+    pages = [*DOCS.rglob("*.md"), TEMPLATE / "README.md", *(STUDY_PAGES / "docs").glob("*.md"),
+             STUDY_PAGES / "README.md"]  # fmt: skip
+    # The study's pages name the template's sessions too (`nox -s bench`, in the template repository).
+    sessions = _sessions(STUDY_NOXFILE) | _sessions(TEMPLATE / "noxfile.py")
+    problems, seen = [], 0
+    for page in pages:
+        for mention in MENTIONED.findall(page.read_text(encoding="utf-8")):
+            seen += 1
+            problems += [f"{page.relative_to(TEMPLATE)}: {p}" for p in _mention_problems(mention, sessions)]
+    assert seen > 150
+    assert not problems, "\n".join(problems)
+
+
+def test_a_misnamed_command_option_or_session_is_caught():
+    assert _mention_problems("studykit consent erase P033 --apply --by NAME", {"report"}) == []
+    assert _mention_problems("studykit consent add / withdraw / status", set()) == []
+    assert _mention_problems("studykit consent remove P033", set()) == [
+        "studykit consent remove P033: no command 'remove'"
+    ]
+    assert _mention_problems("studykit validate --strict", set()) == [
+        "studykit validate --strict: no option --strict"
+    ]
+    assert _mention_problems("nox -s reports", {"report"}) == ["no nox session 'reports'"]

@@ -118,14 +118,16 @@ _SCAN_CHUNK = 1 << 24
 _COMMA, _NEWLINE, _QUOTE, _RETURN = (ord(c) for c in ',\n"\r')
 
 
-def ragged_rows(path: Path, width: int) -> list[tuple[int, int]]:
-    """(spreadsheet row, cells) of every row whose number of cells is not ``width``.
+def ragged_rows(path: Path, width: int, least: int | None = None) -> list[tuple[int, int]]:
+    """(spreadsheet row, cells) of every row with more than ``width`` cells or fewer than ``least``
+    (default ``width``; the header's named columns, when unnamed ones end it).
 
     Counts the commas and line ends outside quotes (inside a quoted cell, ``""`` opens and
     closes again, so counting quotes tells inside from outside), a chunk of the file at a
     time so memory stays small whatever the file's size. Blank lines are left out (polars
     reads them as blank rows, which the cell rules report). The header is row 1.
     """
+    least = width if least is None else least
     found: list[tuple[int, int]] = []
     record = 0  # index of the record being read; 0 is the header
     commas = 0  # commas of that record in earlier chunks
@@ -151,7 +153,7 @@ def ragged_rows(path: Path, width: int) -> list[tuple[int, int]]:
                 sizes[0] += length
                 before = np.where(ends > 0, data[np.maximum(ends - 1, 0)], last)
                 blank = (sizes == 0) | ((sizes == 1) & (before == _RETURN))
-                for i in np.flatnonzero((per + 1 != width) & ~blank):
+                for i in np.flatnonzero(((per + 1 > width) | (per + 1 < least)) & ~blank):
                     if record + i:
                         found.append((record + int(i) + 1, int(per[i]) + 1))
                 record += len(ends)
@@ -161,7 +163,7 @@ def ragged_rows(path: Path, width: int) -> list[tuple[int, int]]:
                 commas += len(seps)
                 length += len(data)
             last = int(data[-1])
-    if length and not (length == 1 and last == _RETURN) and commas + 1 != width and record:
+    if length and not (length == 1 and last == _RETURN) and not least <= commas + 1 <= width and record:
         found.append((record + 1, commas + 1))
     return found
 
@@ -290,7 +292,7 @@ def read_text_table(
     ragged: tuple[tuple[int, int], ...] = ()
     if columns is None and (long_rows or (frame.height and frame.get_column(frame.columns[-1]).null_count())):
         # Only a long row, or a blank in the last column (where a short row's padding shows), asks for a scan.
-        ragged = tuple(ragged_rows(path, frame.width))
+        ragged = tuple(ragged_rows(path, frame.width, _named_width(peek.header, encoding)))
     empty = _empty_unnamed(frame, peek.header, encoding) if columns is None else []
     frame = frame.drop(empty)
     padded: tuple[Cell, ...] = ()
@@ -302,14 +304,25 @@ def read_text_table(
     )  # fmt: skip
 
 
+def _header_names(header: bytes, encoding: str) -> list[str]:
+    text = header.decode("latin-1" if encoding == "latin-1" else "utf-8", errors="replace")
+    return next(csv.reader([text]), [])
+
+
+def _named_width(header: bytes, encoding: str) -> int:
+    """How many cells a row needs: up to the header's last named column (a spreadsheet's trailing
+    unnamed columns may be left off a row)."""
+    names = _header_names(header, encoding)
+    return max((i + 1 for i, name in enumerate(names) if name.strip()), default=len(names))
+
+
 def _empty_unnamed(frame: pl.DataFrame, header: bytes, encoding: str) -> list[str]:
     """The columns whose header cell is blank and that hold no value (by polars' names for them).
 
     A spreadsheet writes such columns (``a,b,,,``) when cells right of the table were once
     used; polars names them ``""``, ``_duplicated_0``, ... so they are found by position.
     """
-    text = header.decode("latin-1" if encoding == "latin-1" else "utf-8", errors="replace")
-    names = next(csv.reader([text]), [])
+    names = _header_names(header, encoding)
     if len(names) != frame.width or all(n.strip() for n in names):
         return []
     blank = [frame.columns[i] for i, n in enumerate(names) if not n.strip()]
