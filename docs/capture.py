@@ -7,9 +7,9 @@ which docs/tutorial.md includes. Nothing in the tutorial's output is typed by ha
 It also runs the console blocks of the study's own pages (its docs/ and README) that show
 output, each page in a freshly baked example, and writes the output they print into the
 page itself (a study's pages are read on GitHub too, where snippets are not included).
-Last, it copies the report browser test's screenshot of the report's home page (run
-``pytest tests/package/test_report_browser.py`` first; the nox session does) into
-``docs/assets/``.
+Last, it copies the report browser test's screenshots of the example's report (its home page
+and the joint display; run ``pytest tests/package/test_report_browser.py`` first, as the nox
+session does) into ``docs/assets/``.
 """
 
 from __future__ import annotations
@@ -24,8 +24,10 @@ from docs.console import SNIPPETS, TEMPLATE, Reader, bake_example, block, comman
 TUTORIAL = SNIPPETS / "tutorial"
 REFERENCE = SNIPPETS / "reference"
 MAX_SHOWN = 15  # longer output is left out of the reference (the test still checks the exit code)
-SCREENSHOT = Path(__file__).resolve().parents[1] / "test-artifacts" / "report-preview" / "index.png"
-ASSET = Path(__file__).resolve().parent / "assets" / "report-preview.png"
+SCREENSHOTS = Path(__file__).resolve().parents[1] / "test-artifacts" / "report-example"
+ASSETS = Path(__file__).resolve().parent / "assets"
+# The example report's pages the tutorial shows: its home page and the joint display.
+SHOWN_PAGES = ("index", "integration")
 STUDY = TEMPLATE / "{{cookiecutter.project_slug}}"
 
 # Step -> the commands it runs, in the order the tutorial shows them (the state carries on).
@@ -117,12 +119,13 @@ def main() -> int:
             path.write_text(text, encoding="utf-8", newline="\n")
             sys.stdout.write(f"wrote {path.relative_to(SNIPPETS.parent.parent)}\n")
     sys.stdout.write(f"{len(blocks)} captured console blocks are up to date.\n")
-    if SCREENSHOT.is_file():
-        if not ASSET.is_file() or ASSET.read_bytes() != SCREENSHOT.read_bytes():
-            shutil.copyfile(SCREENSHOT, ASSET)
-            sys.stdout.write(f"copied {SCREENSHOT.name} to {ASSET}\n")
-    else:
-        sys.stdout.write(f"no screenshot at {SCREENSHOT}: run tests/package/test_report_browser.py first\n")
+    for page in SHOWN_PAGES:
+        shot, asset = SCREENSHOTS / f"{page}.png", ASSETS / f"report-example-{page}.png"
+        if not shot.is_file():
+            sys.stdout.write(f"no screenshot at {shot}: run tests/package/test_report_browser.py first\n")
+        elif not asset.is_file() or asset.read_bytes() != shot.read_bytes():
+            shutil.copyfile(shot, asset)
+            sys.stdout.write(f"copied {shot.name} to {asset}\n")
     return 0
 
 

@@ -19,10 +19,12 @@ from pathlib import Path
 import pytest
 from studykit.report_preview import render_preview
 
-from tests.conftest import TEMPLATE
+from tests.conftest import TEMPLATE, bake, run_in_study
 from tests.package.test_report import PAGES, make_report_study
 
 ARTIFACTS = TEMPLATE / "test-artifacts" / "report-preview"
+# The example study's report as `studykit report` makes it: the tutorial shows these screenshots.
+EXAMPLE_ARTIFACTS = TEMPLATE / "test-artifacts" / "report-example"
 AXE = Path(os.environ.get("STUDYKIT_AXE", TEMPLATE / ".ci/node/node_modules/axe-core/axe.min.js"))
 WCAG = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
 INCLUDE = re.compile(r"\{\{<\s*include\s+_results/(tbl|fig)-[\w-]+\.md\s*>\}\}")
@@ -100,6 +102,36 @@ def test_preview_page_in_chromium(browser, site, page):
     assert serious == []
     assert problems == []
     assert (ARTIFACTS / f"{page}.png").stat().st_size > 0
+
+
+def axe_violations(tab) -> list[str]:
+    tab.add_script_tag(path=str(axe_script()))
+    result = tab.evaluate("tags => axe.run(document, {runOnly: {type: 'tag', values: tags}})", WCAG)
+    return [f"{v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes']]}"
+            for v in result["violations"] if v["impact"] in ("serious", "critical")]  # fmt: skip
+
+
+def test_the_example_studys_report_in_chromium(browser, tmp_path):
+    """The baked example's own report, made by `studykit report` as the tutorial makes it: every page
+    loads cleanly and passes axe; what a reader first sees of each is kept for the tutorial."""
+    study = bake(tmp_path, principal_investigator="Synthetic Study Team",
+                 institution="Synthetic Example Institute")  # fmt: skip (the tutorial's answers)
+    made = run_in_study(study, "-m", "studykit", "report")
+    assert made.returncode == 0, made.stdout + made.stderr
+    EXAMPLE_ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    for page in PAGES:
+        tab = browser.new_page(viewport={"width": 1200, "height": 1500})
+        problems: list[str] = []
+        tab.on("pageerror", lambda e, found=problems: found.append(f"page error: {e}"))
+        tab.on("requestfailed", lambda r, found=problems: found.append(f"request failed: {r.url}"))
+        tab.goto((study / "reports" / "_preview" / f"{page}.html").as_uri(), wait_until="load")
+        assert tab.get_by_text("Preview, not the Quarto report").is_visible()
+        for image in tab.locator("figure img").all():
+            assert image.evaluate("img => img.complete && img.naturalWidth > 0")
+        serious = axe_violations(tab)
+        tab.screenshot(path=str(EXAMPLE_ARTIFACTS / f"{page}.png"))
+        tab.close()
+        assert (page, serious, problems) == (page, [], [])
 
 
 def test_involvement_page_from_the_example_log_in_chromium(browser, tmp_path):

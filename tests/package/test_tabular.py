@@ -288,6 +288,15 @@ def test_ragged_rows_are_the_rows_the_csv_module_reads_with_another_width(
         if n and record and len(record) != 3
     ]
     assert tables.ragged_rows(path, 3) == expected
+    assert list(read_text_table(path).ragged) == expected  # through whichever path the reader takes
+
+
+def test_a_short_row_is_found_among_rows_with_a_blank_last_cell(tmp_path):
+    path = tmp_path / "t.csv"
+    path.write_text("a,b,c\r\n1,2,\r\n4,5\r\n\r\n7,8,9\r\n10\r\n", encoding="utf-8")
+    assert read_text_table(path).ragged == ((3, 2), (6, 1))
+    path.write_text('a,b,c\n"1,5",2,\n4,"5\n6"\n7,8,9\n', encoding="utf-8")  # quotes: the whole file is read
+    assert read_text_table(path).ragged == ((3, 2),)
 
 
 def test_short_and_long_rows_are_found_and_the_rest_of_the_file_is_read(tmp_path):

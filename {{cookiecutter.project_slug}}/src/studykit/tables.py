@@ -15,7 +15,7 @@ import csv
 import io
 import mmap
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -116,6 +116,35 @@ def _parse(source: Path | bytes, columns: list[str] | None = None) -> tuple[pl.D
 
 _SCAN_CHUNK = 1 << 24
 _COMMA, _NEWLINE, _QUOTE, _RETURN = (ord(c) for c in ',\n"\r')
+
+
+def short_rows(path: Path, least: int, rows: Sequence[int]) -> list[tuple[int, int]] | None:
+    """``ragged_rows`` for a file with no quotes, asked only of ``rows`` (spreadsheet rows): a short
+    row always ends in a blank, so the rows whose last cell is blank are the only ones to look at.
+    Without quotes each line is a row, so only the line ends are found (a chunk at a time) and the
+    commas of those rows counted. None when the file has quotes (``ragged_rows`` then reads it all).
+    """
+    if path.stat().st_size == 0:
+        return []
+    with path.open("rb") as handle, mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as view:
+        if view.find(b'"') != -1:
+            return None
+        ends = [
+            np.flatnonzero(np.frombuffer(view, dtype=np.uint8, count=min(_SCAN_CHUNK, len(view) - start),
+                                         offset=start) == _NEWLINE) + start
+            for start in range(0, len(view), _SCAN_CHUNK)
+        ]  # fmt: skip
+        line_ends = np.concatenate(ends) if ends else np.zeros(0, dtype=np.int64)
+        found = []
+        for row in rows:
+            record = row - 1
+            start = int(line_ends[record - 1]) + 1 if record else 0
+            end = int(line_ends[record]) if record < len(line_ends) else len(view)
+            line = view[start:end].rstrip(b"\r")
+            cells = line.count(b",") + 1
+            if line and cells < least:
+                found.append((row, cells))
+        return found
 
 
 def ragged_rows(path: Path, width: int, least: int | None = None) -> list[tuple[int, int]]:
@@ -290,9 +319,8 @@ def read_text_table(
             fix="Open it in a spreadsheet and save it again as CSV (UTF-8).",
         ) from exc
     ragged: tuple[tuple[int, int], ...] = ()
-    if columns is None and (long_rows or (frame.height and frame.get_column(frame.columns[-1]).null_count())):
-        # Only a long row, or a blank in the last column (where a short row's padding shows), asks for a scan.
-        ragged = tuple(ragged_rows(path, frame.width, _named_width(peek.header, encoding)))
+    if columns is None and frame.height:
+        ragged = tuple(_ragged(path, frame, long_rows, _named_width(peek.header, encoding)))
     empty = _empty_unnamed(frame, peek.header, encoding) if columns is None else []
     frame = frame.drop(empty)
     padded: tuple[Cell, ...] = ()
@@ -302,6 +330,19 @@ def read_text_table(
         path=path, frame=frame, encoding=encoding, header=list(frame.columns), padded=padded,
         empty_columns=len(empty), ragged=ragged,
     )  # fmt: skip
+
+
+def _ragged(path: Path, frame: pl.DataFrame, long_rows: bool, least: int) -> list[tuple[int, int]]:
+    """The rows of a table just read with the wrong number of cells: a full scan when a long row was
+    cut, else a look at the rows whose last cell is blank (where a short row's padding shows)."""
+    if not long_rows:
+        blank_last = frame.select(pl.col(frame.columns[-1]).is_null().arg_true()).to_series()
+        if blank_last.is_empty():
+            return []
+        found = short_rows(path, least, (blank_last + FIRST_DATA_ROW).to_list())
+        if found is not None:
+            return found
+    return ragged_rows(path, frame.width, least)
 
 
 def _header_names(header: bytes, encoding: str) -> list[str]:
