@@ -81,10 +81,10 @@ def test_qual002_to_qual006_transcript_metadata(tmp_path):
     file = "data/qualitative/transcripts/EV-1.md"
     assert findings(study) == [
         ["QUAL002", file, 2, "id"],
-        ["QUAL003", file, None, "wave"],
-        ["QUAL004", file, None, "participants"],
+        ["QUAL003", file, 4, "wave"],  # the line of the key, as an editor numbers it
+        ["QUAL004", file, 9, "participants"],  # the line of the id in the list
         ["QUAL005", file, 14, None],
-        ["QUAL006", file, None, "kind"],
+        ["QUAL006", file, 3, "kind"],
     ]
     qual004 = next(f for f in check(Run(study)) if f.code == "QUAL004")
     assert qual004.value == "P999"

@@ -214,6 +214,16 @@ def test_rep003_unknown_construct_or_theme(tmp_path):
     ]
 
 
+def test_rep003_and_rep005_point_at_the_line(tmp_path):
+    text = ("- id: PR1\n  statement: S.\n  constructs:\n    - wemwbs.total\n    - phq9.total\n"
+            "  themes: [support, hope]\n")  # fmt: skip
+    checklist = "- {id: GRAMMS-1, text: Justify, answered_in: index.qmd}\n- {id: GRAMMS-2, text: Design}\n"
+    files = {"reports/propositions.yml": text, "reports/checklists.yml": checklist}
+    found = reports.check(Run(make_results_study(tmp_path, **files)))
+    where = {f.code: (f.row, f.column, f.value) for f in found if f.code in ("REP003", "REP005")}
+    assert where == {"REP003": (5, "constructs", "phq9.total"), "REP005": (2, "answered_in", "GRAMMS-2")}
+
+
 def test_rep003_leaves_themes_alone_without_a_themes_file(tmp_path):
     text = "- {id: PR1, statement: S., constructs: [wemwbs.total], themes: [support]}\n"
     study = make_results_study(tmp_path, **{"reports/propositions.yml": text})
@@ -225,6 +235,14 @@ def test_rep004_malformed_propositions_with_line(tmp_path):
     text = "- {id: PR1, statement: S., constructs: [wemwbs.total], themes: [support, hope]}\n- {id: PR2}\n"
     study = make_results_study(tmp_path, **{"reports/propositions.yml": text})
     assert [[f.code, f.row, f.column] for f in reports.check(Run(study))] == [["REP004", 2, "statement"]]
+
+
+def test_rep004_shows_the_value_it_could_not_take(tmp_path):
+    text = "- {id: PR1, statement: S., constructs: [wemwbs.total], themes: [support, hope],"
+    text += " fit: complementarity}\n"
+    study = make_results_study(tmp_path, **{"reports/propositions.yml": text})
+    (found,) = reports.check(Run(study))
+    assert (found.code, found.row, found.column, found.value) == ("REP004", 1, "fit", "complementarity")
 
 
 def test_rep005_rep006_unanswered_and_missing_checklist_items(tmp_path):

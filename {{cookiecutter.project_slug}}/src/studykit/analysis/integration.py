@@ -82,7 +82,9 @@ def parse_list(
                 said = "is missing" if error["type"] == "missing" else error["msg"].lower()
                 if error["type"] == "extra_forbidden":
                     said = f"is not a {what} key ({keys})"
-                problems.append(InputProblem(path, f"{what} {index + 1}: {key} {said}", line, key))
+                given = error.get("input")
+                shown = given if isinstance(given, str | int | float) and error["type"] != "missing" else None
+                problems.append(InputProblem(path, f"{what} {index + 1}: {key} {said}", line, key, shown))
             continue
         ident = entry.id  # type: ignore[attr-defined]
         if ident in seen:
@@ -91,6 +93,31 @@ def parse_list(
         seen.add(ident)
         found.append(entry)
     return found, problems
+
+
+def entry_lines(path: Path) -> dict[tuple[str, ...], int]:
+    """Where a report input file's entries are written: ``(id,)`` -> the entry's first line, and
+    ``(id, key, value)`` -> the line of each value listed under a key (or written as its value),
+    for findings to point at. An unreadable file gives {} (its problem is reported elsewhere)."""
+    try:
+        root = yaml.compose(path.read_text(encoding="utf-8")) if path.is_file() else None
+    except (yaml.YAMLError, UnicodeDecodeError):
+        return {}
+    found: dict[tuple[str, ...], int] = {}
+    for entry in root.value if isinstance(root, yaml.SequenceNode) else []:
+        if not isinstance(entry, yaml.MappingNode):
+            continue
+        pairs = {k.value: v for k, v in entry.value if isinstance(k, yaml.ScalarNode)}
+        ident = pairs.get("id")
+        if not isinstance(ident, yaml.ScalarNode):
+            continue
+        found[(ident.value,)] = entry.start_mark.line + 1
+        for key, node in pairs.items():
+            values = node.value if isinstance(node, yaml.SequenceNode) else [node]
+            for value in values:
+                if isinstance(value, yaml.ScalarNode):
+                    found.setdefault((ident.value, key, value.value), value.start_mark.line + 1)
+    return found
 
 
 def parse_propositions(path: Path) -> tuple[list[Proposition], list[InputProblem]]:

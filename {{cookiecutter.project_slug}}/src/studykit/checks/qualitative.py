@@ -199,26 +199,27 @@ def _transcript_findings(study: Study, transcript: Transcript, people: set[str] 
     if transcript.id != transcript.path.stem:
         yield ID_NOT_STEM.finding(
             f"id {transcript.id!r} differs from the file name {transcript.path.name!r}",
-            file=file, row=2, column="id", value=transcript.id,
+            file=file, row=transcript.key_lines.get("id"), column="id", value=transcript.id,
         )  # fmt: skip
     if study.wave(transcript.wave) is None:
         yield UNKNOWN_WAVE.finding(
             f"wave {transcript.wave!r} is not a wave of study.yml ({', '.join(study.wave_ids)})",
-            file=file, column="wave", value=transcript.wave,
+            file=file, row=transcript.key_lines.get("wave"), column="wave", value=transcript.wave,
         )  # fmt: skip
     strand = STRAND_OF_KIND[transcript.kind]
     if study.strands.qualitative and strand not in study.strands.qualitative:
         yield KIND_NOT_IN_STRAND.finding(
             f"kind {transcript.kind!r}, but study.yml lists the strands "
             f"{', '.join(study.strands.qualitative)}",
-            file=file, column="kind", value=transcript.kind,
+            file=file, row=transcript.key_lines.get("kind"), column="kind", value=transcript.kind,
         )  # fmt: skip
     if people is not None:
         for pid in transcript.participants:
             if pid not in people:
                 yield UNKNOWN_PARTICIPANT.finding(
                     f"participant {pid!r} is listed as present but is not in participants.csv",
-                    file=file, column="participants", value=pid,
+                    file=file, row=transcript.key_lines.get(f"participants/{pid}"), column="participants",
+                    value=pid,
                 )  # fmt: skip
     reported: set[str] = set()
     for turn in transcript.turns:
@@ -266,7 +267,7 @@ def check(run: Run) -> Iterator[Finding]:
     if paths or study.strands.qualitative:
         for missing in (study.codebook_path, study.segments_path):
             if not missing.is_file():
-                yield CODING_MISSING.finding("not found", file=label(study, missing))
+                yield CODING_MISSING.finding(f"{missing.name} does not exist yet", file=label(study, missing))
 
     segments_file = label(study, study.segments_path)
     codebook_readable = study.codebook_path.is_file()

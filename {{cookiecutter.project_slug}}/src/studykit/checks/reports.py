@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from studykit.analysis.checklists import missing_items, parse_checklists
-from studykit.analysis.integration import InputProblem, parse_propositions
+from studykit.analysis.integration import InputProblem, entry_lines, parse_propositions
 from studykit.checks.findings import Finding, Rule, register
 from studykit.checks.run import Run
 from studykit.errors import StudykitError
@@ -131,6 +131,7 @@ def _propositions(study: Study) -> Iterator[Finding]:
     if not propositions:
         return
     constructs, themes = _constructs(study), _themes(study)
+    lines = entry_lines(study.propositions_path)
     for proposition in propositions:
         for construct in proposition.constructs:
             if construct not in constructs:
@@ -138,6 +139,7 @@ def _propositions(study: Study) -> Iterator[Finding]:
                     f"proposition {proposition.id} names construct {construct!r}, which no instrument of "
                     "the study scores",
                     file=file,
+                    row=lines.get((proposition.id, "constructs", construct)),
                     column="constructs",
                     value=construct,
                 )
@@ -146,6 +148,7 @@ def _propositions(study: Study) -> Iterator[Finding]:
                 yield UNKNOWN_LINK.finding(
                     f"proposition {proposition.id} names theme {theme!r}, which themes.yml does not hold",
                     file=file,
+                    row=lines.get((proposition.id, "themes", theme)),
                     column="themes",
                     value=theme,
                 )
@@ -168,11 +171,13 @@ def _checklists(study: Study) -> Iterator[Finding]:
     file = study_relative(study, study.checklists_path)
     for problem in problems:
         yield _malformed(study, problem)
+    lines = entry_lines(study.checklists_path)
     for item in items:
         if not item.answered:
             yield UNANSWERED.finding(
                 f"{item.id} ({item.text}) does not say where the report answers it",
                 file=file,
+                row=lines.get((item.id,)),
                 column="answered_in",
                 value=item.id,
             )

@@ -97,6 +97,9 @@ class Transcript:
     """The file line (1-based) on which the body starts."""
     extra: Mapping[str, object] = field(default_factory=dict)
     """Front matter keys studykit does not interpret, kept as read."""
+    key_lines: Mapping[str, int] = field(default_factory=dict)
+    """The file line (1-based) on which each front matter key is written, and each participant id
+    listed under ``participants`` (as ``participants/<id>``), for findings to point at."""
 
     def __len__(self) -> int:
         return len(self.body)
@@ -226,7 +229,21 @@ def parse_transcript(text: str, path: Path) -> Transcript:
         turns=parse_turns(body),
         body_line=body_line,
         extra=dict(meta.model_extra or {}),
+        key_lines=_key_lines(yaml_text, data, meta.participants),
     )
+
+
+def _key_lines(yaml_text: str, data: Mapping[str, object], participants: list[str]) -> dict[str, int]:
+    """File lines of the front matter's keys and of each listed participant (``---`` is line 1)."""
+    found = {key: line + 1 for key in data if isinstance(key, str) and (line := _key_line(yaml_text, key))}
+    lines = yaml_text.splitlines()
+    start = found.get("participants")
+    if start is not None:
+        for pid in participants:
+            word = re.compile(rf"\b{re.escape(pid)}\b")
+            at = next((n for n in range(start - 2, len(lines)) if word.search(lines[n])), None)
+            found[f"participants/{pid}"] = at + 2 if at is not None else start
+    return found
 
 
 def refuse_outside_link(path: Path, root: Path) -> None:
