@@ -26,7 +26,7 @@ def _said_after_recording(study: Path, transcript: str, turn: str) -> None:
 @breaks("DIS001")
 def email(study: Path) -> None:
     """P011's e-mail address, given at the end of the T2 interview, left in INT-P011-T2.md."""
-    _said_after_recording(study, "INT-P011-T2", "**P011:** Send me the summary at sam.peer@example.org.")
+    _said_after_recording(study, "INT-P011-T2", "**P011:** Send me the summary at peer.worker@example.org.")
 
 
 @breaks("DIS002")
@@ -69,11 +69,11 @@ def profile_url(study: Path) -> None:
 def name(study: Path) -> None:
     """P008's real name (from the identity key kept next to the study folder) left in INT-P008-T2.md."""
     (study.parent / "identity-key.csv").write_text(
-        "participant_id,name\nP008,Alex Sample\n", encoding="utf-8"
+        "participant_id,name\nP008,Synthetic Name\n", encoding="utf-8"
     )
     replace(study, "study.yml", NO_KEY, "identity_key: ../identity-key.csv")
     _said_after_recording(
-        study, "INT-P008-T2", "**P008:** You can use my real name, Alex Sample, in the report."
+        study, "INT-P008-T2", "**P008:** You can use my real name, Synthetic Name, in the report."
     )
 
 
@@ -86,7 +86,7 @@ def key_missing(study: Path) -> None:
 @breaks("DIS011")
 def key_inside(study: Path) -> None:
     """The identity key saved inside the study as governance/identity-key.csv and named in study.yml."""
-    write(study, "governance/identity-key.csv", "participant_id,name\nP008,Alex Sample\n")
+    write(study, "governance/identity-key.csv", "participant_id,name\nP008,Synthetic Name\n")
     replace(study, "study.yml", NO_KEY, "identity_key: governance/identity-key.csv")
 
 

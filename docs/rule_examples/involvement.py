@@ -27,7 +27,7 @@ def contributor_not_added(study: Path) -> None:
 def name_without_agreement(study: Path) -> None:
     """A name written for contributor C03, who did not agree to be named."""
     c03 = "  - id: C03\n    role: peer researcher\n    agreed_to_be_named: false\n"
-    replace(study, LOG, c03, c03 + "    name: Sam Example\n")
+    replace(study, LOG, c03, c03 + "    name: Synthetic Name\n")
 
 
 @breaks("INV004")

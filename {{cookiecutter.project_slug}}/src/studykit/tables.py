@@ -118,11 +118,10 @@ _SCAN_CHUNK = 1 << 24
 _COMMA, _NEWLINE, _QUOTE, _RETURN = (ord(c) for c in ',\n"\r')
 
 
-def short_rows(path: Path, least: int, rows: Sequence[int]) -> list[tuple[int, int]] | None:
-    """``ragged_rows`` for a file with no quotes, asked only of ``rows`` (spreadsheet rows): a short
-    row always ends in a blank, so the rows whose last cell is blank are the only ones to look at.
-    Without quotes each line is a row, so only the line ends are found (a chunk at a time) and the
-    commas of those rows counted. None when the file has quotes (``ragged_rows`` then reads it all).
+def counted_rows(path: Path, width: int, least: int, rows: Sequence[int]) -> list[tuple[int, int]] | None:
+    """``ragged_rows`` for a file with no quotes, asked only of ``rows`` (spreadsheet rows). Without
+    quotes each line is a row, so only the line ends are found (a chunk at a time) and the commas
+    of those rows counted. None when the file has quotes (``ragged_rows`` then reads it all).
     """
     if path.stat().st_size == 0:
         return []
@@ -142,7 +141,7 @@ def short_rows(path: Path, least: int, rows: Sequence[int]) -> list[tuple[int, i
             end = int(line_ends[record]) if record < len(line_ends) else len(view)
             line = view[start:end].rstrip(b"\r")
             cells = line.count(b",") + 1
-            if line and cells < least:
+            if line and not least <= cells <= width:
                 found.append((row, cells))
         return found
 
@@ -334,12 +333,19 @@ def read_text_table(
 
 def _ragged(path: Path, frame: pl.DataFrame, long_rows: bool, least: int) -> list[tuple[int, int]]:
     """The rows of a table just read with the wrong number of cells: a full scan when a long row was
-    cut, else a look at the rows whose last cell is blank (where a short row's padding shows)."""
+    cut. Else only the rows that can be wrong are looked at: those whose last cell is blank (where a
+    short row's padding shows), and the last row when the file does not end with a line end (polars
+    drops an unended last line's extra cells without a word)."""
     if not long_rows:
         blank_last = frame.select(pl.col(frame.columns[-1]).is_null().arg_true()).to_series()
-        if blank_last.is_empty():
+        rows = (blank_last + FIRST_DATA_ROW).to_list()
+        with path.open("rb") as handle:
+            handle.seek(-1, os.SEEK_END)
+            if handle.read(1) != b"\n":
+                rows.append(frame.height - 1 + FIRST_DATA_ROW)
+        if not rows:
             return []
-        found = short_rows(path, least, (blank_last + FIRST_DATA_ROW).to_list())
+        found = counted_rows(path, frame.width, least, sorted(set(rows)))
         if found is not None:
             return found
     return ragged_rows(path, frame.width, least)
