@@ -117,6 +117,15 @@ def test_codebook_html_is_a_page_with_tables_and_an_escaped_title(tmp_path):
     assert "h1" in parser.tags
 
 
+def test_codebook_html_is_valid_html(tmp_path):
+    from tests.package.nu_checker import nu_errors
+
+    root = make_study(tmp_path)
+    page = root / "codebook.html"
+    page.write_text(codebook_html(load_study(root)), encoding="utf-8")
+    assert nu_errors([page]) == []
+
+
 def test_codebook_command_markdown_to_stdout_and_html_to_file(tmp_path):
     root = make_study(tmp_path)
     runner = CliRunner()

@@ -20,6 +20,7 @@ import pytest
 from studykit.report_preview import render_preview
 
 from tests.conftest import TEMPLATE, bake, run_in_study
+from tests.package.nu_checker import nu_errors
 from tests.package.test_report import PAGES, make_report_study
 
 ARTIFACTS = TEMPLATE / "test-artifacts" / "report-preview"
@@ -113,11 +114,13 @@ def axe_violations(tab) -> list[str]:
 
 def test_the_example_studys_report_in_chromium(browser, tmp_path):
     """The baked example's own report, made by `studykit report` as the tutorial makes it: every page
-    loads cleanly and passes axe; what a reader first sees of each is kept for the tutorial."""
+    is valid HTML (the Nu checker), loads cleanly and passes axe; what a reader first sees of each is
+    kept for the tutorial."""
     study = bake(tmp_path, principal_investigator="Synthetic Study Team",
                  institution="Synthetic Example Institute")  # fmt: skip (the tutorial's answers)
     made = run_in_study(study, "-m", "studykit", "report")
     assert made.returncode == 0, made.stdout + made.stderr
+    assert nu_errors(sorted((study / "reports" / "_preview").glob("*.html"))) == []
     EXAMPLE_ARTIFACTS.mkdir(parents=True, exist_ok=True)
     for page in PAGES:
         tab = browser.new_page(viewport={"width": 1200, "height": 1500})
@@ -132,6 +135,19 @@ def test_the_example_studys_report_in_chromium(browser, tmp_path):
         tab.screenshot(path=str(EXAMPLE_ARTIFACTS / f"{page}.png"))
         tab.close()
         assert (page, serious, problems) == (page, [], [])
+
+
+def test_preview_pages_are_valid_html(site):
+    """The W3C Nu HTML Checker finds no error in any page of the preview."""
+    assert nu_errors(sorted(site.glob("*.html"))) == []
+
+
+def test_the_nu_checker_finds_an_error(tmp_path):
+    """So that the checks above cannot pass by checking nothing."""
+    page = tmp_path / "bad.html"
+    page.write_text('<!DOCTYPE html><html lang="en"><head><title>t</title></head>'
+                    "<body><li>x</li></body></html>")  # a list item outside a list
+    assert [e.split(": ", 1)[1][:30] for e in nu_errors([page])] == ["Element “li” not allowed as ch"]
 
 
 def test_involvement_page_from_the_example_log_in_chromium(browser, tmp_path):
