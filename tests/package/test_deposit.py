@@ -328,6 +328,27 @@ def test_cli_deposit_json_and_refusal_exit_codes(example, tmp_path):
     assert "Dryad requires the data licence CC0-1.0" in refused.stderr
 
 
+def test_a_zip_over_reshares_upload_limit_is_built_and_says_how_to_upload_it(example, tmp_path, monkeypatch):
+    """ReShare takes zip bundles of at most 2 GB each: a larger deposit is still built (nothing is lost),
+    and the command says how to upload it. The limit is lowered here, so that a small study exceeds it."""
+    import dataclasses
+
+    from studykit.cli import app
+    from typer.testing import CliRunner
+
+    root = copy_study(example, tmp_path)
+    assert TARGETS["reshare"].max_upload_bytes == 2_000_000_000
+    assert build_deposit(load_study(root), target="reshare", make_zip=True, released=RELEASED).warnings == []
+    monkeypatch.setitem(TARGETS, "reshare", dataclasses.replace(TARGETS["reshare"], max_upload_bytes=1000))
+    done = CliRunner().invoke(app, ["deposit", "-C", str(root), "--target", "reshare", "--zip"])
+    assert done.exit_code == 0, done.output
+    said = " ".join(done.stderr.split())
+    assert "ReShare takes files of at most 1e-06 GB in one upload, and this deposit's zip is" in said
+    assert "upload it as several zip bundles" in said
+    assert build_deposit(load_study(root), target="zenodo", confirm_permanent=True,
+                         released=RELEASED).warnings == []  # fmt: skip (no limit for Zenodo here)
+
+
 def test_a_byte_order_mark_does_not_hide_participants_from_the_consent_filter(example, tmp_path):
     root = copy_study(example, tmp_path)
     path = root / "data" / "participants.csv"

@@ -919,6 +919,8 @@ def deposit(
          f"{built.participants} participant(s), recorded in {built.record.as_posix()}.")  # fmt: skip
     if built.zip is not None:
         _say(f"Wrote {built.zip.as_posix()}.")
+    for warning in built.warnings:
+        err.print(render.warning(warning), soft_wrap=True)
 
 
 @app.command("check-deposit")

@@ -125,6 +125,8 @@ class Deposit:
     participants: int
     record: Path
     zip: Path | None = None
+    warnings: list[str] = field(default_factory=list)
+    """What the target will not take as built (a zip over its upload limit), as sentences."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -132,7 +134,7 @@ class Deposit:
             "target_access": self.target_access, "released": self.released.isoformat(),
             "shipped": self.shipped, "described": self.described, "excluded": self.excluded,
             "participants": self.participants, "record": self.record.as_posix(),
-            "zip": self.zip.as_posix() if self.zip else None,
+            "zip": self.zip.as_posix() if self.zip else None, "warnings": self.warnings,
         }  # fmt: skip
 
 
@@ -402,12 +404,29 @@ def write_deposit(plan: Plan, *, make_zip: bool = False) -> Deposit:
         record = write_record(plan)
         _replace(staging, final)
     archive = bag.write_zip(final, deposits / f"{plan.name}.zip") if make_zip else None
+    size = archive.stat().st_size if archive else sum(len(content) for content in files.values())
     return Deposit(
         plan.name, final, plan.tier, plan.target.id, plan.target.tiers[plan.tier], plan.released,
         shipped=[{"name": i.name, "path": i.path, "rows": i.rows} for i in plan.shipped],
         described=[i.described() for i in plan.items if i.placement == "described"],
         excluded=plan.consent.summary(), participants=len(plan.participant_ids()), record=record, zip=archive,
+        warnings=upload_warnings(plan.target, size, zipped=archive is not None),
     )  # fmt: skip
+
+
+def upload_warnings(target: tiers.Target, size: int, *, zipped: bool) -> list[str]:
+    """Sentences on what ``target`` will not take in one upload, for a deposit of ``size`` bytes."""
+    limit = target.max_upload_bytes
+    if limit is None or size <= limit:
+        return []
+    what = "zip" if zipped else "payload"
+    most = f"{limit / 1e9:g} GB"
+    return [
+        f"{target.name} takes files of at most {most} in one upload, and this deposit's {what} is "
+        f"{size / 1e9:.1f} GB: upload it as several zip bundles of at most {most} each, grouped by content "
+        "(for example the data tables, the transcripts and the documentation apart), keeping the folders "
+        "as they are in the bag."
+    ]
 
 
 @contextlib.contextmanager

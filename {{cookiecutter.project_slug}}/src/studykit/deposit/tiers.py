@@ -45,6 +45,8 @@ class Target:
     """Files cannot change after publication (an erasure request then needs a new version)."""
     needs_orcid: bool = False
     notes: tuple[str, ...] = field(default=())
+    max_upload_bytes: int | None = None
+    """The largest file it takes in one upload (ReShare: zip bundles of at most 2 GB each)."""
 
 
 TARGETS: dict[str, Target] = {
@@ -53,6 +55,7 @@ TARGETS: dict[str, Target] = {
         {"open": "open", "safeguarded": "safeguarded (End User Licence, registered users)"},
         notes=("ReShare has no controlled tier: controlled data go to a curated UK Data Service deposit.",
                "Zip bundles of at most 2 GB each."),
+        max_upload_bytes=2_000_000_000,  # "2 GB" in the ReShare preparation checklist, read as 10^9 bytes
     ),
     "zenodo": Target(
         "zenodo", "Zenodo",
