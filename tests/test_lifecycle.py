@@ -236,3 +236,41 @@ def test_plain_cookiecutter_study_is_linked_from_its_answers_and_still_passes(tm
     assert studykit(study, "doctor").returncode == 0
     tests = run_in_study(study, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests")
     assert tests.returncode == 0, tests.stdout[-3000:]
+
+
+def test_a_study_following_a_branch_is_checked_and_updated_against_that_branch(tmp_path):
+    """`cruft create --checkout release` records the branch the study follows; `template check` compares
+    with that branch and `template update` takes it (cruft alone would take the default branch)."""
+    repo = template_repo(tmp_path)
+    git(repo, "branch", "release")
+    out = tmp_path / "out"
+    out.mkdir()
+    done = subprocess.run(
+        [sys.executable, "-m", "cruft", "create", str(repo), "--checkout", "release", "--no-input",
+         "--output-dir", str(out), "--extra-context", json.dumps(ANSWERS)],
+        capture_output=True, text=True, check=False, timeout=600,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    (study,) = out.iterdir()
+    git(study, "init", "-q", "-b", "main")
+    commit_all(study, "baked")
+    assert json.loads((study / ".cruft.json").read_text())["checkout"] == "release"
+
+    change_template(repo)  # v2 on main, not on release
+    assert studykit(study, "template", "check").returncode == 0, "the release branch has not moved"
+    assert studykit(study, "template", "check", "--to", "main").returncode == 1
+
+    git(repo, "checkout", "-q", "release")
+    noxfile = repo / STUDY_DIR / "noxfile.py"
+    noxfile.write_text(noxfile.read_text(encoding="utf-8") + "\n# A release fix.\n", encoding="utf-8")
+    commit_all(repo, "release fix")
+    git(repo, "checkout", "-q", "main")
+    newer = studykit(study, "template", "check")
+    assert newer.returncode == 1, newer.stdout + newer.stderr
+
+    updated = studykit(study, "template", "update")
+    assert updated.returncode == 0, updated.stdout + updated.stderr
+    took = (study / "noxfile.py").read_text(encoding="utf-8")
+    assert took.endswith("# A release fix.\n")
+    assert "Template v2 was here" not in took
+    assert json.loads((study / ".cruft.json").read_text())["checkout"] == "release", "still follows it"

@@ -54,6 +54,7 @@ class Recorded:
     commit: str | None = None  # the template commit (cruft studies only)
     version: str | None = None  # the template version (``__template_version``)
     linked: bool = False  # True when .cruft.json exists
+    checkout: str | None = None  # the branch or tag the study follows (cruft's ``checkout``), if any
 
 
 def _read_json(path: Path) -> dict[str, object]:
@@ -88,6 +89,7 @@ def recorded(root: Path) -> Recorded | None:
         return Recorded(
             answers=public_answers(context), template=state.get("template") or None,
             commit=state.get("commit") or None, version=context.get(VERSION_KEY), linked=True,
+            checkout=str(state["checkout"]) if state.get("checkout") else None,
         )  # fmt: skip
     if answers_file.is_file():
         answers = _read_json(answers_file)
@@ -129,8 +131,13 @@ class TemplateClone:
     source: str
 
     def commit(self, ref: str | None = None) -> str | None:
-        done = _git(self.path, "rev-parse", "--verify", "--quiet", f"{ref or 'HEAD'}^{{commit}}", check=False)
-        return done.stdout.strip() or None
+        """The commit ``ref`` names (default the default branch); a branch other than the default
+        one is found among the clone's remote branches, as cruft finds it."""
+        for name in (ref or "HEAD", *([f"origin/{ref}"] if ref else [])):
+            done = _git(self.path, "rev-parse", "--verify", "--quiet", f"{name}^{{commit}}", check=False)
+            if done.stdout.strip():
+                return done.stdout.strip()
+        return None
 
     def version(self, commit: str) -> str | None:
         done = _git(self.path, "show", f"{commit}:cookiecutter.json", check=False)
@@ -206,7 +213,9 @@ def _source(rec: Recorded, template: str | None) -> str | None:
 
 
 def check(root: Path, *, template: str | None = None, ref: str | None = None) -> TemplateStatus:
-    """Compare the study's template commit with the newest one (``ref``, default the default branch).
+    """Compare the study's template commit with the newest one (``ref``; by default the branch or tag
+    the study follows, as ``.cruft.json``'s ``checkout`` records it, which ``template update`` takes
+    too; else the default branch).
 
     ``template`` reads the template from elsewhere (a local clone) for this run only.
     """
@@ -218,6 +227,7 @@ def check(root: Path, *, template: str | None = None, ref: str | None = None) ->
             "see docs/updating.md to record them.",
         )  # fmt: skip
     source = _source(rec, template)
+    ref = ref or rec.checkout
     if source is None:
         return TemplateStatus(
             "unknown", f"Cannot tell: {ANSWERS_FILE} does not say where the template lives; "
@@ -427,7 +437,10 @@ def _walk(root: Path) -> list[Path]:
 
 
 def update(root: Path, *, to: str | None = None, template: str | None = None) -> UpdateResult:
-    """Apply the template's changes since the study's commit (to ``to``, default the newest); never commit.
+    """Apply the template's changes since the study's commit (to ``to``; by default the newest commit
+    of the branch or tag the study follows, ``.cruft.json``'s ``checkout``, else of the default
+    branch); never commit. cruft itself would take the default branch and forget the recorded
+    ``checkout``, so it is passed on.
 
     A study made with plain cookiecutter is linked first from its recorded answers.
     """
@@ -441,6 +454,7 @@ def update(root: Path, *, to: str | None = None, template: str | None = None) ->
         link(root, template=template)
         linked = True
     before = recorded(root)
+    to = to or (before.checkout if before else None)
     args = ["update", "--project-dir", str(root), "--skip-apply-ask"]
     if to:
         args += ["--checkout", to]
