@@ -103,6 +103,17 @@ def test_qual004_skipped_when_participants_csv_is_missing(tmp_path):
     assert findings(study) == []
 
 
+def test_a_codebook_that_cannot_be_read_is_one_finding_not_one_per_coded_segment(tmp_path):
+    """Saved as Excel for Mac's 'CSV (Macintosh)' (lines ending in a carriage return alone): the codebook
+    is QUAL010 once; the segments and themes that use its codes are not each reported as unknown."""
+    study = coded_study(tmp_path, codebook=CODEBOOK.replace("\n", "\r"))
+    found = findings(study)
+    assert found == [["QUAL010", "data/qualitative/codebook.csv", None, None]]
+    (finding,) = check(Run(study))
+    assert "carriage return alone" in finding.message
+    assert "CSV UTF-8" in finding.fix
+
+
 def test_codebook_problems(tmp_path):
     codebook = (
         "code_id,name,parent,definition\n"

@@ -748,6 +748,18 @@ def test_a_semicolon_csv_is_one_finding_saying_how_to_save_it_again(tmp_path):
     assert exit_code(report) == 2
 
 
+def test_a_csv_with_carriage_returns_alone_is_one_finding_in_every_layer(tmp_path):
+    """Excel for Mac's 'CSV (Macintosh)': lines end in a carriage return alone. Every layer that reads the
+    file gets the same sentence (it used to crash three layers: STR000, exit 2 with a traceback hint)."""
+    root = make_study(tmp_path, participants=PARTICIPANTS.replace("\n", "\r"))
+    report = validate(load_study(root))
+    assert report.not_run == {}
+    about = [f for f in report.findings if f.file == "data/participants.csv"]
+    assert [f.code for f in about] == ["STR002"]
+    assert "carriage return alone" in about[0].message
+    assert "CSV UTF-8 (Comma delimited)" in about[0].fix
+
+
 def test_score_on_a_semicolon_csv_names_the_separator_not_a_missing_column(tmp_path):
     root = make_study(tmp_path, measures=excel_european(MEASURES))
     result = CliRunner().invoke(app, ["score", "-C", str(root)])

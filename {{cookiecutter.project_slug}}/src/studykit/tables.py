@@ -245,6 +245,12 @@ def _peek(path: Path) -> _Peek:
 
 def _header_problem(header: bytes) -> tuple[str, str] | None:
     """(what is wrong, what to do) when the header row says the file cannot be read as studykit's CSV."""
+    if b"\r" in header:
+        return (
+            "ends its lines with a carriage return alone (as Excel for Mac's 'CSV (Macintosh)' format does), "
+            "so studykit would read the whole file as one row",
+            "Save it again as 'CSV UTF-8 (Comma delimited)', which ends lines the way every other tool reads.",
+        )
     commas = header.count(b",")
     if commas + 1 > MAX_COLUMNS or len(header) >= _HEADER_SCAN:
         return (

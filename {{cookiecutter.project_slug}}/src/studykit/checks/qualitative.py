@@ -260,6 +260,9 @@ def check(run: Run) -> Iterator[Finding]:
 
     codebook, problems = parse_codebook(study.codebook_path)
     yield from _problem_findings(study, problems, CODEBOOK_FORMAT)
+    # A codebook that could not be read at all (no code, and a problem that says why) is one finding;
+    # every coded segment and theme would otherwise be reported as using an unknown code.
+    codebook_readable = study.codebook_path.is_file() and (bool(codebook) or not problems)
     segments, problems = parse_segments(study.segments_path)
     yield from _problem_findings(study, problems, SEGMENT_FORMAT)
     themes, problems = parse_themes(study.themes_path)
@@ -270,7 +273,6 @@ def check(run: Run) -> Iterator[Finding]:
                 yield CODING_MISSING.finding(f"{missing.name} does not exist yet", file=label(study, missing))
 
     segments_file = label(study, study.segments_path)
-    codebook_readable = study.codebook_path.is_file()
     for segment in segments:
         transcript = transcripts.get(segment.transcript)
         if transcript is None and segment.transcript not in unreadable:
@@ -297,7 +299,7 @@ def check(run: Run) -> Iterator[Finding]:
         for theme in themes:
             row = lines.get(theme.id)
             for code in theme.codes:
-                if code not in codebook:
+                if codebook_readable and code not in codebook:
                     yield THEME_UNKNOWN_CODE.finding(
                         f"theme {theme.id!r} lists code {code!r}, which is not in the codebook",
                         file=themes_file, row=row, column="codes", value=code,
