@@ -249,7 +249,7 @@ def _header_problem(header: bytes) -> tuple[str, str] | None:
         return (
             "ends its lines with a carriage return alone (as Excel for Mac's 'CSV (Macintosh)' format does), "
             "so studykit would read the whole file as one row",
-            "Save it again as 'CSV UTF-8 (Comma delimited)', which ends lines the way every other tool reads.",
+            "Save it again as 'CSV UTF-8 (Comma delimited)', which ends its lines as other tools expect.",
         )
     commas = header.count(b",")
     if commas + 1 > MAX_COLUMNS or len(header) >= _HEADER_SCAN:
