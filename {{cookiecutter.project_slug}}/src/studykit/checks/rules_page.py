@@ -7,12 +7,14 @@ there fails when the committed page differs, so the page never drifts from the c
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Mapping
 from typing import Any
 
 from studykit.checks import load_rules
 from studykit.checks.findings import HOMES, LAYERS, Rule
 
+WIDTH = 88  # the example blocks' line width
 INTRO = """\
 # Validation rules
 
@@ -49,7 +51,10 @@ def _example(rule: Rule, example: Mapping[str, Any]) -> str:
     lines = [where, f"{rule.code} {rule.severity}: {example['message']}"]
     if example.get("fix") and example["fix"] != rule.fix:
         lines.append(f"What to do: {example['fix']}")
-    shown = "\n".join(lines)
+    # Wrapped as a terminal would show it, so that the block reads without scrolling sideways.
+    shown = "\n".join(
+        textwrap.fill(line, WIDTH, subsequent_indent="  ", break_on_hyphens=False) for line in lines
+    )
     return f"**Example.** {example['change']} `studykit validate` reports:\n\n```text\n{shown}\n```\n"
 
 
