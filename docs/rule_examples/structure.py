@@ -232,3 +232,12 @@ def comma_in_a_value(study: Path) -> None:
 def formula_cell(study: Path) -> None:
     """P002's role in data/participants.csv typed as "=peer support worker" (a spreadsheet would run it)."""
     set_cell(study, PARTICIPANTS, 3, "role", "=peer support worker")
+
+
+@breaks("STR027")
+def header_pasted_again(study: Path) -> None:
+    """A new participant's row pasted into data/participants.csv from another copy of the file,
+    its header row included."""
+    rows = text(study, PARTICIPANTS).rstrip("\n").split("\n")
+    pasted = [rows[0], "P034,peer worker,peer support worker,S2,2024-01-15,woman,44"]
+    write(study, PARTICIPANTS, "\n".join([*rows, *pasted]) + "\n")

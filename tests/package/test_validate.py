@@ -504,6 +504,17 @@ def test_a_row_with_the_wrong_number_of_cells_is_one_finding_and_its_cells_are_n
     }
 
 
+def test_a_header_row_pasted_again_is_one_finding_and_its_cells_are_not_judged(tmp_path):
+    rows = MEASURES.splitlines()
+    rows.insert(3, rows[0])  # rows pasted from another copy of the file, its header included
+    report = validate(load_study(make_study(tmp_path, measures="\n".join(rows) + "\n")))
+    found = [[f.code, f.row] for f in report.findings if f.file == MEASURES_FILE]
+    assert found == [["STR027", 4]]
+    assert {n.code for n in report.not_checked if n.file == MEASURES_FILE and n.because == ("STR027",)} >= {
+        "STR007", "STR011"
+    }  # the id 'participant_id' and the date 'completed_on' are not judged
+
+
 def test_findings_cover_frictionless_on_a_seeded_measures_file(tmp_path):
     """Parity: every (row, column) frictionless reports, studykit reports too, on the same file."""
     from frictionless import Package

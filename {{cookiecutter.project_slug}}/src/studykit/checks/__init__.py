@@ -166,9 +166,10 @@ def validate(
     return report
 
 
-# A row with the wrong number of cells (STR016) may hold its values under the wrong columns, so no
-# other rule judges its cells: every rule requires it, besides the rules each names itself.
-REQUIRED_BY_ALL = frozenset({"STR016"})
+# A row with the wrong number of cells (STR016) may hold its values under the wrong columns, and a
+# repeated header row (STR027) holds no data, so no other rule judges such a row: every rule requires
+# both, besides the rules each names itself.
+REQUIRED_BY_ALL = frozenset({"STR016", "STR027"})
 
 
 def _drop_unchecked(report: Report) -> None:

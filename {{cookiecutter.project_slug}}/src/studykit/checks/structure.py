@@ -25,6 +25,8 @@ import re
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
+import polars as pl
+
 from studykit.checks.findings import Finding, Rule, register
 from studykit.checks.run import Run
 from studykit.checks.tabular import (
@@ -42,7 +44,7 @@ from studykit.checks.tabular import (
 from studykit.errors import DataReadError
 from studykit.files import LINK_OUTSIDE_FIX, leads_out_of_study, link_outside_sentence, study_relative
 from studykit.study import Study
-from studykit.tables import HEADER_ROW, TextTable
+from studykit.tables import HEADER_ROW, TextTable, spreadsheet_row
 
 V2 = "https://datapackage.org/profiles/2.0/datapackage.json"
 
@@ -100,6 +102,15 @@ EMPTY_COLUMNS = Rule(
     "studykit ignores them; other tools may read them as unnamed columns.",
     "In the spreadsheet, select the empty columns to the right of the table, delete them (Delete columns, "
     "not just their contents) and save the file again as CSV UTF-8.",
+)
+REPEATED_HEADER = Rule(
+    "STR027",
+    "structure",
+    "Header row repeated",
+    "error",
+    "A row repeats the header row, cell for cell: rows pasted in from another copy of the file, its header "
+    "included. The row holds no data, so its other rules are not checked (listed under not_checked).",
+    "Delete the row, then check that the rows pasted with it belong here and are not there twice.",
 )
 RAGGED = Rule(
     "STR016",
@@ -165,6 +176,7 @@ register(
     BOM,
     EMPTY_COLUMNS,
     RAGGED,
+    REPEATED_HEADER,
     NO_DESCRIPTOR,
     BAD_DESCRIPTOR,
     DRIFT,
@@ -223,6 +235,22 @@ def tabular_resources(descriptor: Mapping) -> list[dict]:
     ]
 
 
+def repeated_header_rows(table: TextTable) -> list[int]:
+    """Spreadsheet rows whose every cell is its column's name (a header pasted in with copied rows).
+
+    Only rows whose first cell is the first column's name are compared further, so a large table
+    costs one comparison per row."""
+    frame = table.frame
+    if frame.height == 0 or not frame.width:
+        return []
+    first = frame.columns[0]
+    candidates = frame.select(pl.col(first).eq(first).arg_true()).to_series().to_list()
+    return [
+        spreadsheet_row(i) for i in candidates
+        if all(frame.item(i, name) == name for name in frame.columns)
+    ]  # fmt: skip
+
+
 def encoding_findings(table: TextTable, *, file: str) -> list[Finding]:
     """How the file was saved: its encoding, a byte order mark, empty columns a spreadsheet left,
     rows with the wrong number of cells."""
@@ -237,6 +265,8 @@ def encoding_findings(table: TextTable, *, file: str) -> list[Finding]:
             "at the end of each row); studykit ignored them"
         )
         findings.append(EMPTY_COLUMNS.finding(message, file=file, row=HEADER_ROW))
+    for row in repeated_header_rows(table):
+        findings.append(REPEATED_HEADER.finding("the row repeats the header row", file=file, row=row))
     width = len(table.header) + table.empty_columns
     for row, cells in table.ragged:
         what = "a value is missing" if cells < width else f"the last {cells - width} cell(s) were not read"
@@ -399,7 +429,7 @@ def _register_padding(run: Run) -> Iterator[Finding]:
                 yield from padding_findings(table, file=relative(study, path))
             yield from formula_findings(table, None, file=relative(study, path))
             saved = encoding_findings(table, file=relative(study, path))
-            yield from (f for f in saved if f.code in {"STR016", "STR026"})
+            yield from (f for f in saved if f.code in {"STR016", "STR026", "STR027"})
 
 
 def check(run: Run) -> Iterator[Finding]:
