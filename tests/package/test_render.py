@@ -159,6 +159,7 @@ def test_report_says_what_to_do_once_per_rule_naming_how_many_files():
     assert text.count("Delete P033's rows.") == 1
     assert "GOV007 (Data to remove still present), in 6 files: Delete P033's rows." in text
     assert text.count("data/measures/m") == 6  # each file still has its own table
+    assert "Each code, what causes it and an example: docs/rules.md." in text
 
 
 def test_report_shows_fields_it_does_not_know():

@@ -230,6 +230,7 @@ def _what_to_do(by_file: Mapping[str, list[Mapping[str, Any]]]) -> list[Renderab
             more = len(texts) - MAX_FIXES_PER_CODE
             note = f"  {code}: {more} more fixes for other findings: see --format json."
             parts.append(Text(note, style="dim"))
+    parts.append(Text("  Each code, what causes it and an example: docs/rules.md.", style="dim"))
     return [*parts, Text()]
 
 
