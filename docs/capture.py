@@ -46,6 +46,7 @@ STEPS: dict[str, list[str]] = {
 EXAMPLES: dict[str, list[str]] = {
     "studykit": ["studykit --version"],
     "studykit validate": ["studykit validate --output validation-report.json"],
+    "studykit rule": ["studykit rule STR016"],
     "studykit instruments": ["studykit instruments --format json"],
     "studykit score": ["studykit score --instrument cbi --output scores-cbi.csv"],
     "studykit codebook": ["studykit codebook --output codebook.md"],

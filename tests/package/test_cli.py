@@ -170,3 +170,29 @@ def test_ethics_status_without_approvals_is_a_sentence_not_an_empty_table(tmp_pa
         "No ethics approval is recorded in governance/ethics.yml: add the committee, reference, dates and "
         "approved consent form versions (see docs/governance.md)."
     )
+
+
+def test_rule_explains_a_code_in_any_case_and_lists_every_rule():
+    from studykit.checks import load_rules
+
+    runner = CliRunner()
+    one = runner.invoke(app, ["rule", "str016"])
+    assert one.exit_code == 0, one.output
+    said = " ".join(one.stdout.split())
+    assert said.startswith("STR016 Wrong number of cells (error, structure layer)")
+    assert "What to do: Check the row for a stray comma" in said
+    assert "docs/rules.md#str016" in said
+    waits = " ".join(runner.invoke(app, ["rule", "MEA003"]).stdout.split())
+    assert "Not checked on a row where STR007 or STR009 or STR010 already failed." in waits
+    listed = runner.invoke(app, ["rule", "--format", "json"])
+    codes = [r["code"] for r in json.loads(listed.stdout)]
+    assert sorted(codes) == sorted(load_rules())
+    assert codes[0].startswith(("QUAL", "REP", "STR"))  # the structure layer first, as validate runs
+
+
+def test_an_unknown_rule_code_names_the_nearest_ones():
+    done = CliRunner().invoke(app, ["rule", "STR16"])
+    assert done.exit_code == 2
+    said = " ".join(done.stderr.split())
+    assert "there is no rule 'STR16'. Did you mean STR016" in said
+    assert "`studykit rule` lists every code." in said

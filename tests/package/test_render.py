@@ -95,6 +95,9 @@ SAMPLES[render.involvement_text] = {
 ITEM = {"kind": "quote", "path": MARKUP, "action": "remove_or_replace_quote", "automatic": False,
         "resource": None, "rows": [2], "segments": [MARKUP], "quotes": [MARKUP], "cited_in": [MARKUP],
         "commits": [], "sha256": None, "note": MARKUP, "steps": [MARKUP]}
+RULE = {"code": MARKUP, "layer": "structure", "title": MARKUP, "severity": "error", "explanation": MARKUP,
+        "fix": MARKUP, "requires": [MARKUP], "defined_in": MARKUP}  # fmt: skip
+SAMPLES.update({render.rule_text: RULE, render.rules_text: [RULE]})
 SAMPLES.update({
     render.erasure_manifest_text: {"participant_id": MARKUP, "dry_run": True, "request": None,
                                    "items": [ITEM], "blocking": [MARKUP], "notes": [MARKUP]},

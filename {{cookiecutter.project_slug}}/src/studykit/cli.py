@@ -208,6 +208,27 @@ def validate(
     return code
 
 
+@app.command("rule")
+def rule_command(
+    code: Annotated[
+        str | None, typer.Argument(help="A rule code, such as STR016 (default: list every rule).",
+                                   show_default=False)
+    ] = None,
+    fmt: Format = "text",
+) -> None:
+    """Explain a validation rule: what it means, what to do, what it waits for; or list every rule.
+
+    Examples of each rule's findings: docs/rules.md.
+    """
+    from studykit.checks import find_rule, load_rules
+    from studykit.checks.findings import LAYERS
+
+    if code is None:
+        _show(sorted(load_rules().values(), key=lambda r: (LAYERS.index(r.layer), r.code)), fmt)
+    else:
+        _show(find_rule(code), fmt)
+
+
 @app.command()
 def instruments(study_dir: StudyDir = Path(), fmt: Format = "text") -> None:
     """List the instrument library and the study's own definitions (instruments/)."""

@@ -601,6 +601,34 @@ def template_update_text(result: Mapping[str, Any]) -> Group:
     return Group(*parts)
 
 
+def rule_text(rule: Mapping[str, Any]) -> Group:
+    """``rule CODE``: the rule's title, what it means, what to do and what it waits for."""
+    head = Text.assemble(shown(rule["code"], "bold"), " ", shown(rule["title"], "bold"))
+    parts: list[RenderableType] = [
+        head.append(f" ({rule['severity']}, {rule['layer']} layer)"),
+        Text(),
+        shown(rule["explanation"]),
+        Text(),
+        Text.assemble(("What to do: ", "bold"), shown(rule["fix"])),
+    ]
+    if rule["requires"]:
+        parts.append(Text(f"Not checked on a row where {' or '.join(rule['requires'])} already failed."))
+    where = f"defined in {rule['defined_in']}; " if rule.get("defined_in") else ""
+    parts.append(Text(f"{where}an example finding: docs/rules.md#{rule['code'].lower()}", style="dim"))
+    return Group(*parts)
+
+
+def rules_text(rules: list[Mapping[str, Any]]) -> Table:
+    """``rule``: every rule code, by layer."""
+    table = Table(box=None, title="Validation rules (studykit rule CODE explains one)", header_style="bold",
+                  title_justify="left")  # fmt: skip
+    for column in ("code", "severity", "layer", "rule"):
+        table.add_column(column)
+    for rule in rules:
+        table.add_row(shown(rule["code"]), rule["severity"], rule["layer"], shown(rule["title"]))
+    return table
+
+
 def doctor_text(report: Mapping[str, Any]) -> Group:
     """``doctor``: each problem with its fix, notes, then the verdict."""
     parts: list[RenderableType] = [
@@ -694,8 +722,10 @@ VIEWS: dict[str, Callable[[Any], RenderableType]] = {
     "Manifest": erasure_manifest_text,
     "Erasure": erasure_text,
     "InvolvementSummary": involvement_text,
+    "Rule": rule_text,
 }
 LIST_VIEWS: dict[str, Callable[[Any], RenderableType]] = {
+    "Rule": rules_text,
     "ParticipantConsent": consent_text,
     "ApprovalStatus": ethics_text,
     "Listed": instruments_text,

@@ -81,6 +81,20 @@ def load_rules() -> dict[str, Rule]:
     return RULES
 
 
+def find_rule(code: str) -> Rule:
+    """The rule with ``code`` (any case); a sentence naming the nearest codes when there is none."""
+    import difflib
+
+    rules = load_rules()
+    wanted = code.strip().upper()
+    if wanted in rules:
+        return rules[wanted]
+    near = difflib.get_close_matches(wanted, list(rules), n=3, cutoff=0.6)
+    msg = f"there is no rule {code!r}"
+    fix = f"Did you mean {' or '.join(near)}? " if near else ""
+    raise StudykitError(msg, fix=fix + "`studykit rule` lists every code.")
+
+
 def _relative(study: Study, path: object) -> str:
     from studykit.files import study_relative
 

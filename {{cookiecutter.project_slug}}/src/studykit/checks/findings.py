@@ -40,6 +40,13 @@ class Rule:
     fix: str
     requires: tuple[str, ...] = ()
 
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "code": self.code, "layer": self.layer, "title": self.title, "severity": self.severity,
+            "explanation": self.explanation, "fix": self.fix, "requires": list(self.requires),
+            "defined_in": HOMES.get(self.code),
+        }  # fmt: skip
+
     def finding(
         self,
         message: str,
