@@ -60,11 +60,12 @@ def studykit(study: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return run_in_study(study, "-m", "studykit", *args)
 
 
-def cruft_bake(template: Path, out: Path, **answers: str) -> Path:
+def cruft_bake(template: Path, out: Path, *options: str, **answers: str) -> Path:
+    """``cruft create`` (with ``options``, such as ``--checkout BRANCH``) into ``out``, then committed."""
     out.mkdir()
     done = subprocess.run(
-        [sys.executable, "-m", "cruft", "create", str(template), "--no-input", "--output-dir", str(out),
-         "--extra-context", json.dumps(answers)],
+        [sys.executable, "-m", "cruft", "create", str(template), *options, "--no-input",
+         "--output-dir", str(out), "--extra-context", json.dumps(answers)],
         capture_output=True, text=True, check=False, timeout=600,
     )  # fmt: skip
     assert done.returncode == 0, done.stdout + done.stderr
@@ -243,17 +244,7 @@ def test_a_study_following_a_branch_is_checked_and_updated_against_that_branch(t
     with that branch and `template update` takes it (cruft alone would take the default branch)."""
     repo = template_repo(tmp_path)
     git(repo, "branch", "release")
-    out = tmp_path / "out"
-    out.mkdir()
-    done = subprocess.run(
-        [sys.executable, "-m", "cruft", "create", str(repo), "--checkout", "release", "--no-input",
-         "--output-dir", str(out), "--extra-context", json.dumps(ANSWERS)],
-        capture_output=True, text=True, check=False, timeout=600,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stdout + done.stderr
-    (study,) = out.iterdir()
-    git(study, "init", "-q", "-b", "main")
-    commit_all(study, "baked")
+    study = cruft_bake(repo, tmp_path / "out", "--checkout", "release", **ANSWERS)
     assert json.loads((study / ".cruft.json").read_text())["checkout"] == "release"
 
     change_template(repo)  # v2 on main, not on release
