@@ -771,6 +771,37 @@ def test_a_csv_with_carriage_returns_alone_is_one_finding_in_every_layer(tmp_pat
     assert "CSV UTF-8 (Comma delimited)" in about[0].fix
 
 
+def _workbook(text: str) -> bytes:
+    import io
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as book:
+        book.writestr("xl/workbook.xml", "<workbook/>")
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("saved", "said"),
+    [
+        (_workbook, "is a spreadsheet workbook (.xlsx or .ods) saved under a .csv name"),
+        (lambda text: b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(64), "is an Excel 97-2003 workbook (.xls)"),
+        (lambda text: text.encode("utf-16"), "is UTF-16 text (as Excel's 'Unicode Text' saves it)"),
+        (lambda text: text.encode("utf-16-le"), "holds NUL bytes, so it is not a text file"),
+    ],
+    ids=["xlsx", "xls", "utf-16", "utf-16-without-bom"],
+)
+def test_a_file_that_is_not_csv_text_is_one_finding_saying_what_it_is(tmp_path, saved, said):
+    """Not one 'column missing' per column: what the file is, and how to save it as CSV."""
+    root = make_study(tmp_path)
+    (root / "data" / "participants.csv").write_bytes(saved(PARTICIPANTS))
+    report = validate(load_study(root))
+    about = [f for f in report.findings if f.file == "data/participants.csv"]
+    assert [f.code for f in about] == ["STR002"]
+    assert about[0].message.startswith(said)
+    assert "CSV UTF-8 (Comma delimited)" in about[0].fix
+
+
 def test_score_on_a_semicolon_csv_names_the_separator_not_a_missing_column(tmp_path):
     root = make_study(tmp_path, measures=excel_european(MEASURES))
     result = CliRunner().invoke(app, ["score", "-C", str(root)])

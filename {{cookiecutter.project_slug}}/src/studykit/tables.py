@@ -224,6 +224,7 @@ class _Peek:
     blank: bool  # empty or only whitespace: no header row
     padded: bool  # some cell may start or end with whitespace
     header: bytes = b""  # the header row as written (at most _HEADER_SCAN bytes of it)
+    start: bytes = b""  # the file's first bytes, which say what kind of file it is
 
 
 def _peek(path: Path) -> _Peek:
@@ -240,7 +241,28 @@ def _peek(path: Path) -> _Peek:
             blank = len(view) - start <= _BLANK_SCAN and not view[start:].strip()
             end = view.find(b"\n", start, start + _HEADER_SCAN)
             header = view[start : end if end != -1 else start + _HEADER_SCAN]
-            return _Peek(bom=bom, blank=blank, padded=padded, header=header.rstrip(b"\r"))
+            return _Peek(bom=bom, blank=blank, padded=padded, header=header.rstrip(b"\r"), start=view[:8])
+
+
+_SAVE_AS_CSV = "Open it in the spreadsheet and save it as 'CSV UTF-8 (Comma delimited)' under this name."
+# What a file's first bytes say it is, when it is not CSV text: (first bytes, what it is).
+_NOT_TEXT = (
+    (b"PK\x03\x04", "a spreadsheet workbook (.xlsx or .ods) saved under a .csv name, not CSV text"),
+    (b"\xd0\xcf\x11\xe0", "an Excel 97-2003 workbook (.xls) saved under a .csv name, not CSV text"),
+    (b"\xff\xfe", "UTF-16 text (as Excel's 'Unicode Text' saves it), not UTF-8 CSV"),
+    (b"\xfe\xff", "UTF-16 text (as Excel's 'Unicode Text' saves it), not UTF-8 CSV"),
+)
+
+
+def _kind_problem(start: bytes, header: bytes) -> tuple[str, str] | None:
+    """(what is wrong, what to do) when the file's bytes say it is not CSV text at all."""
+    for magic, what in _NOT_TEXT:
+        if start.startswith(magic):
+            return f"is {what}", _SAVE_AS_CSV
+    if b"\x00" in header:
+        what = "holds NUL bytes, so it is not a text file (UTF-16 without a byte order mark, or binary)"
+        return what, _SAVE_AS_CSV
+    return None
 
 
 def _header_problem(header: bytes) -> tuple[str, str] | None:
@@ -293,7 +315,7 @@ def read_text_table(
     if peek.blank:
         msg = "is empty: it has no header row"
         raise DataReadError(msg, path=label, fix="Add the header row.")
-    if (problem := _header_problem(peek.header)) is not None:
+    if (problem := _kind_problem(peek.start, peek.header) or _header_problem(peek.header)) is not None:
         if b";" in peek.header and not _starts_utf8(path):
             problem = (f"{problem[0]}; it is also not UTF-8 (Latin-1 or Windows-1252)", problem[1])
         raise DataReadError(problem[0], path=label, fix=problem[1])
