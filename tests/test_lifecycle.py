@@ -60,32 +60,26 @@ def studykit(study: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return run_in_study(study, "-m", "studykit", *args)
 
 
+def _bake(command: list[str], out: Path) -> Path:
+    """Run a bake command that writes one study into ``out``; the study, as a git repository, committed."""
+    done = subprocess.run(command, capture_output=True, text=True, check=False, timeout=600)
+    assert done.returncode == 0, done.stdout + done.stderr
+    (study,) = out.iterdir()
+    git(study, "init", "-q", "-b", "main")
+    commit_all(study, "baked")
+    return study
+
+
 def cruft_bake(template: Path, out: Path, *options: str, **answers: str) -> Path:
     """``cruft create`` (with ``options``, such as ``--checkout BRANCH``) into ``out``, then committed."""
     out.mkdir()
-    done = subprocess.run(
-        [sys.executable, "-m", "cruft", "create", str(template), *options, "--no-input",
-         "--output-dir", str(out), "--extra-context", json.dumps(answers)],
-        capture_output=True, text=True, check=False, timeout=600,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stdout + done.stderr
-    (study,) = out.iterdir()
-    git(study, "init", "-q", "-b", "main")
-    commit_all(study, "baked")
-    return study
+    return _bake([sys.executable, "-m", "cruft", "create", str(template), *options, "--no-input",
+                  "--output-dir", str(out), "--extra-context", json.dumps(answers)], out)  # fmt: skip
 
 
 def plain_bake(template: Path, out: Path, **answers: str) -> Path:
-    done = subprocess.run(
-        [sys.executable, "-m", "cookiecutter", str(template), "--no-input", "--output-dir", str(out),
-         *(f"{k}={v}" for k, v in answers.items())],
-        capture_output=True, text=True, check=False, timeout=600,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stdout + done.stderr
-    (study,) = out.iterdir()
-    git(study, "init", "-q", "-b", "main")
-    commit_all(study, "baked")
-    return study
+    return _bake([sys.executable, "-m", "cookiecutter", str(template), "--no-input", "--output-dir", str(out),
+                  *(f"{k}={v}" for k, v in answers.items())], out)  # fmt: skip
 
 
 def add_team_work(study: Path) -> dict[str, bytes]:
